@@ -1,0 +1,155 @@
+// Package cli is Poplar's command line: it parses arguments, resolves the config and data
+// directories, and runs one subcommand (serverinfo, list, show, account, fetch) or hands over to the
+// desktop app. It is the terminal's peer of package gui: it drives account, storage and pop and owns
+// only presentation. It lives under internal/ because it is neither protocol, storage nor application
+// logic, and the fixed layout keeps main.go to wiring alone.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Env is everything a command may touch of the outside world, so tests can run commands in-process.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads an environment variable; nil means os.Getenv.
+	Getenv func(string) string
+	// RunGUI starts the desktop app; nil means "no GUI in this build" and `poplar` prints usage.
+	RunGUI func(ctx context.Context, g Globals, args []string) error
+}
+
+// Globals are the flags every command accepts.
+type Globals struct {
+	ConfigDir string // --config-dir, POPLAR_CONFIG_DIR, else $XDG_CONFIG_HOME/poplar
+	DataDir   string // --data-dir, POPLAR_DATA_DIR, else $XDG_DATA_HOME/poplar
+}
+
+// command is one subcommand: it parses its own flags from args and returns the exit status.
+type command struct {
+	summary string
+	run     func(ctx context.Context, e *Env, g Globals, args []string) int
+}
+
+// commands is the table of subcommands; each is implemented in the file named after it.
+func commands() map[string]command {
+	return map[string]command{
+		"serverinfo": {"probe a POP3 server: greeting, TLS, capabilities, mailbox size", runServerInfo},
+		"list":       {"list stored messages, newest first", runList},
+		"show":       {"show a stored message as the reader pane does", runShow},
+		"account":    {"add, list, change or remove accounts", runAccount},
+		"fetch":      {"download new mail for accounts", runFetch},
+	}
+}
+
+// Main runs Poplar's command line and returns the process exit status.
+func Main(ctx context.Context, e *Env, args []string) int {
+	if e.Getenv == nil {
+		e.Getenv = os.Getenv
+	}
+	fs := flag.NewFlagSet("poplar", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	var g Globals
+	fs.StringVar(&g.ConfigDir, "config-dir", "", "folder for accounts.toml (env POPLAR_CONFIG_DIR)")
+	fs.StringVar(&g.DataDir, "data-dir", "", "folder for mail (env POPLAR_DATA_DIR)")
+	fs.Usage = func() { usage(e.Stderr, fs) }
+	// Global flags may come before the subcommand; subcommands also accept them (see GlobalFlags).
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := g.resolve(e.Getenv); err != nil {
+		fmt.Fprintf(e.Stderr, "poplar: %v\n", err)
+		return 1
+	}
+	rest := fs.Args()
+	if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+		if e.RunGUI != nil {
+			if err := e.RunGUI(ctx, g, rest); err != nil {
+				fmt.Fprintf(e.Stderr, "poplar: %v\n", err)
+				return 1
+			}
+			return 0
+		}
+		usage(e.Stderr, fs)
+		return 2
+	}
+	if rest[0] == "help" {
+		usage(e.Stdout, fs)
+		return 0
+	}
+	cmd, ok := commands()[rest[0]]
+	if !ok {
+		fmt.Fprintf(e.Stderr, "poplar: unknown command %q (run 'poplar help')\n", rest[0])
+		return 2
+	}
+	return cmd.run(ctx, e, g, rest[1:])
+}
+
+// flags registers --config-dir and --data-dir on a subcommand's flag set, so they may also
+// follow the subcommand name. Call g.resolve after parsing.
+func (g *Globals) flags(fs *flag.FlagSet) {
+	fs.StringVar(&g.ConfigDir, "config-dir", g.ConfigDir, "folder for accounts.toml (env POPLAR_CONFIG_DIR)")
+	fs.StringVar(&g.DataDir, "data-dir", g.DataDir, "folder for mail (env POPLAR_DATA_DIR)")
+}
+
+// resolve fills empty directories from the environment and the XDG defaults.
+func (g *Globals) resolve(getenv func(string) string) error {
+	if g.ConfigDir == "" {
+		g.ConfigDir = getenv("POPLAR_CONFIG_DIR")
+	}
+	if g.DataDir == "" {
+		g.DataDir = getenv("POPLAR_DATA_DIR")
+	}
+	home := getenv("HOME")
+	if g.ConfigDir == "" {
+		base := getenv("XDG_CONFIG_HOME")
+		if base == "" {
+			if home == "" {
+				return errors.New("cannot find a config folder: set HOME, XDG_CONFIG_HOME or --config-dir")
+			}
+			base = filepath.Join(home, ".config")
+		}
+		g.ConfigDir = filepath.Join(base, "poplar")
+	}
+	if g.DataDir == "" {
+		base := getenv("XDG_DATA_HOME")
+		if base == "" {
+			if home == "" {
+				return errors.New("cannot find a data folder: set HOME, XDG_DATA_HOME or --data-dir")
+			}
+			base = filepath.Join(home, ".local", "share")
+		}
+		g.DataDir = filepath.Join(base, "poplar")
+	}
+	return nil
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: poplar [--config-dir DIR] [--data-dir DIR] [COMMAND [ARGS]]")
+	fmt.Fprintln(w, "\nWith no command, poplar opens the desktop app.\n\nCommands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nGlobal flags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fmt.Fprintln(w, "\nRun 'poplar COMMAND -h' for a command's flags.")
+}

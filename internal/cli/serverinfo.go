@@ -1,0 +1,8 @@
+package cli
+
+import "context"
+
+// runServerInfo is a placeholder until the command is built; the file is owned by the helper who builds it.
+func runServerInfo(ctx context.Context, e *Env, g Globals, args []string) int {
+	return notBuilt(e, "serverinfo")
+}

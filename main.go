@@ -1,0 +1,20 @@
+// Command poplar is a desktop email client that brings mail home over POP3 into a local Maildir.
+// main only wires the packages together: the command line lives in internal/cli, the desktop app
+// in gui.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/poplar-mail/poplar/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
