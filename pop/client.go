@@ -42,16 +42,13 @@ type deadlineConn struct {
 }
 
 func (d *deadlineConn) Read(p []byte) (int, error) {
-	if err := d.Conn.SetReadDeadline(time.Now().Add(d.timeout)); err != nil {
-		return 0, err
-	}
+	// An error here (a closed peer) shows up, more precisely, in the Read itself.
+	_ = d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
 	return d.Conn.Read(p)
 }
 
 func (d *deadlineConn) Write(p []byte) (int, error) {
-	if err := d.Conn.SetWriteDeadline(time.Now().Add(d.timeout)); err != nil {
-		return 0, err
-	}
+	_ = d.Conn.SetWriteDeadline(time.Now().Add(d.timeout))
 	return d.Conn.Write(p)
 }
 
@@ -76,7 +73,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 	c.end()
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("pop: reading greeting: %w", err)
+		return nil, err
 	}
 	c.greeting = line
 	c.stamp = apopStamp(line)

@@ -1,0 +1,341 @@
+package pop_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/pop/popserver"
+)
+
+// testMessages returns messages that stress the wire format: empty, dot-stuffing, long lines,
+// bare LF, no final newline, 8-bit bytes, and a 3 MB body.
+func testMessages() [][]byte {
+	rng := rand.New(rand.NewSource(1))
+	big := make([]byte, 3<<20)
+	for i := range big {
+		big[i] = "abcdefghij.\n\r\xff"[rng.Intn(14)]
+	}
+	return [][]byte{
+		[]byte(""),
+		[]byte("Subject: one\n\nhello\n"),
+		[]byte("Subject: dots\r\n\r\n.\r\n..\r\n.x\r\nend\r\n"),
+		[]byte("Subject: long\n\n" + strings.Repeat("y", 500<<10) + "\n"),
+		[]byte("Subject: no final newline\n\nlast line"),
+		[]byte("Subject: 8bit\n\n\xe4\xf6\xfc\x00\x01\n"),
+		append([]byte("Subject: big\n\n"), big...),
+	}
+}
+
+// wireForm is what a client should read back for a stored message: CRLF and LF ends become LF,
+// and a missing final newline is added by the server.
+func wireForm(m []byte) []byte {
+	out := bytes.ReplaceAll(m, []byte("\r\n"), []byte("\n"))
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return out
+}
+
+type rig struct {
+	srv  *popserver.Server
+	mbox *popserver.MemMailbox
+	cert *popserver.Cert
+	tls  string // implicit TLS address
+	sw   string // plain address with STLS
+}
+
+func startRig(t *testing.T, cfg popserver.Config, msgs [][]byte) *rig {
+	t.Helper()
+	cert, err := popserver.GenerateCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := popserver.NewMemMailbox()
+	for _, m := range msgs {
+		mb.Add("", m)
+	}
+	cfg.TLSConfig = cert.ServerConfig()
+	if cfg.Password == nil {
+		cfg.Password = popserver.Users(map[string]string{"alice": "wonder land"})
+	}
+	if cfg.Mailbox == nil {
+		cfg.Mailbox = func(string) (popserver.Mailbox, error) { return mb, nil }
+	}
+	srv := popserver.New(cfg)
+	t.Cleanup(func() { srv.Close() })
+	a1, err := srv.Listen("127.0.0.1:0", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := srv.Listen("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{srv: srv, mbox: mb, cert: cert, tls: a1.String(), sw: a2.String()}
+}
+
+func (r *rig) opts() pop.Options {
+	return pop.Options{TLSConfig: &tls.Config{RootCAs: r.cert.Pool()}, Timeout: 10 * time.Second}
+}
+
+func login(t *testing.T, addr string, opts pop.Options, cr pop.Credentials) *pop.Client {
+	t.Helper()
+	c, err := pop.Dial(context.Background(), addr, opts)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	if cr.Username == "" {
+		cr.Username, cr.Password = "alice", "wonder land"
+	}
+	if err := c.Auth(context.Background(), cr); err != nil {
+		c.Close()
+		t.Fatalf("Auth: %v", err)
+	}
+	return c
+}
+
+func TestPopserverRoundTrip(t *testing.T) {
+	msgs := testMessages()
+	for _, pipelining := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pipelining=%v", pipelining), func(t *testing.T) {
+			r := startRig(t, popserver.Config{DisablePipelining: !pipelining}, msgs)
+			c := login(t, r.tls, r.opts(), pop.Credentials{})
+			defer c.Close()
+			if c.Capabilities().Pipelining != pipelining {
+				t.Fatalf("Pipelining capability = %v", c.Capabilities().Pipelining)
+			}
+			ctx := context.Background()
+			reqs := make([]pop.Request, len(msgs))
+			for i := range msgs {
+				reqs[i] = pop.Request{Op: pop.OpRetr, ID: i + 1}
+			}
+			seen := 0
+			err := c.Batch(ctx, reqs, func(i int, rd io.Reader, err error) error {
+				if err != nil {
+					return err
+				}
+				if i != seen {
+					t.Errorf("callback for %d, want %d", i, seen)
+				}
+				seen++
+				got, err := io.ReadAll(rd)
+				if err != nil {
+					return err
+				}
+				if want := wireForm(msgs[i]); !bytes.Equal(got, want) {
+					t.Errorf("message %d: got %d bytes, want %d", i+1, len(got), len(want))
+				}
+				return nil
+			})
+			if err != nil || seen != len(msgs) {
+				t.Fatalf("Batch = %v after %d messages", err, seen)
+			}
+			// Serial RETR and TOP of the same messages.
+			for i, m := range msgs {
+				rd, err := c.Retr(ctx, i+1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(rd)
+				if !bytes.Equal(got, wireForm(m)) {
+					t.Errorf("Retr %d differs", i+1)
+				}
+			}
+			rd, err := c.Top(ctx, 3, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := io.ReadAll(rd); string(got) != "Subject: dots\n\n.\n" {
+				t.Errorf("TOP 3 1 = %q", got)
+			}
+			list, err := c.List(ctx)
+			if err != nil || len(list) != len(msgs) {
+				t.Fatalf("List = %v, %v", list, err)
+			}
+			if err := c.Quit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestPopserverUpdateSemantics(t *testing.T) {
+	msgs := [][]byte{[]byte("Subject: a\n\n1\n"), []byte("Subject: b\n\n2\n"), []byte("Subject: c\n\n3\n")}
+	r := startRig(t, popserver.Config{}, msgs)
+	ctx := context.Background()
+
+	// DELE then a dropped connection: nothing deleted.
+	c := login(t, r.tls, r.opts(), pop.Credentials{})
+	if err := c.Dele(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitUnlocked(t, r)
+	if n := r.mbox.Len(); n != 3 {
+		t.Fatalf("after DELE and a dropped session: %d messages, want 3", n)
+	}
+
+	// DELE, RSET, QUIT: nothing deleted.
+	c = login(t, r.tls, r.opts(), pop.Credentials{})
+	c.Dele(ctx, 1)
+	if err := c.Rset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.mbox.Len(); n != 3 {
+		t.Fatalf("after DELE+RSET+QUIT: %d messages, want 3", n)
+	}
+
+	// Pipelined DELE of two, QUIT: those two gone.
+	c = login(t, r.tls, r.opts(), pop.Credentials{})
+	if err := c.Batch(ctx, []pop.Request{{Op: pop.OpDele, ID: 1}, {Op: pop.OpDele, ID: 3}}, func(i int, _ io.Reader, err error) error { return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Retr(ctx, 1); err == nil {
+		t.Error("RETR of a message marked deleted succeeded")
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if u := r.mbox.UIDs(); len(u) != 1 || u[0] != "m000002" {
+		t.Fatalf("after DELE 1,3 + QUIT: %v, want [m000002]", u)
+	}
+}
+
+// waitUnlocked waits until the server has noticed a dropped session.
+func waitUnlocked(t *testing.T, r *rig) {
+	for i := 0; i < 100; i++ {
+		c, err := pop.Dial(context.Background(), r.tls, r.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Auth(context.Background(), pop.Credentials{Username: "alice", Password: "wonder land"})
+		c.Close()
+		if err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("mailbox still locked")
+}
+
+func TestPopserverInUse(t *testing.T) {
+	r := startRig(t, popserver.Config{}, nil)
+	c := login(t, r.tls, r.opts(), pop.Credentials{})
+	defer c.Close()
+	c2, err := pop.Dial(context.Background(), r.tls, r.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	err = c2.Auth(context.Background(), pop.Credentials{Username: "alice", Password: "wonder land"})
+	var e *pop.Error
+	if !errors.As(err, &e) || e.Code != pop.CodeInUse || e.IsAuthFailure() || !e.Temporary() {
+		t.Fatalf("second login = %v, want a temporary IN-USE error", err)
+	}
+}
+
+func TestSecurityModes(t *testing.T) {
+	r := startRig(t, popserver.Config{RequireTLSForAuth: true}, [][]byte{[]byte("Subject: x\n\nx\n")})
+	ctx := context.Background()
+	methods := []pop.AuthMethod{pop.AuthAuto, pop.AuthUser, pop.AuthPlain, pop.AuthAPOP}
+	for _, m := range methods {
+		for _, mode := range []struct {
+			sec  pop.Security
+			addr string
+		}{{pop.SecurityTLS, r.tls}, {pop.SecuritySTARTTLS, r.sw}} {
+			t.Run(mode.sec.String()+"/"+m.String(), func(t *testing.T) {
+				o := r.opts()
+				o.Security = mode.sec
+				c := login(t, mode.addr, o, pop.Credentials{Method: m})
+				defer c.Close()
+				if _, ok := c.TLSState(); !ok {
+					t.Error("TLSState reports no TLS")
+				}
+				if n, _, err := c.Stat(ctx); err != nil || n != 1 {
+					t.Errorf("Stat = %d, %v", n, err)
+				}
+			})
+		}
+	}
+	t.Run("wrong password", func(t *testing.T) {
+		c, err := pop.Dial(ctx, r.tls, r.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		err = c.Auth(ctx, pop.Credentials{Username: "alice", Password: "nope"})
+		var e *pop.Error
+		if !errors.As(err, &e) || !e.IsAuthFailure() {
+			t.Fatalf("wrong password = %v, want an auth failure", err)
+		}
+	})
+	t.Run("untrusted certificate", func(t *testing.T) {
+		_, err := pop.Dial(ctx, r.tls, pop.Options{Timeout: 5 * time.Second})
+		var ce *pop.CertificateError
+		if !errors.As(err, &ce) || ce.Fingerprint != pop.CertFingerprint(r.cert.DER) {
+			t.Fatalf("Dial without the CA = %v, want a CertificateError with the fingerprint", err)
+		}
+	})
+	t.Run("pinned fingerprint", func(t *testing.T) {
+		c, err := pop.Dial(ctx, r.tls, pop.Options{Fingerprint: strings.ToLower(pop.CertFingerprint(r.cert.DER)), Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatalf("Dial with the pin: %v", err)
+		}
+		c.Close()
+		other, _ := popserver.GenerateCert()
+		_, err = pop.Dial(ctx, r.tls, pop.Options{Fingerprint: pop.CertFingerprint(other.DER), Timeout: 5 * time.Second})
+		var ce *pop.CertificateError
+		if !errors.As(err, &ce) {
+			t.Fatalf("Dial with a wrong pin = %v, want a CertificateError", err)
+		}
+	})
+	t.Run("starttls stripped", func(t *testing.T) {
+		r2 := startRig(t, popserver.Config{DisableSTLS: true}, nil)
+		_, err := pop.Dial(ctx, r2.sw, pop.Options{Security: pop.SecuritySTARTTLS, Timeout: 5 * time.Second})
+		if !errors.Is(err, pop.ErrSTARTTLSUnavailable) {
+			t.Fatalf("Dial STARTTLS without STLS = %v, want ErrSTARTTLSUnavailable", err)
+		}
+	})
+}
+
+func TestSlowServerDeadline(t *testing.T) {
+	r := startRig(t, popserver.Config{Faults: &popserver.Faults{ByteDelay: 400 * time.Millisecond}}, [][]byte{[]byte("Subject: slow\n\nbody\n")})
+	o := r.opts()
+	o.Timeout = 150 * time.Millisecond
+	c := login(t, r.tls, o, pop.Credentials{})
+	defer c.Close()
+	rd, err := c.Retr(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(rd)
+	if err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("reading from a one-byte-per-400ms server = %v, want a timeout", err)
+	}
+}
+
+func TestTraceHasNoPassword(t *testing.T) {
+	r := startRig(t, popserver.Config{}, nil)
+	for _, m := range []pop.AuthMethod{pop.AuthUser, pop.AuthPlain, pop.AuthAPOP} {
+		var tr bytes.Buffer
+		o := r.opts()
+		o.Trace = &tr
+		c := login(t, r.tls, o, pop.Credentials{Method: m})
+		c.Quit(context.Background())
+		if strings.Contains(tr.String(), "wonder") || !strings.Contains(tr.String(), "<redacted>") {
+			t.Errorf("%v trace leaks or lacks redaction:\n%s", m, tr.String())
+		}
+	}
+}
