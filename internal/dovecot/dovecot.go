@@ -1,0 +1,347 @@
+// Package dovecot starts a private, real Dovecot POP3 server on 127.0.0.1 for tests and benchmarks:
+// its own configuration, a self-signed certificate, free ports, users with passwords and Maildirs
+// filled with given messages. It lives under internal/ because it is a test rig with no other home.
+//
+// Dovecot refuses to serve mail as root, so when the rig runs as root the mail belongs to "nobody"
+// and the rig's folder is world-traversable; otherwise everything runs as the current user.
+package dovecot
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/pop/popserver"
+)
+
+// Binary is where Debian installs Dovecot.
+const Binary = "/usr/sbin/dovecot"
+
+// User is a mail account on the server.
+type User struct {
+	Name     string
+	Password string
+	Messages [][]byte // delivered in order (message 1 first)
+}
+
+// Options configure Start.
+type Options struct {
+	Users []User
+}
+
+// Server is a running Dovecot.
+type Server struct {
+	Dir         string // the rig's private folder (config, logs, mail)
+	POP3Addr    string // plain POP3 with STLS, 127.0.0.1:port
+	POP3SAddr   string // implicit TLS, 127.0.0.1:port
+	CAFile      string // PEM file of the self-signed certificate, to trust it
+	Fingerprint string // SHA-256 of the certificate, as pop.CertFingerprint formats it
+	cmd         *exec.Cmd
+	exited      chan struct{}
+	uid, gid    int // owner of the mail, -1 when the current user
+}
+
+// Available reports why Dovecot cannot run here, or nil.
+func Available() error {
+	if _, err := os.Stat(Binary); err != nil {
+		return fmt.Errorf("dovecot: %s not found (install dovecot-core and dovecot-pop3d: make test does)", Binary)
+	}
+	if _, err := os.Stat("/usr/lib/dovecot/pop3"); err != nil {
+		return fmt.Errorf("dovecot: the pop3 service is missing (install dovecot-pop3d)")
+	}
+	return nil
+}
+
+// StartT starts a server for a test and stops it at cleanup. When Dovecot is not installed the
+// test is skipped, except under CI=true, where it fails: CI must never skip the real server.
+func StartT(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if err := Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%v; CI must run the real-server tests", err)
+		}
+		t.Skipf("%v", err)
+	}
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("stopping dovecot: %v", err)
+		}
+	})
+	return s
+}
+
+// Start writes a configuration under a new temporary folder and starts Dovecot in the foreground
+// as a child process; it returns once both ports accept connections. Call Stop to end it and
+// remove the folder.
+func Start(opts Options) (*Server, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "poplar-dovecot-")
+	if err != nil {
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
+	s := &Server{Dir: dir, uid: -1, gid: -1, exited: make(chan struct{})}
+	if err := s.setup(opts); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	cmd := exec.Command(Binary, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
+	logf, err := os.Create(filepath.Join(dir, "stdout.log"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("dovecot: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("dovecot: starting: %w", err)
+	}
+	logf.Close()
+	s.cmd = cmd
+	go func() { cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, addr := range []string{s.POP3Addr, s.POP3SAddr} {
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-s.exited:
+				log := s.Log()
+				os.RemoveAll(dir)
+				return nil, fmt.Errorf("dovecot: exited at start-up:\n%s", log)
+			default:
+			}
+			if time.Now().After(deadline) {
+				log := s.Log()
+				s.Stop()
+				return nil, fmt.Errorf("dovecot: %s did not accept connections within 20s:\n%s", addr, log)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return s, nil
+}
+
+// Stop ends Dovecot and removes the rig's folder.
+func (s *Server) Stop() error {
+	if s.cmd != nil && s.cmd.Process != nil {
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.exited
+		}
+	}
+	return os.RemoveAll(s.Dir)
+}
+
+// Log returns what Dovecot logged, for a failure message.
+func (s *Server) Log() string {
+	var b strings.Builder
+	for _, f := range []string{"dovecot.log", "stdout.log"} {
+		d, _ := os.ReadFile(filepath.Join(s.Dir, f))
+		b.Write(d)
+	}
+	return b.String()
+}
+
+// Maildir is the folder holding user's mail.
+func (s *Server) Maildir(user string) string { return filepath.Join(s.Dir, "mail", user) }
+
+// Count returns how many messages user's Maildir holds (new and cur).
+func (s *Server) Count(user string) (int, error) {
+	n := 0
+	for _, sub := range []string{"new", "cur"} {
+		des, err := os.ReadDir(filepath.Join(s.Maildir(user), sub))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("dovecot: %w", err)
+		}
+		n += len(des)
+	}
+	return n, nil
+}
+
+// Deliver adds a message to the end of user's mailbox.
+func (s *Server) Deliver(user string, msg []byte) error {
+	md := s.Maildir(user)
+	if err := s.makeMaildir(user); err != nil {
+		return err
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	// Names sort in delivery order, so Dovecot numbers the messages in that order.
+	name := fmt.Sprintf("%d.%s.poplar-rig", time.Now().UnixNano(), hex.EncodeToString(rnd[:]))
+	p := filepath.Join(md, "new", name)
+	if err := os.WriteFile(p, msg, 0o600); err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	s.chown(p)
+	return nil
+}
+
+func (s *Server) makeMaildir(user string) error {
+	for _, sub := range []string{"", "new", "cur", "tmp"} {
+		p := filepath.Join(s.Maildir(user), sub)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return fmt.Errorf("dovecot: %w", err)
+		}
+		s.chown(p)
+	}
+	return nil
+}
+
+func (s *Server) chown(p string) {
+	if s.uid >= 0 {
+		os.Chown(p, s.uid, s.gid)
+	}
+}
+
+// freePort asks the kernel for an unused port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) setup(opts Options) error {
+	cert, err := popserver.GenerateCert("localhost", "127.0.0.1")
+	if err != nil {
+		return err
+	}
+	s.CAFile = filepath.Join(s.Dir, "cert.pem")
+	s.Fingerprint = pop.CertFingerprint(cert.DER)
+	if err := os.WriteFile(s.CAFile, cert.CertPEM, 0o644); err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "key.pem"), cert.KeyPEM, 0o600); err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	p1, err := freePort()
+	if err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	p2, err := freePort()
+	if err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	s.POP3Addr = "127.0.0.1:" + strconv.Itoa(p1)
+	s.POP3SAddr = "127.0.0.1:" + strconv.Itoa(p2)
+
+	me, err := user.Current()
+	if err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	internal, login := me.Username, me.Username
+	uid, gid := os.Getuid(), os.Getgid()
+	if os.Getuid() == 0 {
+		// Dovecot serves no mail as root: mail belongs to nobody, its helpers run as Debian's users.
+		s.uid, s.gid = 65534, 65534
+		uid, gid = 65534, 65534
+		internal, login = "dovecot", "dovenull"
+		if err := os.Chmod(s.Dir, 0o755); err != nil {
+			return fmt.Errorf("dovecot: %w", err)
+		}
+	}
+	var pw bytes.Buffer
+	for _, u := range opts.Users {
+		if strings.ContainsAny(u.Name+u.Password, ":\n") {
+			return fmt.Errorf("dovecot: user %q: name and password may not contain ':' or a newline", u.Name)
+		}
+		fmt.Fprintf(&pw, "%s:{PLAIN}%s:%d:%d::%s::\n", u.Name, u.Password, uid, gid, s.Maildir(u.Name))
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "passwd"), pw.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	mail := filepath.Join(s.Dir, "mail")
+	if err := os.MkdirAll(mail, 0o755); err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	s.chown(mail)
+	for _, u := range opts.Users {
+		for _, m := range u.Messages {
+			if err := s.Deliver(u.Name, m); err != nil {
+				return err
+			}
+		}
+		if err := s.makeMaildir(u.Name); err != nil {
+			return err
+		}
+	}
+	conf := fmt.Sprintf(`# Poplar test rig: a private Dovecot, generated.
+base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+info_log_path = %[1]s/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 apop
+first_valid_uid = 1
+first_valid_gid = 1
+default_internal_user = %[2]s
+default_login_user = %[3]s
+mail_location = maildir:~
+pop3_uidl_format = %%08Xu%%08Xv
+pop3_no_flag_updates = yes
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%%u %[1]s/passwd
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%%u %[1]s/passwd
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = %[4]d
+  }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = %[5]d
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+`, s.Dir, internal, login, p1, p2)
+	if os.Getuid() != 0 {
+		conf += "service pop3-login {\n  chroot =\n}\nservice auth {\n  user = $default_internal_user\n}\n"
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
+		return fmt.Errorf("dovecot: %w", err)
+	}
+	return nil
+}
