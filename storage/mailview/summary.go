@@ -1,9 +1,8 @@
 package mailview
 
 import (
-	"bufio"
 	"io"
-	"net/textproto"
+	"strings"
 	"time"
 )
 
@@ -15,27 +14,86 @@ type Summary struct {
 	Date           time.Time // zero when missing or unparseable
 	MessageID      string
 	HasAttachments bool
-	Preview        string // first ~200 characters of the body text, whitespace collapsed
+	Preview        string // the start of the body text, whitespace collapsed
 }
 
-// Summarize reads one message from r and returns its Summary. It reads at most what it needs
-// plus a bounded amount of body for the preview; it never fails on malformed mail — a message it
-// cannot parse gives a Summary with what could be read and a nil error. Only I/O errors from r are
-// returned.
-//
-// PLACEHOLDER: header-only implementation; the mailview owner replaces it.
+// summaryBytes bounds how much of a message Summarize reads.
+const summaryBytes = 256 << 10
+
+// PreviewLength is the most runes a Summary's Preview holds.
+const PreviewLength = 160
+
+// Summarize reads the start of a message (at most 256 KB) and returns its Summary. It never
+// fails on malformed mail; only an error reading r is returned.
 func Summarize(r io.Reader) (Summary, error) {
-	tp := textproto.NewReader(bufio.NewReader(r))
-	h, err := tp.ReadMIMEHeader()
-	var s Summary
-	if h != nil {
-		s.From = h.Get("From")
-		s.To = h.Get("To")
-		s.Subject = h.Get("Subject")
-		s.MessageID = h.Get("Message-Id")
+	w := &walker{opts: Options{MaxParts: 200, MaxDepth: 20, MaxTextBytes: 16 << 10}.withDefaults(), msg: &Message{}, extract: -1, summary: true}
+	segs, err := w.top(io.LimitReader(r, summaryBytes))
+	if err != nil {
+		return Summary{}, err
 	}
-	if err != nil && err != io.EOF {
-		return s, nil
+	m := w.msg
+	s := Summary{Subject: m.Subject, Date: m.Date, MessageID: m.MessageID, HasAttachments: hasRealAttachment(m.Attachments)}
+	if len(m.From) > 0 {
+		s.From = displayName(m.From[0])
+	}
+	to := make([]string, 0, len(m.To))
+	for _, a := range m.To {
+		to = append(to, displayName(a))
+	}
+	s.To = strings.Join(to, ", ")
+	for _, seg := range segs {
+		text := seg.text
+		if seg.html {
+			blocks, _ := htmlBlocks(text)
+			text = (&Message{Body: blocks}).Text()
+		}
+		s.Preview = preview(text)
+		if s.Preview != "" {
+			break
+		}
 	}
 	return s, nil
+}
+
+// hasRealAttachment ignores inline images referenced by the HTML.
+func hasRealAttachment(as []Attachment) bool {
+	for _, a := range as {
+		if !a.Inline || a.ContentID == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func displayName(a Address) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.Email
+}
+
+// preview collapses whitespace, skips quoted lines, and cuts at PreviewLength runes.
+func preview(text string) string {
+	var b strings.Builder
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, ">") {
+			continue
+		}
+		for _, f := range strings.Fields(t) {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+				n++
+			}
+			for _, r := range f {
+				if n >= PreviewLength {
+					return b.String() + "…"
+				}
+				b.WriteRune(r)
+				n++
+			}
+		}
+	}
+	return b.String()
 }

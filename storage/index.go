@@ -1,0 +1,603 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/poplar-mail/poplar/storage/mailview"
+)
+
+// Flags are a message's Maildir flags.
+type Flags uint8
+
+const (
+	FlagSeen     Flags = 1 << iota // S
+	FlagFlagged                    // F
+	FlagAnswered                   // R
+	FlagDraft                      // D
+	FlagTrashed                    // T
+	FlagPassed                     // P (forwarded)
+)
+
+// flagLetters is the Maildir info letter of each flag, in ASCII order as the spec requires.
+var flagLetters = []struct {
+	f Flags
+	c byte
+}{{FlagDraft, 'D'}, {FlagFlagged, 'F'}, {FlagPassed, 'P'}, {FlagAnswered, 'R'}, {FlagSeen, 'S'}, {FlagTrashed, 'T'}}
+
+// String returns the Maildir info letters, e.g. "FS".
+func (f Flags) String() string {
+	var b []byte
+	for _, l := range flagLetters {
+		if f&l.f != 0 {
+			b = append(b, l.c)
+		}
+	}
+	return string(b)
+}
+
+// parseName splits a Maildir file name into its key (the unique part) and flags.
+func parseName(name string) (key string, flags Flags) {
+	i := strings.IndexByte(name, ':')
+	if i < 0 {
+		return name, 0
+	}
+	key = name[:i]
+	info := name[i+1:]
+	if strings.HasPrefix(info, "2,") {
+		for j := 2; j < len(info); j++ {
+			for _, l := range flagLetters {
+				if info[j] == l.c {
+					flags |= l.f
+				}
+			}
+		}
+	}
+	return key, flags
+}
+
+// fileName returns the cur/ file name of key with flags.
+func fileName(key string, flags Flags) string { return key + ":2," + flags.String() }
+
+// Summary is what the message list shows of a stored message.
+type Summary struct {
+	Key    string // the Maildir unique name: stable across flag changes and moves
+	Folder string
+	mailview.Summary
+	Size     int64
+	Flags    Flags
+	Partial  bool   // only the header was downloaded (size limit)
+	UIDL     string // the server's unique id, "" for mail not fetched by Poplar
+	Received time.Time
+}
+
+// Unread reports whether the message has not been seen.
+func (s Summary) Unread() bool { return s.Flags&FlagSeen == 0 }
+
+type entry struct {
+	name string // file name, with info
+	sub  string // "new" or "cur"
+	sum  Summary
+}
+
+// folder is the in-memory index of one folder, kept in step with the files on disk.
+type folder struct {
+	s    *Store
+	name string
+	path string
+	idx  string // index file
+
+	mu       sync.Mutex
+	loaded   bool
+	stampNew int64
+	stampCur int64
+	byKey    map[string]*entry
+	sorted   []*entry // newest first
+	unread   int
+}
+
+// folder returns the folder called name, refreshed from disk.
+func (s *Store) folder(name string) (*folder, error) {
+	if name == "" {
+		name = Inbox
+	}
+	s.mu.Lock()
+	f, ok := s.folders[name]
+	if !ok {
+		p, err := s.folderPath(name)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		if _, err := os.Stat(filepath.Join(p, "cur")); err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: %q", ErrNoFolder, name)
+		}
+		f = &folder{s: s, name: name, path: p, idx: filepath.Join(s.state, "index", indexFileName(name))}
+		s.folders[name] = f
+	}
+	s.mu.Unlock()
+	if err := f.refresh(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// indexFileName maps a folder name to a safe file name.
+func indexFileName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "%%%04X", r)
+		}
+	}
+	return b.String() + ".idx"
+}
+
+func (f *folder) lookup(key string) (*entry, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	c := *e
+	return &c, true
+}
+
+func (f *folder) counts() (total, unread int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sorted), f.unread
+}
+
+func mtime(p string) (int64, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0, err
+	}
+	return fi.ModTime().UnixNano(), nil
+}
+
+// refresh brings the index in step with the folder: files added, removed or renamed by anyone.
+// When neither new/ nor cur/ changed since the last look, it costs two stat calls.
+func (f *folder) refresh() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sn, err1 := mtime(filepath.Join(f.path, "new"))
+	sc, err2 := mtime(filepath.Join(f.path, "cur"))
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("storage: folder %s: %w", f.name, err)
+	}
+	if f.loaded && sn == f.stampNew && sc == f.stampCur {
+		return nil
+	}
+	if !f.loaded {
+		f.byKey = map[string]*entry{}
+		if err := f.readIndex(); err == nil && sn == f.stampNew && sc == f.stampCur {
+			f.loaded = true
+			f.resort()
+			return nil
+		}
+	}
+	if err := f.scan(); err != nil {
+		return err
+	}
+	f.stampNew, f.stampCur = sn, sc
+	f.loaded = true
+	f.resort()
+	if err := f.writeIndex(); err != nil {
+		// The index is a cache: failing to save it costs time next start, never mail.
+		_ = err
+	}
+	return nil
+}
+
+// scan lists new/ and cur/ and updates byKey, reading only files it has not seen.
+func (f *folder) scan() error {
+	seen := make(map[string]bool, len(f.byKey))
+	type job struct{ key, name, sub string }
+	var todo []job
+	for _, sub := range []string{"new", "cur"} {
+		d, err := os.Open(filepath.Join(f.path, sub))
+		if err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		names, err := d.Readdirnames(-1)
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		for _, name := range names {
+			if strings.HasPrefix(name, ".") {
+				continue
+			}
+			key, flags := parseName(name)
+			if sub == "new" {
+				flags = 0
+			}
+			if seen[key] {
+				continue // the same message under two names (a crash mid-rename): show one
+			}
+			seen[key] = true
+			if e, ok := f.byKey[key]; ok {
+				e.name, e.sub, e.sum.Flags = name, sub, flags
+				continue
+			}
+			todo = append(todo, job{key, name, sub})
+		}
+	}
+	for k := range f.byKey {
+		if !seen[k] {
+			delete(f.byKey, k)
+		}
+	}
+	// Read new files in parallel: a cold rebuild is bound by parsing, not by the disk.
+	results := make([]*entry, len(todo))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, ingestBytes)
+			for i := range next {
+				j := todo[i]
+				e, err := ingest(filepath.Join(f.path, j.sub, j.name), buf)
+				if err != nil {
+					continue // vanished while we looked: the next refresh sees its new name
+				}
+				e.name, e.sub = j.name, j.sub
+				e.sum.Key, e.sum.Folder = j.key, f.name
+				_, e.sum.Flags = parseName(j.name)
+				if j.sub == "new" {
+					e.sum.Flags = 0
+				}
+				results[i] = e
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var found []*entry
+	for _, e := range results {
+		if e != nil {
+			f.byKey[e.sum.Key] = e
+			if e.sum.UIDL != "" {
+				found = append(found, e)
+			}
+		}
+	}
+	// Messages that carry a UIDL the ledger lacks were delivered just before a crash: record them.
+	if len(found) > 0 && f.s.ledger != nil {
+		f.s.ledger.adopt(found)
+	}
+	return nil
+}
+
+// ingestBytes is how much of a message ingest reads for its summary.
+const ingestBytes = 64 << 10
+
+// ingest reads a message file's summary.
+func ingest(path string, buf []byte) (*entry, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	n, err := io.ReadFull(fh, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	}
+	head := buf[:n]
+	e := &entry{}
+	e.sum.Size = fi.Size()
+	e.sum.Received = receivedTime(filepath.Base(path), fi.ModTime())
+	e.sum.UIDL, e.sum.Partial = poplarHeaders(head)
+	var rest io.Reader = bytes.NewReader(head)
+	if n == len(buf) {
+		rest = io.MultiReader(bytes.NewReader(head), fh)
+	}
+	s, err := mailview.Summarize(rest)
+	if err != nil {
+		return nil, err
+	}
+	e.sum.Summary = s
+	return e, nil
+}
+
+// receivedTime takes the delivery time from a Maildir name ("1700000000.…"), else the file time.
+func receivedTime(name string, mod time.Time) time.Time {
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		if sec, err := strconv.ParseInt(name[:i], 10, 64); err == nil && sec > 0 {
+			return time.Unix(sec, 0)
+		}
+	}
+	return mod
+}
+
+// poplarHeaders finds X-Poplar-UIDL and X-Poplar-Partial in the header block of head.
+func poplarHeaders(head []byte) (uidl string, partial bool) {
+	for len(head) > 0 {
+		i := bytes.IndexByte(head, '\n')
+		var line []byte
+		if i < 0 {
+			line, head = head, nil
+		} else {
+			line, head = head[:i], head[i+1:]
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			break // end of header
+		}
+		if len(line) > 9 && (line[0] == 'X' || line[0] == 'x') {
+			k, v, ok := bytes.Cut(line, []byte(":"))
+			if !ok {
+				continue
+			}
+			switch strings.ToLower(string(k)) {
+			case "x-poplar-uidl":
+				if u, err := unescapeUIDL(string(bytes.TrimSpace(v))); err == nil {
+					uidl = u
+				}
+			case "x-poplar-partial":
+				partial = strings.EqualFold(string(bytes.TrimSpace(v)), "yes")
+			}
+		}
+	}
+	return uidl, partial
+}
+
+func (f *folder) resort() {
+	f.sorted = f.sorted[:0]
+	f.unread = 0
+	for _, e := range f.byKey {
+		f.sorted = append(f.sorted, e)
+		if e.sum.Flags&FlagSeen == 0 {
+			f.unread++
+		}
+	}
+	sort.Slice(f.sorted, func(i, j int) bool {
+		a, b := &f.sorted[i].sum, &f.sorted[j].sum
+		if !a.Date.Equal(b.Date) {
+			return a.Date.After(b.Date)
+		}
+		if !a.Received.Equal(b.Received) {
+			return a.Received.After(b.Received)
+		}
+		return a.Key > b.Key
+	})
+}
+
+// Summaries returns the summaries of a folder, newest first (by Date, then arrival). It picks up
+// changes made by other programs.
+func (s *Store) Summaries(folderName string) ([]Summary, error) {
+	f, err := s.folder(folderName)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Summary, len(f.sorted))
+	for i, e := range f.sorted {
+		out[i] = e.sum
+	}
+	return out, nil
+}
+
+// Summary returns one message's summary.
+func (s *Store) Summary(folderName, key string) (Summary, error) {
+	f, err := s.folder(folderName)
+	if err != nil {
+		return Summary{}, err
+	}
+	e, ok := f.lookup(key)
+	if !ok {
+		return Summary{}, fmt.Errorf("%w: %s/%s", ErrNotFound, folderName, key)
+	}
+	return e.sum, nil
+}
+
+// Index file format, version 1: magic, the two folder stamps, the record count, the records, and a
+// CRC-32 of everything before it. Strings are a uvarint length and bytes; times are varint Unix
+// seconds (Date also has its zone offset in minutes).
+const indexMagic = "POPLAR-INDEX 1\n"
+
+func (f *folder) writeIndex() error {
+	var b bytes.Buffer
+	b.Grow(len(f.sorted) * 256)
+	b.WriteString(indexMagic)
+	var tmp [binary.MaxVarintLen64]byte
+	putI := func(v int64) { b.Write(tmp[:binary.PutVarint(tmp[:], v)]) }
+	putU := func(v uint64) { b.Write(tmp[:binary.PutUvarint(tmp[:], v)]) }
+	putS := func(s string) { putU(uint64(len(s))); b.WriteString(s) }
+	putI(f.stampNew)
+	putI(f.stampCur)
+	putU(uint64(len(f.sorted)))
+	for _, e := range f.sorted {
+		s := &e.sum
+		putS(e.name)
+		var bits uint64
+		if e.sub == "cur" {
+			bits |= 1
+		}
+		if s.HasAttachments {
+			bits |= 2
+		}
+		if s.Partial {
+			bits |= 4
+		}
+		if !s.Date.IsZero() {
+			bits |= 8
+		}
+		putU(bits)
+		putS(s.From)
+		putS(s.To)
+		putS(s.Subject)
+		putS(s.MessageID)
+		putS(s.Preview)
+		putS(s.UIDL)
+		if !s.Date.IsZero() {
+			_, off := s.Date.Zone()
+			putI(s.Date.Unix())
+			putI(int64(off / 60))
+		}
+		putI(s.Received.Unix())
+		putU(uint64(s.Size))
+	}
+	binary.BigEndian.PutUint32(tmp[:4], crc32.ChecksumIEEE(b.Bytes()))
+	b.Write(tmp[:4])
+	tf, err := os.CreateTemp(filepath.Dir(f.idx), ".idx-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tf.Name())
+	if _, err := tf.Write(b.Bytes()); err != nil {
+		tf.Close()
+		return err
+	}
+	if err := tf.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tf.Name(), f.idx)
+}
+
+// errCorruptIndex means an index file failed to decode; the folder is rescanned.
+var errCorruptIndex = errors.New("storage: corrupt index")
+
+func (f *folder) readIndex() error {
+	data, err := os.ReadFile(f.idx)
+	if err != nil {
+		return err
+	}
+	entries, sn, sc, err := decodeIndex(data, f.name)
+	if err != nil {
+		return err
+	}
+	f.stampNew, f.stampCur = sn, sc
+	for _, e := range entries {
+		f.byKey[e.sum.Key] = e
+	}
+	return nil
+}
+
+// decodeIndex parses an index file. Any inconsistency is errCorruptIndex, never a panic.
+func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, stampCur int64, err error) {
+	if len(data) < len(indexMagic)+4 || string(data[:len(indexMagic)]) != indexMagic {
+		return nil, 0, 0, errCorruptIndex
+	}
+	body := data[:len(data)-4]
+	if crc32.ChecksumIEEE(body) != binary.BigEndian.Uint32(data[len(data)-4:]) {
+		return nil, 0, 0, errCorruptIndex
+	}
+	str := string(body) // one copy; every field below is a substring of it
+	p := len(indexMagic)
+	bad := false
+	getU := func() uint64 {
+		v, n := binary.Uvarint(body[p:])
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		p += n
+		return v
+	}
+	getI := func() int64 {
+		v, n := binary.Varint(body[p:])
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		p += n
+		return v
+	}
+	getS := func() string {
+		l := getU()
+		if bad || l > uint64(len(body)-p) {
+			bad = true
+			return ""
+		}
+		s := str[p : p+int(l)]
+		p += int(l)
+		return s
+	}
+	stampNew, stampCur = getI(), getI()
+	count := getU()
+	if bad || count > uint64(len(body)) {
+		return nil, 0, 0, errCorruptIndex
+	}
+	zones := map[int64]*time.Location{}
+	entries = make([]*entry, 0, count)
+	all := make([]entry, count)
+	for i := range all {
+		e := &all[i]
+		e.name = getS()
+		bits := getU()
+		e.sub = "new"
+		if bits&1 != 0 {
+			e.sub = "cur"
+		}
+		s := &e.sum
+		s.HasAttachments = bits&2 != 0
+		s.Partial = bits&4 != 0
+		s.From, s.To, s.Subject, s.MessageID, s.Preview, s.UIDL = getS(), getS(), getS(), getS(), getS(), getS()
+		if bits&8 != 0 {
+			sec, off := getI(), getI()
+			loc, ok := zones[off]
+			if !ok {
+				loc = time.FixedZone("", int(off)*60)
+				zones[off] = loc
+			}
+			s.Date = time.Unix(sec, 0).In(loc)
+		}
+		s.Received = time.Unix(getI(), 0)
+		s.Size = int64(getU())
+		if bad || e.name == "" || strings.ContainsAny(e.name, "/\x00") {
+			return nil, 0, 0, errCorruptIndex
+		}
+		s.Key, s.Flags = parseName(e.name)
+		if e.sub == "new" {
+			s.Flags = 0
+		}
+		s.Folder = folderName
+		entries = append(entries, e)
+	}
+	if p != len(body) {
+		return nil, 0, 0, errCorruptIndex
+	}
+	return entries, stampNew, stampCur, nil
+}
+
+// readLines is a small helper for line-oriented state files.
+func readLines(r io.Reader, fn func(line string) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if err := fn(sc.Text()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}

@@ -1,0 +1,485 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// LedgerEntry is what the ledger knows about one server message.
+type LedgerEntry struct {
+	UIDL          string
+	Key           string    // the local message it became
+	Fetched       time.Time // when it was first stored
+	ServerDeleted bool      // a QUIT after its DELE succeeded: the server no longer has it
+	Expunged      bool      // its last local copy was deleted for good
+}
+
+// The ledger is a text file of records, one per line, appended and fsynced as a group:
+//
+//	F <unix-seconds> <uidl> <key>   fetched and durable locally
+//	D <uidl>                        deleted on the server (QUIT succeeded)
+//	X <uidl>                        last local copy expunged
+//
+// UIDLs are escaped (escapeUIDL) so a record is always one line of printable ASCII. A torn last line
+// (a crash mid-append) is cut off at open; any other malformed line makes the ledger corrupt, and
+// it is rebuilt from the X-Poplar-UIDL headers of the stored messages.
+type ledger struct {
+	path string
+
+	mu      sync.Mutex
+	entries map[string]*LedgerEntry
+	size    int64 // bytes of the file already applied
+	ino     uint64
+	corrupt bool
+}
+
+var errCorruptLedger = errors.New("storage: corrupt ledger")
+
+func openLedger(path string) (*ledger, error) {
+	l := &ledger{path: path, entries: map[string]*LedgerEntry{}}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	f.Close()
+	if err := l.repairTail(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.catchUp(); err != nil && !errors.Is(err, errCorruptLedger) {
+		return nil, err
+	}
+	return l, nil
+}
+
+// repairTail cuts a torn last record off the file.
+func (l *ledger) repairTail() error {
+	unlock, err := flock(l.path+".lock", true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	f, err := os.OpenFile(l.path, os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	start := max(0, fi.Size()-4096)
+	buf := make([]byte, fi.Size()-start)
+	if _, err := f.ReadAt(buf, start); err != nil {
+		return fmt.Errorf("storage: reading ledger: %w", err)
+	}
+	if buf[len(buf)-1] == '\n' {
+		return nil
+	}
+	cut := start + int64(bytes.LastIndexByte(buf, '\n')+1)
+	if err := f.Truncate(cut); err != nil {
+		return fmt.Errorf("storage: repairing ledger: %w", err)
+	}
+	return f.Sync()
+}
+
+// catchUp applies records appended since the last look (by this or another process), or reloads
+// the whole file when it was replaced by a compaction. l.mu must be held.
+func (l *ledger) catchUp() error {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	var ino uint64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		ino = st.Ino
+	}
+	if ino != l.ino || fi.Size() < l.size {
+		l.entries, l.size, l.ino, l.corrupt = map[string]*LedgerEntry{}, 0, ino, false
+	}
+	if fi.Size() == l.size {
+		return nil
+	}
+	data := make([]byte, fi.Size()-l.size)
+	if _, err := f.ReadAt(data, l.size); err != nil && err != io.EOF {
+		return fmt.Errorf("storage: reading ledger: %w", err)
+	}
+	// Apply only whole lines; a partial one is still being written by another process.
+	end := bytes.LastIndexByte(data, '\n') + 1
+	for _, line := range strings.Split(string(data[:end]), "\n") {
+		if line == "" {
+			continue
+		}
+		if err := l.apply(line); err != nil {
+			l.corrupt = true
+		}
+	}
+	l.size += int64(end)
+	if l.corrupt {
+		return errCorruptLedger
+	}
+	return nil
+}
+
+// apply interprets one record.
+func (l *ledger) apply(line string) error {
+	f := strings.Split(line, " ")
+	bad := fmt.Errorf("%w: record %q", errCorruptLedger, line)
+	if len(f) < 2 {
+		return bad
+	}
+	uidl, err := unescapeUIDL(f[len(f)-1])
+	if f[0] == "F" {
+		if len(f) != 4 {
+			return bad
+		}
+		uidl, err = unescapeUIDL(f[2])
+	}
+	if err != nil {
+		return bad
+	}
+	e := l.entries[uidl]
+	switch f[0] {
+	case "F":
+		sec, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || f[3] == "" {
+			return bad
+		}
+		if e == nil {
+			e = &LedgerEntry{UIDL: uidl}
+			l.entries[uidl] = e
+		}
+		e.Key, e.Fetched, e.Expunged = f[3], time.Unix(sec, 0), false
+	case "D", "X":
+		if len(f) != 2 {
+			return bad
+		}
+		if e == nil {
+			e = &LedgerEntry{UIDL: uidl}
+			l.entries[uidl] = e
+		}
+		if f[0] == "D" {
+			e.ServerDeleted = true
+		} else {
+			e.Expunged = true
+		}
+	default:
+		return bad
+	}
+	return nil
+}
+
+// appendRecords writes records and fsyncs them before returning. It takes the ledger's file lock.
+func (l *ledger) appendRecords(recs []string) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	unlock, err := flock(l.path+".lock", true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	var b strings.Builder
+	for _, r := range recs {
+		b.WriteString(r)
+		b.WriteByte('\n')
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("storage: writing ledger: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("storage: syncing ledger: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := l.catchUp(); err != nil && !errors.Is(err, errCorruptLedger) {
+		return err
+	}
+	return nil
+}
+
+func fetchedRecord(uidl, key string, t time.Time) string {
+	return "F " + strconv.FormatInt(t.Unix(), 10) + " " + escapeUIDL(uidl) + " " + key
+}
+
+// adopt records messages found in the Maildir whose UIDL the ledger lacks (delivered just before a
+// crash, or the ledger was lost).
+func (l *ledger) adopt(found []*entry) {
+	l.mu.Lock()
+	l.catchUp()
+	var recs []string
+	for _, e := range found {
+		if le, ok := l.entries[e.sum.UIDL]; !ok || le.Expunged {
+			recs = append(recs, fetchedRecord(e.sum.UIDL, e.sum.Key, keyTime(e.sum.Key, e.sum.Received)))
+		}
+	}
+	l.mu.Unlock()
+	l.appendRecords(recs)
+}
+
+// keyTime is the delivery time encoded at the start of a key Poplar made, else fallback.
+func keyTime(key string, fallback time.Time) time.Time {
+	return receivedTime(key, fallback)
+}
+
+// escapeUIDL makes a UIDL safe as one field of a line: bytes outside '!'..'~' and '%' become %XX.
+func escapeUIDL(u string) string {
+	var b strings.Builder
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c < 0x21 || c > 0x7e || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func unescapeUIDL(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("storage: empty UIDL")
+	}
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", errors.New("storage: bad UIDL escape")
+		}
+		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", errors.New("storage: bad UIDL escape")
+		}
+		b.WriteByte(byte(v))
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// ledgerView returns the current ledger, catching up with other processes first. A corrupt ledger
+// is rebuilt from the store.
+func (s *Store) ledgerView() (map[string]*LedgerEntry, error) {
+	l := s.ledger
+	l.mu.Lock()
+	err := l.catchUp()
+	l.mu.Unlock()
+	if errors.Is(err, errCorruptLedger) {
+		if err := s.RebuildLedger(); err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		err = l.catchUp()
+		l.mu.Unlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.entries, nil
+}
+
+// Fetched reports whether the message with this UIDL was ever stored (even if since deleted here).
+func (s *Store) Fetched(uidl string) bool {
+	m, err := s.Ledger()
+	if err != nil {
+		return false
+	}
+	_, ok := m[uidl]
+	return ok
+}
+
+// Ledger returns a copy of the ledger, keyed by UIDL.
+func (s *Store) Ledger() (map[string]LedgerEntry, error) {
+	entries, err := s.ledgerView()
+	if err != nil {
+		return nil, err
+	}
+	s.ledger.mu.Lock()
+	defer s.ledger.mu.Unlock()
+	out := make(map[string]LedgerEntry, len(entries))
+	for k, v := range entries {
+		out[k] = *v
+	}
+	return out, nil
+}
+
+// MarkServerDeleted records that the server deleted these messages (after a successful QUIT).
+func (s *Store) MarkServerDeleted(uidls []string) error {
+	recs := make([]string, 0, len(uidls))
+	for _, u := range uidls {
+		recs = append(recs, "D "+escapeUIDL(u))
+	}
+	return s.ledger.appendRecords(recs)
+}
+
+// ExpungedUIDLs returns the UIDLs whose last local copy was deleted for good while the server may
+// still hold them: candidates for "delete from server when deleted here". A move between folders
+// never puts a UIDL here.
+func (s *Store) ExpungedUIDLs() ([]string, error) {
+	m, err := s.Ledger()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for u, e := range m {
+		if e.Expunged && !e.ServerDeleted {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// RebuildLedger replaces the ledger with one made from the X-Poplar-UIDL headers of every stored
+// message, keeping what the old ledger knew of server deletions and expunged messages when it can
+// be read. It is what happens automatically when the ledger is corrupt.
+func (s *Store) RebuildLedger() error {
+	folders, err := s.Folders()
+	if err != nil {
+		return err
+	}
+	fresh := map[string]*LedgerEntry{}
+	for _, fi := range folders {
+		sums, err := s.Summaries(fi.Name)
+		if err != nil {
+			return err
+		}
+		for _, m := range sums {
+			if m.UIDL == "" {
+				continue
+			}
+			if _, dup := fresh[m.UIDL]; !dup {
+				fresh[m.UIDL] = &LedgerEntry{UIDL: m.UIDL, Key: m.Key, Fetched: keyTime(m.Key, m.Received)}
+			}
+		}
+	}
+	old := readLedgerLenient(s.ledger.path)
+	for u, o := range old {
+		if e, ok := fresh[u]; ok {
+			e.ServerDeleted = o.ServerDeleted
+			if o.Key == e.Key {
+				e.Fetched = o.Fetched
+			}
+		} else if o.Expunged || o.ServerDeleted {
+			c := *o
+			fresh[u] = &c
+		}
+	}
+	return s.ledger.replace(fresh)
+}
+
+// CompactLedger rewrites the ledger with one record per message it still needs: UIDLs gone both
+// from the server and from here can never come back and are dropped.
+func (s *Store) CompactLedger() error {
+	m, err := s.ledgerView()
+	if err != nil {
+		return err
+	}
+	s.ledger.mu.Lock()
+	keep := map[string]*LedgerEntry{}
+	for u, e := range m {
+		if e.ServerDeleted && e.Expunged {
+			continue
+		}
+		c := *e
+		keep[u] = &c
+	}
+	s.ledger.mu.Unlock()
+	return s.ledger.replace(keep)
+}
+
+// readLedgerLenient reads whatever records of a ledger file parse, skipping bad lines.
+func readLedgerLenient(path string) map[string]*LedgerEntry {
+	l := &ledger{entries: map[string]*LedgerEntry{}}
+	data, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(data), "\n") {
+		if line != "" {
+			l.apply(line)
+		}
+	}
+	return l.entries
+}
+
+// replace atomically writes a new ledger holding entries.
+func (l *ledger) replace(entries map[string]*LedgerEntry) error {
+	unlock, err := flock(l.path+".lock", true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	uidls := make([]string, 0, len(entries))
+	for u := range entries {
+		uidls = append(uidls, u)
+	}
+	sort.Strings(uidls)
+	var b strings.Builder
+	for _, u := range uidls {
+		e := entries[u]
+		if e.Key != "" {
+			b.WriteString(fetchedRecord(u, e.Key, e.Fetched) + "\n")
+		}
+		if e.ServerDeleted {
+			b.WriteString("D " + escapeUIDL(u) + "\n")
+		}
+		if e.Expunged {
+			b.WriteString("X " + escapeUIDL(u) + "\n")
+		}
+	}
+	dir := filepath.Dir(l.path)
+	f, err := os.CreateTemp(dir, ".ledger-*")
+	if err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("storage: writing ledger: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := os.Rename(f.Name(), l.path); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ino = 0 // force a reload
+	return l.catchUp()
+}

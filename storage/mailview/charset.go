@@ -1,0 +1,196 @@
+package mailview
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message/charset"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/korean"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// aliases map charset labels that mail software mislabels to the encoding that decodes what they
+// really hold: gb2312 mail is GBK in practice (GB18030 is a superset), iso-8859-1 mail is
+// windows-1252, ks_c_5601-1987 is EUC-KR.
+var aliases = map[string]encoding.Encoding{
+	"gb2312":            simplifiedchinese.GB18030,
+	"gbk":               simplifiedchinese.GB18030,
+	"x-gbk":             simplifiedchinese.GB18030,
+	"cp936":             simplifiedchinese.GB18030,
+	"iso-8859-1":        charmap.Windows1252,
+	"iso8859-1":         charmap.Windows1252,
+	"latin1":            charmap.Windows1252,
+	"us-ascii":          charmap.Windows1252,
+	"ascii":             charmap.Windows1252,
+	"ks_c_5601-1987":    korean.EUCKR,
+	"ks_c_5601":         korean.EUCKR,
+	"x-mac-cyrillic":    charmap.MacintoshCyrillic,
+	"cp932":             japanese.ShiftJIS,
+	"windows-31j":       japanese.ShiftJIS,
+	"x-sjis":            japanese.ShiftJIS,
+	"sjis":              japanese.ShiftJIS,
+	"shift-jis":         japanese.ShiftJIS,
+	"ms_kanji":          japanese.ShiftJIS,
+	"utf-7":             utf7{},
+	"unicode-1-1-utf-7": utf7{},
+	"x-mac-roman":       charmap.Macintosh,
+	"macintosh":         charmap.Macintosh,
+	"utf8":              unicode.UTF8,
+	"x-unknown":         charmap.Windows1252,
+	"unknown-8bit":      charmap.Windows1252,
+	"x-user-defined":    charmap.Windows1252,
+	"windows-874":       charmap.Windows874,
+	"cp1252":            charmap.Windows1252,
+	"cp1251":            charmap.Windows1251,
+	"cp1250":            charmap.Windows1250,
+	"ansi_x3.4-1968":    charmap.Windows1252,
+	"iso-8859-8-i":      charmap.ISO8859_8,
+	"utf-16":            unicode.UTF16(unicode.LittleEndian, unicode.UseBOM),
+	"ucs-2":             unicode.UTF16(unicode.LittleEndian, unicode.UseBOM),
+	"iso-10646-ucs-2":   unicode.UTF16(unicode.BigEndian, unicode.UseBOM),
+}
+
+func init() {
+	// go-message decodes bodies and encoded words through its charset package: teach it the
+	// aliases too. This runs once, before any reading.
+	for name, enc := range aliases {
+		charset.RegisterEncoding(name, enc)
+	}
+}
+
+// lookupCharset finds the encoding for a label; ok is false when it is unknown.
+func lookupCharset(label string) (enc encoding.Encoding, ok bool) {
+	l := strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`))
+	if l == "" {
+		return nil, false
+	}
+	if e, ok := aliases[l]; ok {
+		return e, true
+	}
+	if e, err := ianaindex.MIME.Encoding(l); err == nil && e != nil {
+		return e, true
+	}
+	if e, err := htmlindex.Get(l); err == nil && e != nil {
+		return e, true
+	}
+	return nil, false
+}
+
+// decodeText converts raw bytes in a charset to valid UTF-8. An unknown charset falls back to
+// UTF-8 when the bytes are valid UTF-8, else windows-1252; warn describes the fallback ("" if none).
+func decodeText(raw []byte, label string) (text string, warn string) {
+	enc, ok := lookupCharset(label)
+	if !ok {
+		if label != "" {
+			warn = fmt.Sprintf("unknown charset %q", label)
+		}
+		if utf8.Valid(raw) {
+			return string(raw), warnSuffix(warn, "shown as UTF-8")
+		}
+		enc = charmap.Windows1252
+		warn = warnSuffix(warn, "shown as windows-1252")
+	}
+	out, err := enc.NewDecoder().Bytes(raw)
+	if err != nil {
+		return strings.ToValidUTF8(string(raw), "\uFFFD"), fmt.Sprintf("charset %q could not decode the text: %v", label, err)
+	}
+	if !utf8.Valid(out) {
+		return strings.ToValidUTF8(string(out), "\uFFFD"), warn
+	}
+	return string(out), warn
+}
+
+func warnSuffix(w, s string) string {
+	if w == "" {
+		return ""
+	}
+	return w + ": " + s
+}
+
+// wordDecoder decodes RFC 2047 encoded words with the aliases, falling back to windows-1252.
+var wordDecoder = &mime.WordDecoder{CharsetReader: func(label string, r io.Reader) (io.Reader, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	s, _ := decodeText(raw, label)
+	return strings.NewReader(s), nil
+}}
+
+// decodeHeader turns a raw header value into readable text: RFC 2047 words are decoded (even when
+// glued to other text, as broken mailers do), and raw 8-bit bytes are read in fallback, the charset
+// of the message body (a good guess for mail that puts unencoded bytes in its header).
+func decodeHeader(v, fallback string) string {
+	if !utf8.ValidString(v) {
+		s, _ := decodeText([]byte(v), fallback)
+		if fallback == "" || strings.ContainsRune(s, utf8.RuneError) {
+			s, _ = decodeText([]byte(v), "windows-1252")
+		}
+		v = s
+	}
+	if strings.Contains(v, "=?") {
+		if d, err := wordDecoder.DecodeHeader(v); err == nil {
+			v = d
+		} else {
+			v = decodeWordsLeniently(v)
+		}
+	}
+	return strings.Join(strings.Fields(cleanText(v)), " ")
+}
+
+var (
+	encodedWord = regexp.MustCompile(`=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=`)
+	wordGap     = regexp.MustCompile(`(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(=\?)`)
+)
+
+// decodeWordsLeniently decodes each encoded word on its own, even inside other text, leaving
+// what does not decode as it is.
+func decodeWordsLeniently(v string) string {
+	for i := 0; i < 100 && wordGap.MatchString(v); i++ {
+		v = wordGap.ReplaceAllString(v, "$1$2")
+	}
+	return encodedWord.ReplaceAllStringFunc(v, func(w string) string {
+		if d, err := wordDecoder.Decode(w); err == nil {
+			return d
+		}
+		return w
+	})
+}
+
+// cleanText removes control characters (except tab and newline) and bidi overrides, and makes
+// the text valid UTF-8.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsFunc(s, badRune) {
+		return s
+	}
+	var b bytes.Buffer
+	for _, r := range s {
+		if !badRune(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func badRune(r rune) bool {
+	if r == '\t' || r == '\n' {
+		return false
+	}
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiControl(r)
+}
+
+func isBidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
+}

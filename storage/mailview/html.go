@@ -1,0 +1,384 @@
+package mailview
+
+import (
+	"regexp"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// htmlBlocks turns HTML into safe rich text. Scripts, styles and forms are dropped; every remote
+// reference (image, style sheet, frame, object, CSS url(), background) is dropped and counted;
+// inline images by Content-ID become Image blocks; links keep a visible http, https or mailto
+// target. Nothing here can fetch anything: the output is plain data.
+func htmlBlocks(src string) ([]Block, int) {
+	doc, err := html.Parse(strings.NewReader(src))
+	if err != nil {
+		return textBlocks(src), 0
+	}
+	b := &htmlBuilder{}
+	b.walk(doc, style{}, 0)
+	b.flush()
+	return b.blocks, b.blocked
+}
+
+type style struct {
+	bold, italic, mono bool
+	link               string
+	pre                bool
+}
+
+type htmlBuilder struct {
+	blocks  []Block
+	cur     Block
+	spans   []Span
+	blocked int
+	quote   int
+	list    int
+	nodes   int
+}
+
+var cssURL = regexp.MustCompile(`(?i)url\s*\(`)
+
+// maxNodes bounds the work on hostile HTML.
+const maxNodes = 200000
+
+func (b *htmlBuilder) flush() {
+	// Trim blank space at the edges of the paragraph.
+	for len(b.spans) > 0 && strings.TrimSpace(b.spans[0].Text) == "" {
+		b.spans = b.spans[1:]
+	}
+	for len(b.spans) > 0 && strings.TrimSpace(b.spans[len(b.spans)-1].Text) == "" {
+		b.spans = b.spans[:len(b.spans)-1]
+	}
+	if len(b.spans) > 0 {
+		if b.cur.Kind != Preformatted {
+			b.spans[0].Text = strings.TrimLeft(b.spans[0].Text, " \n")
+			last := &b.spans[len(b.spans)-1]
+			last.Text = strings.TrimRight(last.Text, " \n")
+		}
+		blk := b.cur
+		blk.Spans = b.spans
+		b.blocks = append(b.blocks, blk)
+	}
+	b.spans = nil
+	b.cur = Block{Kind: Paragraph}
+	if b.quote > 0 {
+		b.cur = Block{Kind: Quote, Level: b.quote}
+	}
+}
+
+func (b *htmlBuilder) text(s string, st style) {
+	if !st.pre {
+		s = collapseSpace(s)
+		if s == "" {
+			return
+		}
+		// Drop a space at the start of a line.
+		if s == " " && (len(b.spans) == 0 || strings.HasSuffix(b.spans[len(b.spans)-1].Text, " ") || strings.HasSuffix(b.spans[len(b.spans)-1].Text, "\n")) {
+			return
+		}
+	}
+	s = cleanText(s)
+	n := len(b.spans)
+	if n > 0 {
+		l := &b.spans[n-1]
+		if l.Bold == st.bold && l.Italic == st.italic && l.Mono == (st.mono || st.pre) && l.Link == st.link {
+			l.Text += s
+			return
+		}
+	}
+	b.spans = append(b.spans, Span{Text: s, Bold: st.bold, Italic: st.italic, Mono: st.mono || st.pre, Link: st.link})
+}
+
+func collapseSpace(s string) string {
+	var out strings.Builder
+	space := false
+	for _, r := range s {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' {
+			space = true
+			continue
+		}
+		if space {
+			out.WriteByte(' ')
+			space = false
+		}
+		out.WriteRune(r)
+	}
+	if space {
+		out.WriteByte(' ')
+	}
+	return out.String()
+}
+
+// safeLink returns href when it is an http, https or mailto link, else "".
+func safeLink(href string) string {
+	h := strings.TrimSpace(href)
+	l := strings.ToLower(h)
+	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "mailto:") {
+		if strings.ContainsAny(h, "\x00\r\n") {
+			return ""
+		}
+		return cleanText(h)
+	}
+	return ""
+}
+
+func attr(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if strings.EqualFold(a.Key, key) {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+// isRemote reports whether a URL reference would reach the network.
+func isRemote(u string) bool {
+	l := strings.ToLower(strings.TrimSpace(u))
+	return l != "" && !strings.HasPrefix(l, "cid:") && !strings.HasPrefix(l, "data:") && !strings.HasPrefix(l, "#")
+}
+
+// countRemoteAttrs counts the remote references carried by an element's attributes.
+func (b *htmlBuilder) countRemoteAttrs(n *html.Node) {
+	for _, a := range n.Attr {
+		switch strings.ToLower(a.Key) {
+		case "background", "poster", "srcset", "lowsrc", "dynsrc", "data":
+			if isRemote(a.Val) {
+				b.blocked++
+			}
+		case "style":
+			b.blocked += len(cssURL.FindAllStringIndex(a.Val, -1))
+		}
+	}
+}
+
+func (b *htmlBuilder) walk(n *html.Node, st style, depth int) {
+	b.nodes++
+	if b.nodes > maxNodes || depth > 500 {
+		return
+	}
+	switch n.Type {
+	case html.TextNode:
+		b.text(n.Data, st)
+		return
+	case html.ElementNode:
+	default:
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			b.walk(c, st, depth+1)
+		}
+		return
+	}
+	b.countRemoteAttrs(n)
+	switch n.DataAtom {
+	case atom.Script, atom.Noscript, atom.Template, atom.Title, atom.Head, atom.Svg, atom.Math:
+		if n.DataAtom == atom.Head {
+			// Count style sheets and remote styles in the head; show nothing of it.
+			b.countHead(n)
+		}
+		return
+	case atom.Style:
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			b.blocked += len(cssURL.FindAllStringIndex(c.Data, -1))
+		}
+		return
+	case atom.Link, atom.Meta, atom.Base:
+		if href, _ := attr(n, "href"); isRemote(href) {
+			b.blocked++
+		}
+		if n.DataAtom == atom.Meta {
+			if c, _ := attr(n, "content"); strings.Contains(strings.ToLower(c), "url=") {
+				b.blocked++ // a refresh to a remote page
+			}
+		}
+		return
+	case atom.Iframe, atom.Frame, atom.Object, atom.Embed, atom.Audio, atom.Video, atom.Source, atom.Applet:
+		for _, k := range []string{"src", "data"} {
+			if v, _ := attr(n, k); isRemote(v) {
+				b.blocked++
+			}
+		}
+		return
+	case atom.Form:
+		if a, _ := attr(n, "action"); isRemote(a) {
+			b.blocked++
+		}
+	case atom.Input, atom.Button, atom.Select, atom.Textarea:
+		return
+	case atom.Img:
+		src, _ := attr(n, "src")
+		alt, _ := attr(n, "alt")
+		alt = cleanText(collapseSpace(alt))
+		l := strings.ToLower(strings.TrimSpace(src))
+		switch {
+		case strings.HasPrefix(l, "cid:"):
+			b.flush()
+			b.blocks = append(b.blocks, Block{Kind: Image, ImageCID: strings.Trim(strings.TrimSpace(src)[4:], "<>"), Alt: alt})
+		case isRemote(src):
+			b.blocked++
+			if alt != "" {
+				b.text("["+alt+"]", st)
+			}
+		default:
+			if alt != "" {
+				b.text("["+alt+"]", st)
+			}
+		}
+		return
+	case atom.Br:
+		b.text("\n", style{pre: true, bold: st.bold, italic: st.italic, mono: st.mono, link: st.link})
+		return
+	case atom.Hr:
+		b.flush()
+		b.blocks = append(b.blocks, Block{Kind: Rule})
+		return
+	case atom.B, atom.Strong:
+		st.bold = true
+	case atom.I, atom.Em, atom.Cite:
+		st.italic = true
+	case atom.Code, atom.Tt, atom.Kbd, atom.Samp:
+		st.mono = true
+	case atom.A:
+		href, _ := attr(n, "href")
+		st.link = safeLink(href)
+	}
+	kind, level, block := blockOf(n, b)
+	if block {
+		b.flush()
+		if kind != Paragraph || level != 0 {
+			b.cur = Block{Kind: kind, Level: level}
+		}
+	}
+	switch n.DataAtom {
+	case atom.Blockquote:
+		b.quote++
+		b.cur = Block{Kind: Quote, Level: b.quote}
+	case atom.Ul, atom.Ol:
+		b.list++
+	case atom.Pre:
+		st.pre = true
+	case atom.Td, atom.Th:
+		if len(b.spans) > 0 {
+			b.text(" ", st)
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		b.walk(c, st, depth+1)
+	}
+	switch n.DataAtom {
+	case atom.Blockquote:
+		b.flush()
+		b.quote--
+		b.cur = Block{Kind: Paragraph}
+		if b.quote > 0 {
+			b.cur = Block{Kind: Quote, Level: b.quote}
+		}
+	case atom.Ul, atom.Ol:
+		b.list--
+	}
+	if block {
+		b.flush()
+	}
+}
+
+func (b *htmlBuilder) countHead(n *html.Node) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		switch c.DataAtom {
+		case atom.Link, atom.Meta, atom.Base, atom.Style:
+			b.walk(c, style{}, 1)
+		}
+	}
+}
+
+// blockOf says whether an element starts a block, and which.
+func blockOf(n *html.Node, b *htmlBuilder) (BlockKind, int, bool) {
+	switch n.DataAtom {
+	case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+		return Heading, int(n.Data[1] - '0'), true
+	case atom.Li, atom.Dt, atom.Dd:
+		return ListItem, max(b.list, 1), true
+	case atom.Pre:
+		return Preformatted, 0, true
+	case atom.P, atom.Div, atom.Tr, atom.Table, atom.Section, atom.Article, atom.Header, atom.Footer, atom.Center,
+		atom.Address, atom.Main, atom.Nav, atom.Aside, atom.Figure, atom.Figcaption, atom.Dl, atom.Ul, atom.Ol,
+		atom.Blockquote, atom.Caption, atom.Form, atom.Fieldset, atom.Body:
+		if b.quote > 0 {
+			return Quote, b.quote, true
+		}
+		return Paragraph, 0, true
+	}
+	return Paragraph, 0, false
+}
+
+var urlRE = regexp.MustCompile(`(?i)\b(?:https?://|mailto:)[^\s<>"]+[^\s<>".,;:!?)\]'}]`)
+
+// textBlocks turns plain text into paragraphs and quotes (lines starting with '>'); URLs become
+// visible links.
+func textBlocks(s string) []Block {
+	var out []Block
+	var para []string
+	level := 0
+	flush := func() {
+		if len(para) == 0 {
+			return
+		}
+		text := strings.Join(para, "\n")
+		kind := Paragraph
+		if level > 0 {
+			kind = Quote
+		}
+		out = append(out, Block{Kind: kind, Level: level, Spans: linkify(text)})
+		para = nil
+	}
+	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		l, q := quoteLevel(line)
+		if q != level {
+			flush()
+			level = q
+		}
+		if strings.TrimSpace(l) == "" {
+			flush()
+			continue
+		}
+		para = append(para, strings.TrimRight(l, " \t"))
+	}
+	flush()
+	return out
+}
+
+func quoteLevel(line string) (string, int) {
+	n := 0
+	for {
+		t := strings.TrimLeft(line, " ")
+		if !strings.HasPrefix(t, ">") || (n == 0 && len(line)-len(t) > 3) {
+			return line, n
+		}
+		line = strings.TrimPrefix(t[1:], " ")
+		n++
+	}
+}
+
+func linkify(text string) []Span {
+	locs := urlRE.FindAllStringIndex(text, -1)
+	if len(locs) == 0 {
+		return []Span{{Text: text}}
+	}
+	var out []Span
+	p := 0
+	for _, l := range locs {
+		if l[0] > p {
+			out = append(out, Span{Text: text[p:l[0]]})
+		}
+		u := text[l[0]:l[1]]
+		out = append(out, Span{Text: u, Link: safeLink(u)})
+		p = l[1]
+	}
+	if p < len(text) {
+		out = append(out, Span{Text: text[p:]})
+	}
+	return out
+}

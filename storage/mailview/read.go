@@ -1,0 +1,512 @@
+package mailview
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	gomail "github.com/emersion/go-message/mail"
+)
+
+// Address is a decoded mailbox: a display name and an address (either may be empty).
+type Address struct {
+	Name  string
+	Email string
+}
+
+// String returns "Name <email>", or whichever part exists.
+func (a Address) String() string {
+	switch {
+	case a.Name == "":
+		return a.Email
+	case a.Email == "":
+		return a.Name
+	}
+	return a.Name + " <" + a.Email + ">"
+}
+
+// Message is what the reader pane shows of a message.
+type Message struct {
+	From, To, Cc, ReplyTo []Address
+	Subject               string
+	Date                  time.Time
+	DateText              string // the raw Date header when it could not be parsed ("" otherwise)
+	MessageID             string
+	Body                  []Block // the best body as safe rich text
+	BodyIsHTML            bool
+	// RemoteBlocked counts the remote references (images, style sheets, frames, forms...) dropped
+	// from HTML; when > 0 the reader says so. Nothing is ever fetched.
+	RemoteBlocked int
+	Attachments   []Attachment
+	Warnings      []string // what could not be decoded exactly, in plain words
+	Partial       bool     // set by the caller: only the header was downloaded
+}
+
+// BlockKind is the kind of a Block.
+type BlockKind int
+
+const (
+	Paragraph    BlockKind = iota // text; line breaks inside are kept
+	Heading                       // Level 1-6
+	Quote                         // quoted text, Level = depth
+	ListItem                      // Level = list depth
+	Preformatted                  // monospaced, whitespace kept
+	Rule                          // a horizontal line
+	Image                         // an inline image: ImageCID names the attachment
+)
+
+// Block is one paragraph-level piece of a body.
+type Block struct {
+	Kind     BlockKind
+	Level    int
+	Spans    []Span
+	ImageCID string // Kind == Image: the Content-ID of an inline image (see Attachment.ContentID)
+	Alt      string // Kind == Image: its alternative text
+}
+
+// Span is a run of text with one style. Link, when set, is an http, https or mailto target that the
+// reader shows to the user; other schemes (javascript:, data:...) are never links.
+type Span struct {
+	Text               string
+	Bold, Italic, Mono bool
+	Link               string
+}
+
+// Attachment is a part a user can save.
+type Attachment struct {
+	Index       int    // the part number, for ExtractAttachment and SaveAttachment
+	Name        string // sanitized file name, safe to create
+	OrigName    string // the name as the message gave it (decoded), for display only
+	ContentType string
+	Size        int64 // decoded size in bytes
+	ContentID   string
+	Inline      bool
+}
+
+// Options bound the work Read does on hostile input. Zero fields take the defaults.
+type Options struct {
+	MaxParts            int   // default 10000
+	MaxDepth            int   // default 100
+	MaxTextBytes        int64 // per text part shown; default 8 MB
+	MaxInlineImageBytes int64 // default 10 MB
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxParts <= 0 {
+		o.MaxParts = 10000
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 100
+	}
+	if o.MaxTextBytes <= 0 {
+		o.MaxTextBytes = 8 << 20
+	}
+	if o.MaxInlineImageBytes <= 0 {
+		o.MaxInlineImageBytes = 10 << 20
+	}
+	return o
+}
+
+// Read parses a message for display. It never fails on malformed mail: whatever can be recovered
+// is shown and the rest is described in Warnings. Only an error reading r is returned.
+func Read(r io.Reader, opts Options) (*Message, error) {
+	opts = opts.withDefaults()
+	w := &walker{opts: opts, msg: &Message{}, extract: -1}
+	segs, err := w.top(r)
+	if err != nil {
+		return nil, err
+	}
+	m := w.msg
+	html := false
+	for i, s := range segs {
+		if i > 0 {
+			m.Body = append(m.Body, Block{Kind: Rule})
+		}
+		if s.html {
+			html = true
+			blocks, blocked := htmlBlocks(s.text)
+			m.Body = append(m.Body, blocks...)
+			m.RemoteBlocked += blocked
+		} else {
+			m.Body = append(m.Body, textBlocks(s.text)...)
+		}
+	}
+	m.BodyIsHTML = html
+	return m, nil
+}
+
+// segment is one inline text part of the body.
+type segment struct {
+	text string
+	html bool
+}
+
+type walker struct {
+	opts     Options
+	msg      *Message
+	parts    int
+	fallback string // charset of the top-level body, for raw 8-bit headers
+	// extract, when >= 0, stops at that part number and hands its body to onPart.
+	extract int
+	onPart  func(e *message.Entity, a Attachment) error
+	found   bool
+	summary bool // cheap mode: stop reading attachment bodies
+}
+
+func (w *walker) warn(format string, args ...any) {
+	if len(w.msg.Warnings) < 50 {
+		w.msg.Warnings = append(w.msg.Warnings, fmt.Sprintf(format, args...))
+	}
+}
+
+// top reads the top-level header and the body tree.
+func (w *walker) top(r io.Reader) ([]segment, error) {
+	rec := &errRecorder{r: r}
+	br := bufio.NewReaderSize(rec, 64<<10)
+	skipMboxLine(br)
+	hdr, err := readHeaderBlock(br)
+	if rec.err != nil {
+		return nil, fmt.Errorf("mailview: %w", rec.err)
+	}
+	if err != nil {
+		w.warn("%v", err)
+	}
+	clean, dropped := sanitizeHeader(hdr)
+	if dropped > 0 {
+		w.warn("%d malformed header lines were skipped", dropped)
+	}
+	e, err := message.ReadWithOptions(io.MultiReader(bytes.NewReader(clean), br), &message.ReadOptions{MaxHeaderBytes: -1})
+	if rec.err != nil {
+		return nil, fmt.Errorf("mailview: %w", rec.err)
+	}
+	if err != nil && e == nil {
+		// Not even a header: show the bytes as text.
+		w.warn("the message header could not be read (%v); showing the raw text", err)
+		raw, rerr := io.ReadAll(io.LimitReader(br, w.opts.MaxTextBytes))
+		if rerr != nil {
+			return nil, fmt.Errorf("mailview: %w", rerr)
+		}
+		s, _ := decodeText(raw, "")
+		return []segment{{text: s}}, nil
+	}
+	_, params, _ := e.Header.ContentType()
+	w.fallback = params["charset"]
+	w.headers(e.Header)
+	return w.entity(e, err, 0, ""), nil
+}
+
+// errRecorder remembers a read error of the underlying reader, to tell a failing file from
+// malformed mail.
+type errRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errRecorder) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+func (w *walker) headers(h message.Header) {
+	m := w.msg
+	mh := gomail.Header{Header: h}
+	m.From = w.addresses(mh, "From")
+	m.To = w.addresses(mh, "To")
+	m.Cc = w.addresses(mh, "Cc")
+	m.ReplyTo = w.addresses(mh, "Reply-To")
+	m.Subject = decodeHeader(h.Get("Subject"), w.fallback)
+	if raw := strings.TrimSpace(h.Get("Date")); raw != "" {
+		if t, err := mail.ParseDate(raw); err == nil {
+			m.Date = t
+		} else if t, err := mh.Date(); err == nil && !t.IsZero() {
+			m.Date = t
+		} else {
+			m.DateText = cleanText(raw)
+		}
+	}
+	if id, err := mh.MessageID(); err == nil {
+		m.MessageID = id
+	} else {
+		m.MessageID = cleanText(strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>"))
+	}
+}
+
+// addresses decodes an address header; a list that does not parse is shown as its decoded text.
+func (w *walker) addresses(h gomail.Header, key string) []Address {
+	raw := h.Get(key)
+	if strings.TrimSpace(raw) == "" {
+		return nil
+	}
+	list, err := h.AddressList(key)
+	if err == nil {
+		out := make([]Address, 0, len(list))
+		for _, a := range list {
+			out = append(out, Address{Name: decodeHeader(a.Name, w.fallback), Email: cleanText(a.Address)})
+		}
+		return out
+	}
+	if list, err := mail.ParseAddressList(decodeHeader(raw, w.fallback)); err == nil {
+		out := make([]Address, 0, len(list))
+		for _, a := range list {
+			out = append(out, Address{Name: cleanText(a.Name), Email: cleanText(a.Address)})
+		}
+		return out
+	}
+	return []Address{{Name: decodeHeader(raw, w.fallback)}}
+}
+
+// entity walks one entity (err is what creating it reported) and returns its inline text.
+func (w *walker) entity(e *message.Entity, err error, depth int, parentType string) []segment {
+	if w.found {
+		return nil
+	}
+	if depth > w.opts.MaxDepth {
+		w.warn("parts nested deeper than %d levels were not shown", w.opts.MaxDepth)
+		return nil
+	}
+	mediaType, params, cterr := e.Header.ContentType()
+	if cterr != nil || mediaType == "" {
+		mediaType = "text/plain" // RFC 2045 5.2
+		if parentType == "multipart/digest" {
+			mediaType = "message/rfc822"
+		}
+	}
+	mediaType = strings.ToLower(mediaType)
+	if strings.HasPrefix(mediaType, "multipart/") {
+		return w.multipart(e, mediaType, depth)
+	}
+	w.parts++
+	if w.parts > w.opts.MaxParts {
+		if w.parts == w.opts.MaxParts+1 {
+			w.warn("the message has more than %d parts; the rest were not shown", w.opts.MaxParts)
+		}
+		return nil
+	}
+	index := w.parts
+	disp, dparams, _ := e.Header.ContentDisposition()
+	name := dparams["filename"]
+	if name == "" {
+		name = params["name"]
+	}
+	name = decodeHeader(name, w.fallback)
+	// Text without a file name that is not marked as an attachment is part of the body.
+	isText := mediaType == "text/plain" || mediaType == "text/html"
+	inlineText := isText && name == "" && !strings.EqualFold(disp, "attachment")
+	if w.extract >= 0 {
+		if index == w.extract {
+			w.found = true
+			a := Attachment{Index: index, Name: SanitizeFilename(name, mediaType, index), OrigName: name, ContentType: mediaType,
+				ContentID: contentID(e.Header), Inline: strings.EqualFold(disp, "inline")}
+			if err := w.onPart(e, a); err != nil {
+				w.warn("%v", err)
+			}
+		}
+		return nil
+	}
+	if inlineText {
+		text := w.readText(e, err, params["charset"], index)
+		return []segment{{text: text, html: mediaType == "text/html"}}
+	}
+	// Everything else can be saved.
+	a := Attachment{Index: index, Name: SanitizeFilename(name, mediaType, index), OrigName: name, ContentType: mediaType,
+		ContentID: contentID(e.Header), Inline: strings.EqualFold(disp, "inline") || (disp == "" && contentID(e.Header) != "")}
+	if !w.summary {
+		n, rerr := io.Copy(io.Discard, e.Body)
+		if rerr != nil && !message.IsUnknownEncoding(rerr) {
+			w.warn("part %d (%s) is damaged: %v", index, a.Name, rerr)
+		}
+		a.Size = n
+	}
+	w.msg.Attachments = append(w.msg.Attachments, a)
+	return nil
+}
+
+func contentID(h message.Header) string {
+	return strings.Trim(strings.TrimSpace(h.Get("Content-Id")), "<>")
+}
+
+// readText reads a text part as UTF-8, falling back when the charset or encoding is unknown.
+func (w *walker) readText(e *message.Entity, err error, label string, index int) string {
+	raw, rerr := io.ReadAll(io.LimitReader(e.Body, w.opts.MaxTextBytes+1))
+	if int64(len(raw)) > w.opts.MaxTextBytes {
+		raw = raw[:w.opts.MaxTextBytes]
+		w.warn("part %d is longer than %d bytes and was cut", index, w.opts.MaxTextBytes)
+	}
+	if rerr != nil {
+		w.warn("part %d is damaged (%v); showing what could be read", index, rerr)
+	}
+	switch {
+	case err != nil && message.IsUnknownCharset(err):
+		s, warn := decodeText(raw, label)
+		if warn == "" {
+			warn = fmt.Sprintf("unknown charset %q", label)
+		}
+		w.warn("part %d: %s", index, warn)
+		return cleanBody(s)
+	case err != nil && message.IsUnknownEncoding(err):
+		w.warn("part %d: unknown transfer encoding %q, shown undecoded", index, e.Header.Get("Content-Transfer-Encoding"))
+	}
+	if !utf8.Valid(raw) {
+		// Undeclared 8-bit text: windows-1252 is what such mail almost always is.
+		s, _ := decodeText(raw, "windows-1252")
+		if label != "" {
+			w.warn("part %d is not valid %s; shown as windows-1252", index, label)
+		}
+		return cleanBody(s)
+	}
+	return cleanBody(strings.TrimPrefix(string(raw), "\ufeff"))
+}
+
+// cleanBody normalizes line ends and removes control and bidi-override characters.
+func cleanBody(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	return cleanText(s)
+}
+
+func (w *walker) multipart(e *message.Entity, mediaType string, depth int) []segment {
+	mr := e.MultipartReader()
+	if mr == nil {
+		w.warn("a %s part has no boundary; shown as text", mediaType)
+		raw, _ := io.ReadAll(io.LimitReader(e.Body, w.opts.MaxTextBytes))
+		s, _ := decodeText(raw, "")
+		return []segment{{text: cleanBody(s)}}
+	}
+	var children [][]segment
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil && p == nil {
+			if !strings.Contains(err.Error(), "EOF") {
+				w.warn("a %s part is damaged (%v); showing the parts before it", mediaType, err)
+			}
+			break
+		}
+		children = append(children, w.entity(p, err, depth+1, mediaType))
+		if w.found || w.parts > w.opts.MaxParts {
+			break
+		}
+	}
+	if mediaType == "multipart/alternative" {
+		return chooseAlternative(children)
+	}
+	var out []segment
+	for _, c := range children {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// chooseAlternative picks the plain text when it is real (not empty), else the richest other.
+func chooseAlternative(children [][]segment) []segment {
+	var plain, rich []segment
+	for _, c := range children {
+		if len(c) == 0 {
+			continue
+		}
+		if len(c) == 1 && !c[0].html {
+			if strings.TrimSpace(c[0].text) != "" && plain == nil {
+				plain = c
+			}
+			continue
+		}
+		rich = c // later alternatives are richer (RFC 2046 5.1.4)
+	}
+	if plain != nil {
+		return plain
+	}
+	return rich
+}
+
+// Text renders the body as plain text, as `poplar show` prints it.
+func (m *Message) Text() string {
+	var b strings.Builder
+	for i, bl := range m.Body {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		switch bl.Kind {
+		case Rule:
+			b.WriteString("----------------------------------------\n")
+			continue
+		case Image:
+			fmt.Fprintf(&b, "[image: %s]\n", firstNonEmpty(bl.Alt, bl.ImageCID))
+			continue
+		}
+		prefix := ""
+		switch bl.Kind {
+		case Quote:
+			prefix = strings.Repeat("> ", max(bl.Level, 1))
+		case ListItem:
+			prefix = strings.Repeat("  ", max(bl.Level-1, 0)) + "• "
+		case Heading:
+			prefix = strings.Repeat("#", max(bl.Level, 1)) + " "
+		}
+		var line strings.Builder
+		for _, s := range bl.Spans {
+			line.WriteString(s.Text)
+			if s.Link != "" && s.Link != s.Text && strings.TrimPrefix(s.Link, "mailto:") != s.Text {
+				line.WriteString(" <" + s.Link + ">")
+			}
+		}
+		for j, l := range strings.Split(line.String(), "\n") {
+			if j > 0 && bl.Kind == ListItem {
+				b.WriteString(strings.Repeat(" ", len([]rune(prefix))) + l + "\n")
+				continue
+			}
+			if j > 0 && bl.Kind != Quote {
+				b.WriteString(l + "\n")
+				continue
+			}
+			b.WriteString(prefix + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// mediaTypeExt returns a file extension for a media type, "" when unknown.
+func mediaTypeExt(t string) string {
+	switch t {
+	case "text/plain":
+		return ".txt"
+	case "text/html":
+		return ".html"
+	case "message/rfc822":
+		return ".eml"
+	case "application/pdf":
+		return ".pdf"
+	case "image/jpeg":
+		return ".jpg"
+	case "image/png":
+		return ".png"
+	case "image/gif":
+		return ".gif"
+	case "text/calendar":
+		return ".ics"
+	}
+	if exts, _ := mime.ExtensionsByType(t); len(exts) > 0 {
+		return exts[0]
+	}
+	return ".bin"
+}
