@@ -2,10 +2,12 @@ package mailview
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -142,8 +144,9 @@ func decodeHeader(v, fallback string) string {
 	if strings.Contains(v, "=?") {
 		if d, err := wordDecoder.DecodeHeader(v); err == nil {
 			v = d
-		} else {
-			v = decodeWordsLeniently(v)
+		}
+		if encodedWord.MatchString(v) {
+			v = decodeWordsLeniently(v) // words the strict decoder left alone
 		}
 	}
 	return strings.Join(strings.Fields(cleanText(v)), " ")
@@ -164,8 +167,54 @@ func decodeWordsLeniently(v string) string {
 		if d, err := wordDecoder.Decode(w); err == nil {
 			return d
 		}
+		if d, ok := decodeWordLoosely(w); ok {
+			return d
+		}
 		return w
 	})
+}
+
+// decodeWordLoosely decodes an encoded word that breaks the rules (bad base64 padding, an
+// unknown charset such as "NONE").
+func decodeWordLoosely(w string) (string, bool) {
+	parts := strings.SplitN(strings.TrimSuffix(strings.TrimPrefix(w, "=?"), "?="), "?", 3)
+	if len(parts) != 3 {
+		return "", false
+	}
+	label, enc, text := parts[0], strings.ToUpper(parts[1]), parts[2]
+	if i := strings.IndexByte(label, '*'); i >= 0 {
+		label = label[:i] // RFC 2231 language suffix
+	}
+	var raw []byte
+	switch enc {
+	case "B":
+		b, err := base64.RawStdEncoding.DecodeString(strings.TrimRight(text, "="))
+		if err != nil {
+			return "", false
+		}
+		raw = b
+	case "Q":
+		for i := 0; i < len(text); i++ {
+			c := text[i]
+			switch {
+			case c == '_':
+				raw = append(raw, ' ')
+			case c == '=' && i+2 < len(text):
+				if v, err := strconv.ParseUint(text[i+1:i+3], 16, 8); err == nil {
+					raw = append(raw, byte(v))
+					i += 2
+				} else {
+					raw = append(raw, c)
+				}
+			default:
+				raw = append(raw, c)
+			}
+		}
+	default:
+		return "", false
+	}
+	s, _ := decodeText(raw, label)
+	return s, true
 }
 
 // cleanText removes control characters (except tab and newline) and bidi overrides, and makes

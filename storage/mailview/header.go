@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 )
 
 // maxHeaderBytes bounds the header block read for display.
@@ -91,4 +94,77 @@ func validField(line []byte) bool {
 		}
 	}
 	return true
+}
+
+var nameParam = regexp.MustCompile(`(?i)(?:^|;)\s*(?:file)?name(\*(\d+))?(\*)?\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)`)
+
+// lenientFilename extracts a file name parameter from a Content-Disposition or Content-Type value
+// that mime.ParseMediaType rejected: RFC 2231 continuations and charsets are reassembled, and
+// bytes the declared charset cannot decode fall back rather than lose the name.
+func lenientFilename(values ...string) string {
+	for _, v := range values {
+		ms := nameParam.FindAllStringSubmatch(v, -1)
+		if len(ms) == 0 {
+			continue
+		}
+		pieces := map[int]string{}
+		extended := map[int]bool{}
+		maxN := 0
+		for _, m := range ms {
+			n := 0
+			if m[2] != "" {
+				n, _ = strconv.Atoi(m[2])
+			}
+			if n > 100 {
+				continue
+			}
+			val := strings.TrimSpace(m[4])
+			if strings.HasPrefix(val, `"`) {
+				val = strings.ReplaceAll(strings.Trim(val, `"`), `\"`, `"`)
+			}
+			if _, dup := pieces[n]; dup {
+				continue
+			}
+			pieces[n], extended[n] = val, m[3] != ""
+			maxN = max(maxN, n)
+		}
+		var raw []byte
+		label := ""
+		for n := 0; n <= maxN; n++ {
+			p, ok := pieces[n]
+			if !ok {
+				break
+			}
+			if extended[n] {
+				if n == 0 {
+					if parts := strings.SplitN(p, "'", 3); len(parts) == 3 {
+						label, p = parts[0], parts[2]
+					}
+				}
+				raw = append(raw, percentDecode(p)...)
+			} else {
+				raw = append(raw, p...)
+			}
+		}
+		if len(raw) > 0 {
+			s, _ := decodeText(raw, label)
+			return decodeHeader(s, "")
+		}
+	}
+	return ""
+}
+
+func percentDecode(s string) []byte {
+	var out []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				out = append(out, byte(v))
+				i += 2
+				continue
+			}
+		}
+		out = append(out, s[i])
+	}
+	return out
 }

@@ -298,10 +298,29 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 	if name == "" {
 		name = params["name"]
 	}
+	if name == "" {
+		name = lenientFilename(e.Header.Get("Content-Disposition"), e.Header.Get("Content-Type"))
+	}
 	name = decodeHeader(name, w.fallback)
 	// Text without a file name that is not marked as an attachment is part of the body.
 	isText := mediaType == "text/plain" || mediaType == "text/html"
 	inlineText := isText && name == "" && !strings.EqualFold(disp, "attachment")
+	if w.extract >= uuBase && w.extract%uuBase == index && inlineText {
+		w.found = true
+		text := w.readText(e, err, params["charset"], index)
+		blocks := findUUBlocks(text)
+		if k := w.extract / uuBase; k <= len(blocks) {
+			b := blocks[k-1]
+			ent, _ := message.New(message.Header{}, bytes.NewReader(b.data))
+			a := Attachment{Index: w.extract, Name: SanitizeFilename(b.name, uuType(b.name), w.extract), OrigName: b.name, ContentType: uuType(b.name)}
+			if err := w.onPart(ent, a); err != nil {
+				w.warn("%v", err)
+			}
+		} else {
+			w.found = false
+		}
+		return nil
+	}
 	if w.extract >= 0 {
 		if index == w.extract {
 			w.found = true
@@ -315,6 +334,9 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 	}
 	if inlineText {
 		text := w.readText(e, err, params["charset"], index)
+		if mediaType == "text/plain" && strings.Contains(text, "begin ") {
+			text = w.uuAttachments(text, index)
+		}
 		return []segment{{text: text, html: mediaType == "text/html"}}
 	}
 	// Everything else can be saved.
@@ -329,6 +351,27 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 	}
 	w.msg.Attachments = append(w.msg.Attachments, a)
 	return nil
+}
+
+// uuAttachments lists the uuencoded files inside a text part as attachments and replaces each in
+// the text by a short note.
+func (w *walker) uuAttachments(text string, index int) string {
+	blocks := findUUBlocks(text)
+	if len(blocks) == 0 {
+		return text
+	}
+	var b strings.Builder
+	pos := 0
+	for k, blk := range blocks {
+		a := Attachment{Index: index + (k+1)*uuBase, Name: SanitizeFilename(blk.name, uuType(blk.name), index), OrigName: cleanText(blk.name),
+			ContentType: uuType(blk.name), Size: int64(len(blk.data))}
+		w.msg.Attachments = append(w.msg.Attachments, a)
+		b.WriteString(text[pos:blk.start])
+		b.WriteString("[attachment: " + a.Name + "]\n")
+		pos = blk.end
+	}
+	b.WriteString(text[pos:])
+	return b.String()
 }
 
 func contentID(h message.Header) string {
@@ -375,14 +418,42 @@ func cleanBody(s string) string {
 }
 
 func (w *walker) multipart(e *message.Entity, mediaType string, depth int) []segment {
+	// Keep the first bytes of the body: when no part can be found in it, they are shown as text.
+	capture := &capBuffer{max: int(min(w.opts.MaxTextBytes, 1<<20))}
+	h := e.Header.Copy()
+	h.Del("Content-Transfer-Encoding")
+	e, _ = message.New(h, io.TeeReader(e.Body, capture))
+	segs, ok := w.multipartParts(e, mediaType, depth)
+	if ok || w.extract >= 0 {
+		return segs
+	}
+	w.warn("no part of the %s body could be found; shown as text", mediaType)
+	io.Copy(io.Discard, io.LimitReader(e.Body, int64(capture.max)))
+	s, _ := decodeText(capture.b, "")
+	return []segment{{text: cleanBody(s)}}
+}
+
+// capBuffer keeps the first max bytes written to it.
+type capBuffer struct {
+	b   []byte
+	max int
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if room := c.max - len(c.b); room > 0 {
+		c.b = append(c.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// multipartParts walks the parts; ok is false when not one part was found.
+func (w *walker) multipartParts(e *message.Entity, mediaType string, depth int) ([]segment, bool) {
 	mr := e.MultipartReader()
 	if mr == nil {
-		w.warn("a %s part has no boundary; shown as text", mediaType)
-		raw, _ := io.ReadAll(io.LimitReader(e.Body, w.opts.MaxTextBytes))
-		s, _ := decodeText(raw, "")
-		return []segment{{text: cleanBody(s)}}
+		return nil, false
 	}
 	var children [][]segment
+	found := 0
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -394,19 +465,23 @@ func (w *walker) multipart(e *message.Entity, mediaType string, depth int) []seg
 			}
 			break
 		}
+		found++
 		children = append(children, w.entity(p, err, depth+1, mediaType))
 		if w.found || w.parts > w.opts.MaxParts {
 			break
 		}
 	}
+	if found == 0 {
+		return nil, false
+	}
 	if mediaType == "multipart/alternative" {
-		return chooseAlternative(children)
+		return chooseAlternative(children), true
 	}
 	var out []segment
 	for _, c := range children {
 		out = append(out, c...)
 	}
-	return out
+	return out, true
 }
 
 // chooseAlternative picks the plain text when it is real (not empty), else the richest other.
