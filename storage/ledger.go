@@ -114,6 +114,9 @@ func (l *ledger) catchUp() error {
 		l.entries, l.size, l.ino, l.corrupt = map[string]*LedgerEntry{}, 0, ino, false
 	}
 	if fi.Size() == l.size {
+		if l.corrupt {
+			return errCorruptLedger
+		}
 		return nil
 	}
 	data := make([]byte, fi.Size()-l.size)

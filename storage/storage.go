@@ -108,7 +108,7 @@ func ValidFolderName(name string) error {
 		return fmt.Errorf("storage: %q is not a valid folder name", name)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == unicode.ReplacementChar {
 			return fmt.Errorf("storage: folder name %q has a control character", name)
 		}
 	}
