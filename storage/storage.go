@@ -289,3 +289,52 @@ func (s *Store) MessagePath(folder, key string) (string, error) {
 	}
 	return filepath.Join(f.path, e.sub, e.name), nil
 }
+
+// NextLogin returns the earliest time the server allows the next login (its LOGIN-DELAY), as
+// recorded by SetNextLogin; the zero time when there is no restriction.
+func (s *Store) NextLogin() time.Time {
+	data, err := os.ReadFile(filepath.Join(s.state, "next-login"))
+	if err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(data)))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// SetNextLogin records the earliest time of the next login, so that another process (the app and
+// the command line) honours the server's LOGIN-DELAY too.
+func (s *Store) SetNextLogin(t time.Time) error {
+	p := filepath.Join(s.state, "next-login")
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(t.UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	return nil
+}
+
+// PartialUIDLs returns the UIDLs of messages stored with only their header.
+func (s *Store) PartialUIDLs() (map[string]bool, error) {
+	folders, err := s.Folders()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, f := range folders {
+		sums, err := s.Summaries(f.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range sums {
+			if m.Partial && m.UIDL != "" {
+				out[m.UIDL] = true
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,8 +1,255 @@
 package cli
 
-import "context"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
-// runAccount is a placeholder until the command is built; the file is owned by the helper who builds it.
+	"github.com/poplar-mail/poplar/account"
+	"github.com/poplar-mail/poplar/pop"
+)
+
+// secrets returns the SecretStore commands use: the OS keyring, unless Env overrides it.
+func (e *Env) secrets() account.SecretStore {
+	if e.Secrets != nil {
+		return e.Secrets
+	}
+	return account.Keyring()
+}
+
+// runAccount manages accounts: add, list, set, remove.
 func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
-	return notBuilt(e, "account")
+	usage := func() int {
+		fmt.Fprintln(e.Stderr, `Usage:
+  poplar account add NAME --host H [--port P] [--security tls|starttls|none] --user U [--email E]
+                     [--leave-on-server] [--delete-after-days N] [--delete-when-deleted-here]
+                     [--ca-file F] [--fingerprint SHA256] [--size-limit KB] [--password-stdin]
+  poplar account list
+  poplar account set NAME --FLAG VALUE...   (any flag of add; booleans take true/false)
+  poplar account remove NAME [--delete-mail]`)
+		return 2
+	}
+	if len(args) == 0 {
+		return usage()
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "add", "set":
+		return accountAddSet(e, g, sub, rest)
+	case "list":
+		return accountList(e, g, rest)
+	case "remove", "rm":
+		return accountRemove(e, g, rest)
+	}
+	return usage()
+}
+
+// accountFlags binds every account setting to fs; set reports which were given.
+func accountFlags(fs *flag.FlagSet, a *account.Account) {
+	fs.StringVar(&a.Host, "host", a.Host, "server host name")
+	fs.IntVar(&a.Port, "port", a.Port, "server port (default 995 for tls, 110 otherwise)")
+	fs.StringVar(&a.Security, "security", a.Security, "tls, starttls or none")
+	fs.StringVar(&a.Auth, "auth", a.Auth, "auto, password, apop, cram-md5, scram or oauth2")
+	fs.StringVar(&a.Username, "user", a.Username, "user name on the server")
+	fs.StringVar(&a.Email, "email", a.Email, "email address")
+	fs.StringVar(&a.DisplayName, "display-name", a.DisplayName, "your name")
+	fs.StringVar(&a.CAFile, "ca-file", a.CAFile, "extra trusted CA certificates (PEM, absolute path)")
+	fs.StringVar(&a.Fingerprint, "fingerprint", a.Fingerprint, "pinned SHA-256 fingerprint of the server certificate")
+	fs.BoolVar(&a.AllowInsecureAuth, "allow-insecure-auth", a.AllowInsecureAuth, "allow the password over an unencrypted connection")
+	fs.BoolVar(&a.LeaveOnServer, "leave-on-server", a.LeaveOnServer, "keep messages on the server after downloading them")
+	fs.IntVar(&a.DeleteAfterDays, "delete-after-days", a.DeleteAfterDays, "with --leave-on-server: delete from the server after N days (0 = never)")
+	fs.BoolVar(&a.DeleteWhenDeletedHere, "delete-when-deleted-here", a.DeleteWhenDeletedHere, "delete from the server when deleted here for good")
+	fs.BoolVar(&a.CheckAtStartup, "check-at-startup", a.CheckAtStartup, "the app checks this account when it starts")
+	fs.IntVar(&a.CheckEveryMinutes, "check-every", a.CheckEveryMinutes, "the app checks every N minutes (0 = manual)")
+	fs.IntVar(&a.SizeLimitKB, "size-limit", a.SizeLimitKB, "download only the header of messages larger than KB (0 = no limit)")
+	fs.BoolVar(&a.Enabled, "enabled", a.Enabled, "fetch this account with 'poplar fetch'")
+}
+
+func accountAddSet(e *Env, g Globals, sub string, args []string) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(e.Stderr, "poplar account %s: give the account NAME first\n", sub)
+		return 2
+	}
+	name := args[0]
+	if err := g.resolve(e.Getenv); err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account: %v\n", err)
+		return 1
+	}
+	cfg, err := account.LoadConfig(g.ConfigDir)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account: %v\n", err)
+		return 1
+	}
+	var a account.Account
+	if sub == "add" {
+		if _, exists := cfg.Find(name); exists {
+			fmt.Fprintf(e.Stderr, "poplar account add: an account %q exists; change it with 'poplar account set'\n", name)
+			return 1
+		}
+		a = account.New(name, "", "")
+		a.Port = 0
+	} else {
+		p, ok := cfg.Find(name)
+		if !ok {
+			fmt.Fprintf(e.Stderr, "poplar account set: no account %q (see 'poplar account list')\n", name)
+			return 1
+		}
+		a = *p
+	}
+	fs := flag.NewFlagSet("poplar account "+sub, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	g.flags(fs)
+	accountFlags(fs, &a)
+	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input and store it in the keyring")
+	if err := fs.Parse(boolValues(args[1:])); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.Stderr, "poplar account %s: unexpected argument %q\n", sub, fs.Arg(0))
+		return 2
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if sec, err := pop.ParseSecurity(a.Security); err == nil && (a.Port == 0 || (given["security"] && !given["port"])) {
+		a.Port = sec.DefaultPort()
+	}
+	if err := a.Validate(); err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account %s: %v\n", sub, err)
+		return 1
+	}
+	if a.Security == account.SecurityNone {
+		fmt.Fprintf(e.Stderr, "warning: account %q uses no encryption: anyone on the network can read its mail\n", name)
+	}
+	if sub == "add" {
+		err = cfg.Add(a)
+	} else {
+		err = cfg.Update(a)
+	}
+	if err == nil {
+		err = cfg.Save(g.ConfigDir)
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account %s: %v\n", sub, err)
+		return 1
+	}
+	if *pwStdin {
+		pw, err := readPassword(e.Stdin)
+		if err == nil {
+			err = e.secrets().Set(name, pw)
+		}
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "poplar account %s: the account was saved, but not its password: %v\n", sub, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(e.Stdout, "Account %q saved in %s\n", name, g.ConfigDir)
+	return 0
+}
+
+// boolValues turns "--flag true"/"--flag false" into "--flag=true" for boolean flags, as users of
+// 'account set' write them.
+func boolValues(args []string) []string {
+	bools := map[string]bool{"allow-insecure-auth": true, "leave-on-server": true, "delete-when-deleted-here": true,
+		"check-at-startup": true, "enabled": true, "password-stdin": true}
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name := strings.TrimLeft(a, "-")
+		if strings.HasPrefix(a, "-") && bools[name] && i+1 < len(args) {
+			if _, err := strconv.ParseBool(args[i+1]); err == nil {
+				out = append(out, a+"="+args[i+1])
+				i++
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func accountList(e *Env, g Globals, args []string) int {
+	fs := flag.NewFlagSet("poplar account list", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	g.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := g.resolve(e.Getenv); err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account: %v\n", err)
+		return 1
+	}
+	cfg, err := account.LoadConfig(g.ConfigDir)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account: %v\n", err)
+		return 1
+	}
+	if len(cfg.Accounts) == 0 {
+		fmt.Fprintln(e.Stdout, "No accounts. Add one with 'poplar account add NAME --host H --user U --password-stdin'.")
+		return 0
+	}
+	for _, a := range cfg.Accounts {
+		policy := "delete from server after download"
+		if a.LeaveOnServer {
+			policy = "leave on server"
+			if a.DeleteAfterDays > 0 {
+				policy += fmt.Sprintf(", delete after %d days", a.DeleteAfterDays)
+			}
+		}
+		if a.DeleteWhenDeletedHere {
+			policy += ", delete when deleted here"
+		}
+		state := ""
+		if !a.Enabled {
+			state = " (disabled)"
+		}
+		fmt.Fprintf(e.Stdout, "%s%s: %s@%s (%s), %s\n", a.Name, state, a.Username, a.Addr(), a.Security, policy)
+	}
+	return 0
+}
+
+func accountRemove(e *Env, g Globals, args []string) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(e.Stderr, "poplar account remove: give the account NAME")
+		return 2
+	}
+	name := args[0]
+	fs := flag.NewFlagSet("poplar account remove", flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	g.flags(fs)
+	deleteMail := fs.Bool("delete-mail", false, "also delete the account's downloaded mail")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if err := g.resolve(e.Getenv); err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account: %v\n", err)
+		return 1
+	}
+	cfg, err := account.LoadConfig(g.ConfigDir)
+	if err == nil {
+		err = cfg.Remove(name)
+	}
+	if err == nil {
+		err = cfg.Save(g.ConfigDir)
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "poplar account remove: %v\n", err)
+		return 1
+	}
+	if err := e.secrets().Delete(name); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: the password of %q could not be removed from the keyring: %v\n", name, err)
+	}
+	dir := account.DataDir(g.DataDir, name)
+	if *deleteMail {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintf(e.Stderr, "poplar account remove: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(e.Stdout, "Account %q removed with its mail.\n", name)
+		return 0
+	}
+	fmt.Fprintf(e.Stdout, "Account %q removed; its mail stays in %s\n", name, dir)
+	return 0
 }

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/poplar-mail/poplar/account"
 )
 
 // Env is everything a command may touch of the outside world, so tests can run commands in-process.
@@ -24,6 +26,8 @@ type Env struct {
 	Stderr io.Writer
 	// Getenv reads an environment variable; nil means os.Getenv.
 	Getenv func(string) string
+	// Secrets stores passwords; nil means the OS keyring.
+	Secrets account.SecretStore
 	// RunGUI starts the desktop app; nil means "no GUI in this build" and `poplar` prints usage.
 	RunGUI func(ctx context.Context, g Globals, args []string) error
 }

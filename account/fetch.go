@@ -1,0 +1,563 @@
+package account
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/storage"
+)
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	Started       EventKind = iota // a fetch began
+	Progress                       // Messages/TotalMessages and Bytes/TotalBytes moved (at most ~10 a second)
+	MessageStored                  // Summary is durable locally
+	Note                           // Text says something worth knowing once (e.g. no UIDL support)
+	Finished                       // the outcome: success, Result filled
+	Failed                         // the outcome: Err says why
+	Cancelled                      // the outcome: the context was cancelled
+)
+
+// Event is one report of a running fetch. Exactly one of Finished, Failed and Cancelled ends it.
+type Event struct {
+	Kind          EventKind
+	Account       string
+	Messages      int
+	TotalMessages int
+	Bytes         int64
+	TotalBytes    int64
+	Summary       storage.Summary
+	Text          string
+	Result        Result
+	Err           error
+}
+
+// Result is what a fetch did.
+type Result struct {
+	New             int   // messages stored
+	Partial         int   // of those, stored as header only (size limit)
+	DeletedOnServer int   // messages deleted on the server (QUIT succeeded)
+	Skipped         int   // messages already stored earlier
+	Bytes           int64 // bytes downloaded
+	Retries         int
+}
+
+// FetchOptions configure Fetch.
+type FetchOptions struct {
+	Secrets SecretStore      // where the password is; nil means the OS keyring
+	Events  func(Event)      // may be nil; called on the fetching goroutine
+	Now     func() time.Time // the clock, for "delete after N days"; nil means time.Now
+	Trace   io.Writer        // protocol trace (never contains the password)
+	// MaxRetries bounds the retries of temporary failures (IN-USE, SYS/TEMP, network); default 3.
+	MaxRetries int
+	// RetryDelay is the first backoff delay, doubled each time; default 2 s.
+	RetryDelay time.Duration
+	// CommitEvery and CommitBytes bound a group commit: messages are made durable together
+	// after this many messages or bytes (defaults 64 and 16 MB), and always at the end.
+	CommitEvery int
+	CommitBytes int64
+	// Timeout is the network deadline for each read and write; default 60 s.
+	Timeout time.Duration
+}
+
+// LoginDelayError means the server's LOGIN-DELAY forbids logging in before RetryAt.
+type LoginDelayError struct{ RetryAt time.Time }
+
+func (e *LoginDelayError) Error() string {
+	return fmt.Sprintf("account: the server allows the next login at %s (LOGIN-DELAY)", e.RetryAt.Local().Format("15:04:05"))
+}
+
+// QuitError means QUIT failed after DELE: the server did not commit the deletions. The messages
+// are stored locally; the next fetch deletes them again and never downloads them twice.
+type QuitError struct{ Err error }
+
+func (e *QuitError) Error() string {
+	return "account: the server did not confirm the deletions (QUIT failed); they will be retried next time: " + e.Err.Error()
+}
+
+func (e *QuitError) Unwrap() error { return e.Err }
+
+// ErrNoUIDL means the server supports neither UIDL nor TOP, so messages cannot be told apart and
+// leaving them on the server would fetch them again every time.
+var ErrNoUIDL = errors.New("account: the server supports neither UIDL nor TOP, so messages left on it cannot be told apart; turn off \"leave on server\"")
+
+// Fetch downloads new mail of account a into store, then deletes on the server what the
+// leave-on-server policy says, and reports through opts.Events. Only one fetch per account runs
+// at a time (storage.ErrFetchInProgress otherwise). A message is deleted on the server only after
+// its local copy and its ledger record are durable.
+func Fetch(ctx context.Context, a Account, store *storage.Store, opts FetchOptions) (Result, error) {
+	f := &fetcher{a: a, store: store, opts: opts}
+	if f.opts.Now == nil {
+		f.opts.Now = time.Now
+	}
+	if f.opts.Secrets == nil {
+		f.opts.Secrets = Keyring()
+	}
+	if f.opts.MaxRetries == 0 {
+		f.opts.MaxRetries = 3
+	}
+	if f.opts.RetryDelay <= 0 {
+		f.opts.RetryDelay = 2 * time.Second
+	}
+	if f.opts.CommitEvery <= 0 {
+		f.opts.CommitEvery = 64
+	}
+	if f.opts.CommitBytes <= 0 {
+		f.opts.CommitBytes = 16 << 20
+	}
+	f.emit(Event{Kind: Started})
+	res, err := f.run(ctx)
+	switch {
+	case err == nil:
+		f.emit(Event{Kind: Finished, Result: res})
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		err = context.Canceled
+		f.emit(Event{Kind: Cancelled, Result: res})
+	default:
+		f.emit(Event{Kind: Failed, Err: err, Result: res})
+	}
+	return res, err
+}
+
+type fetcher struct {
+	a        Account
+	store    *storage.Store
+	opts     FetchOptions
+	res      Result
+	lastProg time.Time
+	noted    map[string]bool
+}
+
+func (f *fetcher) emit(e Event) {
+	if f.opts.Events != nil {
+		e.Account = f.a.Name
+		f.opts.Events(e)
+	}
+}
+
+func (f *fetcher) note(text string) {
+	if f.noted == nil {
+		f.noted = map[string]bool{}
+	}
+	if !f.noted[text] {
+		f.noted[text] = true
+		f.emit(Event{Kind: Note, Text: text})
+	}
+}
+
+func (f *fetcher) run(ctx context.Context) (Result, error) {
+	unlock, err := f.store.LockFetch()
+	if err != nil {
+		return f.res, err
+	}
+	defer unlock()
+	secret, err := f.opts.Secrets.Get(f.a.Name)
+	if err != nil {
+		return f.res, err
+	}
+	delay := f.opts.RetryDelay
+	for attempt := 0; ; attempt++ {
+		if next := f.store.NextLogin(); f.opts.Now().Before(next) {
+			wait := next.Sub(f.opts.Now())
+			if wait > 2*time.Minute {
+				return f.res, &LoginDelayError{RetryAt: next}
+			}
+			if err := sleep(ctx, wait); err != nil {
+				return f.res, err
+			}
+		}
+		err = f.session(ctx, secret)
+		if err == nil || !retryable(err) || attempt >= f.opts.MaxRetries || ctx.Err() != nil {
+			return f.res, err
+		}
+		f.res.Retries++
+		f.note(fmt.Sprintf("retrying after: %v", err))
+		if err := sleep(ctx, delay); err != nil {
+			return f.res, err
+		}
+		delay *= 2
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retryable reports whether trying again may help: temporary server replies and network
+// failures; never wrong credentials, certificates, policy or local (disk) errors.
+func retryable(err error) bool {
+	var pe *pop.Error
+	if errors.As(err, &pe) {
+		return pe.Temporary()
+	}
+	var ce *pop.CertificateError
+	var qe *QuitError
+	var le *LoginDelayError
+	if errors.As(err, &ce) || errors.As(err, &qe) || errors.As(err, &le) || errors.Is(err, pop.ErrSTARTTLSUnavailable) ||
+		errors.Is(err, pop.ErrInsecureAuth) || errors.Is(err, pop.ErrServerAuth) || errors.Is(err, ErrNoUIDL) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, pop.ErrClosed) {
+		return true
+	}
+	return false
+}
+
+// message is one message on the server in this session.
+type message struct {
+	id   int
+	uid  string
+	size int64
+}
+
+// session is one POP3 session: login, list, download, delete, quit.
+func (f *fetcher) session(ctx context.Context, secret string) error {
+	po := f.a.PopOptions()
+	po.Trace = f.opts.Trace
+	po.Timeout = f.opts.Timeout
+	c, err := pop.Dial(ctx, f.a.Addr(), po)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cr := pop.Credentials{Method: f.a.AuthMethod(), Username: f.a.Username, Password: secret}
+	if cr.Method == pop.AuthXOAUTH2 {
+		cr.Password, cr.Token = "", secret
+	}
+	if err := c.Auth(ctx, cr); err != nil {
+		return err
+	}
+	if d := c.Capabilities().LoginDelay; d > 0 {
+		f.store.SetNextLogin(f.opts.Now().Add(d))
+	}
+	msgs, err := f.list(ctx, c)
+	if err != nil {
+		return err
+	}
+	ledger, err := f.store.Ledger()
+	if err != nil {
+		return err
+	}
+	var todo []message
+	var totalBytes int64
+	for _, m := range msgs {
+		if _, done := ledger[m.uid]; done {
+			f.res.Skipped++
+			continue
+		}
+		todo = append(todo, m)
+		totalBytes += m.size
+	}
+	if err := f.download(ctx, c, todo, totalBytes); err != nil {
+		return err
+	}
+	dele, err := f.toDelete(msgs)
+	if err != nil {
+		return err
+	}
+	if len(dele) > 0 {
+		reqs := make([]pop.Request, len(dele))
+		for i, m := range dele {
+			reqs[i] = pop.Request{Op: pop.OpDele, ID: m.id}
+		}
+		err := c.Batch(ctx, reqs, func(i int, _ io.Reader, err error) error { return err })
+		if err != nil {
+			return err
+		}
+	}
+	if err := c.Quit(ctx); err != nil {
+		if len(dele) > 0 {
+			return &QuitError{Err: err}
+		}
+		return nil // nothing depended on it
+	}
+	if len(dele) > 0 {
+		uids := make([]string, len(dele))
+		for i, m := range dele {
+			uids[i] = m.uid
+		}
+		if err := f.store.MarkServerDeleted(uids); err != nil {
+			return err
+		}
+		f.res.DeletedOnServer += len(dele)
+	}
+	return nil
+}
+
+// list returns the server's messages with their unique ids and sizes.
+func (f *fetcher) list(ctx context.Context, c *pop.Client) ([]message, error) {
+	sizes, err := c.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]message, len(sizes))
+	byID := map[int]int{}
+	for i, s := range sizes {
+		msgs[i] = message{id: s.ID, size: s.Size}
+		byID[s.ID] = i
+	}
+	caps := c.Capabilities()
+	uids, err := c.UIDL(ctx)
+	if err == nil {
+		for _, u := range uids {
+			if i, ok := byID[u.ID]; ok {
+				msgs[i].uid = u.UID
+			}
+		}
+		var out []message
+		for _, m := range msgs {
+			if m.uid == "" {
+				return nil, fmt.Errorf("account: the server listed message %d without a unique id", m.id)
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+	var pe *pop.Error
+	if !errors.As(err, &pe) {
+		return nil, err
+	}
+	// No UIDL: identify messages by a fingerprint of their header (TOP n 0).
+	if caps.Known && !caps.Top && f.a.LeaveOnServer {
+		return nil, ErrNoUIDL
+	}
+	f.note("the server does not support UIDL: messages are identified by a fingerprint of their header")
+	reqs := make([]pop.Request, len(msgs))
+	for i, m := range msgs {
+		reqs[i] = pop.Request{Op: pop.OpTop, ID: m.id, Lines: 0}
+	}
+	err = c.Batch(ctx, reqs, func(i int, r io.Reader, err error) error {
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, io.LimitReader(r, 1<<20)); err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "\x00%d", msgs[i].size)
+		msgs[i].uid = "poplar-fp-" + hex.EncodeToString(h.Sum(nil))[:40]
+		return nil
+	})
+	if err != nil {
+		if errors.As(err, &pe) && f.a.LeaveOnServer {
+			return nil, ErrNoUIDL
+		}
+		if errors.As(err, &pe) {
+			// Neither UIDL nor TOP, and nothing is left on the server: fetch everything.
+			for i := range msgs {
+				msgs[i].uid = fmt.Sprintf("poplar-nouid-%d-%d", f.opts.Now().UnixNano(), msgs[i].id)
+			}
+			return msgs, nil
+		}
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// download retrieves todo with pipelined RETR (or TOP n 0 above the size limit), streaming each
+// message into the store, and commits in groups.
+func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, totalBytes int64) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	limit := int64(f.a.SizeLimitKB) * 1024
+	reqs := make([]pop.Request, len(todo))
+	for i, m := range todo {
+		reqs[i] = pop.Request{Op: pop.OpRetr, ID: m.id}
+		if limit > 0 && m.size > limit {
+			reqs[i] = pop.Request{Op: pop.OpTop, ID: m.id, Lines: 0}
+		}
+	}
+	batch := f.store.NewBatch()
+	defer batch.Abort() // discards only what was not committed
+	var pendingBytes int64
+	done := 0
+	var doneBytes int64
+	commit := func() error {
+		sums, err := batch.Commit()
+		if err != nil {
+			return err
+		}
+		for _, s := range sums {
+			f.emit(Event{Kind: MessageStored, Summary: s})
+		}
+		pendingBytes = 0
+		return nil
+	}
+	f.emit(Event{Kind: Progress, TotalMessages: len(todo), TotalBytes: totalBytes})
+	err := c.Batch(ctx, reqs, func(i int, r io.Reader, err error) error {
+		if err != nil {
+			return err
+		}
+		cr := &countingReader{r: r}
+		partial := reqs[i].Op == pop.OpTop
+		if _, err := batch.Deliver(cr, storage.DeliverInfo{UIDL: todo[i].uid, Partial: partial, Received: f.opts.Now()}); err != nil {
+			return err
+		}
+		f.res.New++
+		if partial {
+			f.res.Partial++
+		}
+		f.res.Bytes += cr.n
+		pendingBytes += cr.n
+		done++
+		doneBytes += todo[i].size
+		if batch.Len() >= f.opts.CommitEvery || pendingBytes >= f.opts.CommitBytes {
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+		if now := time.Now(); now.Sub(f.lastProg) >= 100*time.Millisecond || done == len(todo) {
+			f.lastProg = now
+			f.emit(Event{Kind: Progress, Messages: done, TotalMessages: len(todo), Bytes: doneBytes, TotalBytes: totalBytes})
+		}
+		return nil
+	})
+	if err != nil {
+		// Keep what arrived whole: commit it before reporting the failure.
+		n := batch.Len()
+		if cerr := commit(); cerr != nil {
+			f.res.New -= n
+			return errors.Join(err, cerr)
+		}
+		return err
+	}
+	return commit()
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// toDelete applies the leave-on-server policy to the messages on the server. Only messages the
+// ledger knows (durable locally) and stored whole are ever candidates.
+func (f *fetcher) toDelete(msgs []message) ([]message, error) {
+	ledger, err := f.store.Ledger()
+	if err != nil {
+		return nil, err
+	}
+	partial, err := f.store.PartialUIDLs()
+	if err != nil {
+		return nil, err
+	}
+	expunged := map[string]bool{}
+	if f.a.DeleteWhenDeletedHere {
+		ex, err := f.store.ExpungedUIDLs()
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range ex {
+			expunged[u] = true
+		}
+	}
+	now := f.opts.Now()
+	var out []message
+	for _, m := range msgs {
+		e, ok := ledger[m.uid]
+		if !ok || partial[m.uid] {
+			continue
+		}
+		switch {
+		case !f.a.LeaveOnServer:
+			out = append(out, m)
+		case f.a.DeleteAfterDays > 0 && now.Sub(e.Fetched) >= time.Duration(f.a.DeleteAfterDays)*24*time.Hour:
+			out = append(out, m)
+		case f.a.DeleteWhenDeletedHere && expunged[m.uid]:
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out, nil
+}
+
+// TestConnection logs in to the account's server with password and returns its capabilities
+// (after login) and greeting. It changes nothing on the server.
+func TestConnection(ctx context.Context, a Account, password string) (pop.Capabilities, string, error) {
+	po := a.PopOptions()
+	po.Timeout = 20 * time.Second
+	c, err := pop.Dial(ctx, a.Addr(), po)
+	if err != nil {
+		return pop.Capabilities{}, "", err
+	}
+	defer c.Close()
+	cr := pop.Credentials{Method: a.AuthMethod(), Username: a.Username, Password: password}
+	if err := c.Auth(ctx, cr); err != nil {
+		return c.Capabilities(), c.Greeting(), err
+	}
+	if _, _, err := c.Stat(ctx); err != nil {
+		return c.Capabilities(), c.Greeting(), err
+	}
+	caps := c.Capabilities()
+	c.Quit(ctx)
+	return caps, c.Greeting(), nil
+}
+
+// FetchRest downloads the whole of a message stored as header only and replaces it in place.
+func FetchRest(ctx context.Context, a Account, store *storage.Store, uidl string, secrets SecretStore) (storage.Summary, error) {
+	if secrets == nil {
+		secrets = Keyring()
+	}
+	secret, err := secrets.Get(a.Name)
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	unlock, err := store.LockFetch()
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	defer unlock()
+	c, err := pop.Dial(ctx, a.Addr(), a.PopOptions())
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	defer c.Close()
+	if err := c.Auth(ctx, pop.Credentials{Method: a.AuthMethod(), Username: a.Username, Password: secret}); err != nil {
+		return storage.Summary{}, err
+	}
+	uids, err := c.UIDL(ctx)
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	for _, u := range uids {
+		if u.UID != uidl {
+			continue
+		}
+		r, err := c.Retr(ctx, u.ID)
+		if err != nil {
+			return storage.Summary{}, err
+		}
+		s, err := store.ReplacePartial(uidl, r)
+		if err != nil {
+			return storage.Summary{}, err
+		}
+		c.Quit(ctx)
+		return s, nil
+	}
+	return storage.Summary{}, fmt.Errorf("account: the message is no longer on the server (%s)", strings.TrimSpace(uidl))
+}
