@@ -333,7 +333,7 @@ func (f *fetcher) list(ctx context.Context, c *pop.Client) ([]message, error) {
 		return out, nil
 	}
 	var pe *pop.Error
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) || pe.Temporary() {
 		return nil, err
 	}
 	// No UIDL: identify messages by a fingerprint of their header (TOP n 0).
