@@ -290,10 +290,53 @@ func unescapeUIDL(s string) (string, error) {
 	return b.String(), nil
 }
 
-// ledgerView returns the current ledger, catching up with other processes first. A corrupt ledger
-// is rebuilt from the store.
+// reconcile records in the ledger every stored message whose UIDL it lacks: a message renamed
+// into place just before a crash, before its record was appended. It reads every folder's
+// index (refreshed from disk), so it costs a few stat calls and one map lookup per message.
+func (s *Store) reconcile() error {
+	folders, err := s.Folders()
+	if err != nil {
+		return err
+	}
+	l := s.ledger
+	var missing []*entry
+	for _, fi := range folders {
+		f, err := s.folder(fi.Name)
+		if err != nil {
+			return err
+		}
+		f.mu.Lock()
+		l.mu.Lock()
+		for _, e := range f.byKey {
+			if e.sum.UIDL == "" {
+				continue
+			}
+			if le, ok := l.entries[e.sum.UIDL]; !ok || le.Expunged {
+				c := *e
+				missing = append(missing, &c)
+			}
+		}
+		l.mu.Unlock()
+		f.mu.Unlock()
+	}
+	if len(missing) > 0 {
+		l.adopt(missing)
+	}
+	return nil
+}
+
+// ledgerView returns the current ledger, catching up with other processes first and reconciling
+// it with the stored messages. A corrupt ledger is rebuilt from the store.
 func (s *Store) ledgerView() (map[string]*LedgerEntry, error) {
 	l := s.ledger
+	l.mu.Lock()
+	cerr := l.catchUp()
+	l.mu.Unlock()
+	if cerr == nil {
+		if err := s.reconcile(); err != nil {
+			return nil, err
+		}
+	}
 	l.mu.Lock()
 	err := l.catchUp()
 	l.mu.Unlock()
