@@ -387,21 +387,42 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 			reqs[i] = pop.Request{Op: pop.OpTop, ID: m.id, Lines: 0}
 		}
 	}
+	// Group commit runs beside the download: while one group of messages is being made durable,
+	// the next streams into tmp/. Every group is committed before any DELE is sent.
+	type group struct {
+		b *storage.Batch
+		n int
+	}
+	groups := make(chan group, 1)
+	committed := make(chan error, 1)
+	go func() {
+		var first error
+		for g := range groups {
+			if first != nil {
+				g.b.Abort()
+				continue
+			}
+			sums, err := g.b.Commit()
+			if err != nil {
+				first = err
+				continue
+			}
+			for _, s := range sums {
+				f.emit(Event{Kind: MessageStored, Summary: s})
+			}
+		}
+		committed <- first
+	}()
 	batch := f.store.NewBatch()
-	defer batch.Abort() // discards only what was not committed
 	var pendingBytes int64
 	done := 0
 	var doneBytes int64
-	commit := func() error {
-		sums, err := batch.Commit()
-		if err != nil {
-			return err
-		}
-		for _, s := range sums {
-			f.emit(Event{Kind: MessageStored, Summary: s})
+	flush := func() {
+		if batch.Len() > 0 {
+			groups <- group{b: batch, n: batch.Len()}
+			batch = f.store.NewBatch()
 		}
 		pendingBytes = 0
-		return nil
 	}
 	f.emit(Event{Kind: Progress, TotalMessages: len(todo), TotalBytes: totalBytes})
 	err := c.Batch(ctx, reqs, func(i int, r io.Reader, err error) error {
@@ -422,9 +443,7 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 		done++
 		doneBytes += todo[i].size
 		if batch.Len() >= f.opts.CommitEvery || pendingBytes >= f.opts.CommitBytes {
-			if err := commit(); err != nil {
-				return err
-			}
+			flush()
 		}
 		if now := time.Now(); now.Sub(f.lastProg) >= 100*time.Millisecond || done == len(todo) {
 			f.lastProg = now
@@ -432,16 +451,13 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 		}
 		return nil
 	})
-	if err != nil {
-		// Keep what arrived whole: commit it before reporting the failure.
-		n := batch.Len()
-		if cerr := commit(); cerr != nil {
-			f.res.New -= n
-			return errors.Join(err, cerr)
-		}
-		return err
+	// Keep what arrived whole, even when the download failed: commit it before reporting.
+	flush()
+	close(groups)
+	if cerr := <-committed; cerr != nil {
+		return errors.Join(err, cerr)
 	}
-	return commit()
+	return err
 }
 
 type countingReader struct {

@@ -282,7 +282,8 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 		e.sum.Key, e.sum.Folder, e.sum.Flags = cur.sum.Key, cur.sum.Folder, cur.sum.Flags
 		f.byKey[m.Key] = e
 		f.resort()
-		f.writeIndex()
+		f.dirty = true
+		f.saveIndex()
 	}
 	f.mu.Unlock()
 	return e.sum, nil

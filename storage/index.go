@@ -107,6 +107,8 @@ type folder struct {
 	byKey    map[string]*entry
 	sorted   []*entry // newest first
 	unread   int
+	dirty    bool      // the index file is behind
+	written  time.Time // last write of the index file
 }
 
 // folder returns the folder called name, refreshed from disk.
@@ -201,11 +203,28 @@ func (f *folder) refresh() error {
 	f.stampNew, f.stampCur = sn, sc
 	f.loaded = true
 	f.resort()
-	if err := f.writeIndex(); err != nil {
-		// The index is a cache: failing to save it costs time next start, never mail.
-		_ = err
+	f.dirty = true
+	// The index file is a cache: write it at most every few seconds while messages stream in
+	// (rewriting it per commit would make a long download quadratic), and at Close.
+	if time.Since(f.written) > indexWriteInterval {
+		f.saveIndex()
 	}
 	return nil
+}
+
+// indexWriteInterval is the least time between two writes of a folder's index file.
+const indexWriteInterval = 5 * time.Second
+
+// saveIndex writes the index file if it changed. f.mu must be held. Failing to save it costs
+// time at the next start, never mail, so the error is dropped.
+func (f *folder) saveIndex() {
+	if !f.dirty {
+		return
+	}
+	if err := f.writeIndex(); err == nil {
+		f.dirty = false
+		f.written = time.Now()
+	}
 }
 
 // scan lists new/ and cur/ and updates byKey, reading only files it has not seen.

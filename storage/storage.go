@@ -84,8 +84,22 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// Close releases the store. It is safe to call more than once.
-func (s *Store) Close() error { return nil }
+// Close writes the folder indexes that changed since they were last saved. It is safe to call
+// more than once; the Store stays usable.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	folders := make([]*folder, 0, len(s.folders))
+	for _, f := range s.folders {
+		folders = append(folders, f)
+	}
+	s.mu.Unlock()
+	for _, f := range folders {
+		f.mu.Lock()
+		f.saveIndex()
+		f.mu.Unlock()
+	}
+	return nil
+}
 
 // Dir returns the account folder the store was opened on.
 func (s *Store) Dir() string { return s.dir }
