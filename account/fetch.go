@@ -474,6 +474,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // toDelete applies the leave-on-server policy to the messages on the server. Only messages the
 // ledger knows (durable locally) and stored whole are ever candidates.
 func (f *fetcher) toDelete(msgs []message) ([]message, error) {
+	if f.a.LeaveOnServer && f.a.DeleteAfterDays == 0 && !f.a.DeleteWhenDeletedHere {
+		return nil, nil // the policy keeps everything
+	}
 	ledger, err := f.store.Ledger()
 	if err != nil {
 		return nil, err

@@ -81,12 +81,12 @@ func generate(n int) [][]byte {
 		hdr := fmt.Sprintf("From: Sender %d <s%d@example.org>\nTo: me@example.org\nSubject: Benchmark message %d\nDate: Mon, 2 Jan 2006 15:04:05 +0000\nMessage-ID: <b%d@example.org>\nMIME-Version: 1.0\n", i, i%97, i, i)
 		var body string
 		switch r := rng.Intn(100); {
-		case i%400 == 199: // a few of several MB
+		case i%100 == 49: // a few of several MB
 			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000) +
 				"--BB\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=big.bin\n\n" + blob(3<<20+rng.Intn(3<<20)) + "--BB--\n"
 		case r < 30: // with an attachment
 			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000+rng.Intn(8000)) +
-				"--BB\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=doc.pdf\n\n" + blob(20<<10+rng.Intn(180<<10)) + "--BB--\n"
+				"--BB\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=doc.pdf\n\n" + blob(20<<10+rng.Intn(380<<10)) + "--BB--\n"
 		case r < 55:
 			body = "Content-Type: text/html; charset=utf-8\n\n<html><body><p>" + strings.ReplaceAll(text(2000+rng.Intn(18000)), "\n", "</p>\n<p>") + "</p></body></html>\n"
 		case r < 65:
