@@ -65,6 +65,7 @@ func Main(ctx context.Context, e *Env, args []string) int {
 	var g Globals
 	fs.StringVar(&g.ConfigDir, "config-dir", "", "folder for accounts.toml (env POPLAR_CONFIG_DIR)")
 	fs.StringVar(&g.DataDir, "data-dir", "", "folder for mail (env POPLAR_DATA_DIR)")
+	demo := fs.Bool("demo", false, "open the desktop app on a demo mailbox served on this computer")
 	fs.Usage = func() { usage(e.Stderr, fs) }
 	// Global flags may come before the subcommand; subcommands also accept them (see GlobalFlags).
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +80,9 @@ func Main(ctx context.Context, e *Env, args []string) int {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+		if *demo {
+			rest = append([]string{"--demo"}, rest...)
+		}
 		if e.RunGUI != nil {
 			if err := e.RunGUI(ctx, g, rest); err != nil {
 				fmt.Fprintf(e.Stderr, "poplar: %v\n", err)

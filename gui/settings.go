@@ -1,0 +1,401 @@
+package gui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/poplar-mail/poplar/account"
+	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/storage"
+)
+
+// welcome is the first-run screen: add an account or explore the demo mailbox.
+func (u *UI) welcome() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("Welcome to Poplar", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	text := widget.NewLabelWithStyle("Poplar brings your mail home over POP3 and keeps it on this computer,\nreadable offline. Add your mail account to begin.",
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	add := widget.NewButtonWithIcon("Add account…", theme.ContentAddIcon(), func() { u.editAccount(nil) })
+	add.Importance = widget.HighImportance
+	demo := widget.NewButtonWithIcon("Explore a demo mailbox", theme.MailComposeIcon(), func() {
+		u.setStatus("Starting the demo mailbox…")
+		u.startDemo()
+	})
+	return container.NewCenter(container.NewVBox(title, text, container.NewHBox(layoutSpacer(), add, demo, layoutSpacer())))
+}
+
+func layoutSpacer() fyne.CanvasObject { return widget.NewLabel("") }
+
+// startDemo is replaced by the demo runner (see demo.go); tests may override it.
+func (u *UI) startDemo() {
+	if u.demo != nil {
+		u.demo()
+	}
+}
+
+// showMain switches from the welcome screen to the main window.
+func (u *UI) showMain() {
+	u.win.SetContent(u.main)
+	u.start()
+}
+
+// showSettings lists the accounts with Add, Edit and Remove.
+func (u *UI) showSettings() {
+	accts := u.accounts()
+	names := make([]string, len(accts))
+	for i, a := range accts {
+		names[i] = a.Name
+	}
+	selected := -1
+	list := widget.NewList(func() int { return len(names) }, func() fyne.CanvasObject { return widget.NewLabel("account name") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(names[i]) })
+	list.OnSelected = func(i widget.ListItemID) { selected = i }
+	var d dialog.Dialog
+	add := widget.NewButtonWithIcon("Add…", theme.ContentAddIcon(), func() { d.Hide(); u.editAccount(nil) })
+	edit := widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() {
+		if selected >= 0 {
+			a := accts[selected]
+			d.Hide()
+			u.editAccount(&a)
+		}
+	})
+	remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
+		if selected < 0 {
+			return
+		}
+		name := names[selected]
+		dialog.ShowConfirm("Remove account", fmt.Sprintf("Remove %q? Its downloaded mail stays on this computer.", name), func(ok bool) {
+			if ok {
+				d.Hide()
+				u.removeAccount(name)
+			}
+		}, u.win)
+	})
+	content := container.NewBorder(nil, container.NewHBox(add, edit, remove), nil, nil, list)
+	d = dialog.NewCustom("Settings — accounts", "Close", content, u.win)
+	d.Resize(fyne.NewSize(420, 360))
+	d.Show()
+}
+
+// accountForm is the account editor: every setting, with inline validation.
+type accountForm struct {
+	name, email, display, host, port, user, caFile, fingerprint *widget.Entry
+	password                                                    *widget.Entry
+	security, auth                                              *widget.Select
+	leave, deleteHere, startup, enabled, insecure               *widget.Check
+	days, every, sizeLimit                                      *widget.Entry
+	warning, testResult                                         *widget.Label
+	form                                                        *widget.Form
+}
+
+func intValidator(field string, lo, hi int) fyne.StringValidator {
+	return func(s string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%s must be a number from %d to %d", field, lo, hi)
+		}
+		return nil
+	}
+}
+
+func newAccountForm(a account.Account, isNew bool) *accountForm {
+	f := &accountForm{}
+	entry := func(v, placeholder string) *widget.Entry {
+		e := widget.NewEntry()
+		e.SetText(v)
+		e.SetPlaceHolder(placeholder)
+		return e
+	}
+	f.name = entry(a.Name, "work")
+	f.name.Validator = func(s string) error {
+		if !account.ValidName(s) {
+			return errors.New("letters, digits and . _ @ + - only")
+		}
+		return nil
+	}
+	if !isNew {
+		f.name.Disable()
+	}
+	f.email = entry(a.Email, "you@example.org")
+	f.display = entry(a.DisplayName, "Your Name")
+	f.host = entry(a.Host, "pop.example.org")
+	f.host.Validator = func(s string) error {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " /") {
+			return errors.New("a host name is needed")
+		}
+		return nil
+	}
+	f.port = entry(strconv.Itoa(a.Port), "995")
+	f.port.Validator = intValidator("port", 1, 65535)
+	f.user = entry(a.Username, "user name")
+	f.user.Validator = func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return errors.New("a user name is needed")
+		}
+		return nil
+	}
+	f.password = widget.NewPasswordEntry()
+	f.password.SetPlaceHolder("stored in the system keyring")
+	f.caFile = entry(a.CAFile, "optional: /path/to/ca.pem")
+	f.fingerprint = entry(a.Fingerprint, "optional: SHA-256 of a self-signed certificate")
+	f.warning = widget.NewLabel("")
+	f.warning.Importance = widget.DangerImportance
+	f.warning.Wrapping = fyne.TextWrapWord
+	f.security = widget.NewSelect([]string{account.SecurityTLS, account.SecuritySTARTTLS, account.SecurityNone}, func(s string) {
+		sec, err := pop.ParseSecurity(s)
+		if err == nil {
+			f.port.SetText(strconv.Itoa(sec.DefaultPort()))
+		}
+		if s == account.SecurityNone {
+			f.warning.SetText("No encryption: anyone on the network can read your password and mail.")
+			f.warning.Show()
+		} else {
+			f.warning.Hide()
+		}
+	})
+	sec := a.Security
+	port := a.Port
+	f.security.SetSelected(sec)
+	if port != 0 {
+		f.port.SetText(strconv.Itoa(port)) // keep a custom port over the default SetSelected chose
+	}
+	f.auth = widget.NewSelect([]string{"auto", "password", "apop", "cram-md5", "scram", "oauth2"}, nil)
+	f.auth.SetSelected(firstNonEmpty(a.Auth, "auto"))
+	f.insecure = widget.NewCheck("Allow the password over an unencrypted connection", nil)
+	f.insecure.SetChecked(a.AllowInsecureAuth)
+	f.days = entry(strconv.Itoa(a.DeleteAfterDays), "0")
+	f.days.Validator = intValidator("days", 0, 36500)
+	f.leave = widget.NewCheck("Leave messages on the server", func(on bool) {
+		if on {
+			f.days.Enable()
+		} else {
+			f.days.Disable()
+		}
+	})
+	f.leave.SetChecked(a.LeaveOnServer)
+	if !a.LeaveOnServer {
+		f.days.Disable()
+	}
+	f.deleteHere = widget.NewCheck("Delete from the server when deleted here", nil)
+	f.deleteHere.SetChecked(a.DeleteWhenDeletedHere)
+	f.startup = widget.NewCheck("Check at startup", nil)
+	f.startup.SetChecked(a.CheckAtStartup)
+	f.every = entry(strconv.Itoa(a.CheckEveryMinutes), "0")
+	f.every.Validator = intValidator("minutes", 0, 10080)
+	f.sizeLimit = entry(strconv.Itoa(a.SizeLimitKB), "0")
+	f.sizeLimit.Validator = intValidator("size limit", 0, 10<<20)
+	f.enabled = widget.NewCheck("Enabled", nil)
+	f.enabled.SetChecked(a.Enabled)
+	f.testResult = widget.NewLabel("")
+	f.testResult.Wrapping = fyne.TextWrapWord
+	f.form = widget.NewForm(
+		widget.NewFormItem("Account name", f.name),
+		widget.NewFormItem("Your name", f.display),
+		widget.NewFormItem("Email", f.email),
+		widget.NewFormItem("Server", f.host),
+		widget.NewFormItem("Security", f.security),
+		widget.NewFormItem("Port", f.port),
+		widget.NewFormItem("", f.warning),
+		widget.NewFormItem("Login method", f.auth),
+		widget.NewFormItem("User name", f.user),
+		widget.NewFormItem("Password", f.password),
+		widget.NewFormItem("CA file", f.caFile),
+		widget.NewFormItem("Fingerprint", f.fingerprint),
+		widget.NewFormItem("", f.insecure),
+		widget.NewFormItem("", f.leave),
+		widget.NewFormItem("Delete after days", f.days),
+		widget.NewFormItem("", f.deleteHere),
+		widget.NewFormItem("", f.startup),
+		widget.NewFormItem("Check every (min)", f.every),
+		widget.NewFormItem("Size limit (KB)", f.sizeLimit),
+		widget.NewFormItem("", f.enabled),
+	)
+	if sec != account.SecurityNone {
+		f.warning.Hide()
+	}
+	return f
+}
+
+// account reads the form into an Account and validates it.
+func (f *accountForm) account() (account.Account, error) {
+	num := func(e *widget.Entry) int { n, _ := strconv.Atoi(strings.TrimSpace(e.Text)); return n }
+	a := account.Account{
+		Name: strings.TrimSpace(f.name.Text), Email: strings.TrimSpace(f.email.Text), DisplayName: strings.TrimSpace(f.display.Text),
+		Host: strings.TrimSpace(f.host.Text), Security: f.security.Selected, Auth: f.auth.Selected, Username: strings.TrimSpace(f.user.Text),
+		CAFile: strings.TrimSpace(f.caFile.Text), Fingerprint: strings.TrimSpace(f.fingerprint.Text), AllowInsecureAuth: f.insecure.Checked,
+		LeaveOnServer: f.leave.Checked, DeleteWhenDeletedHere: f.deleteHere.Checked, CheckAtStartup: f.startup.Checked, Enabled: f.enabled.Checked,
+	}
+	for _, e := range []*widget.Entry{f.port, f.days, f.every, f.sizeLimit} {
+		if e.Validator != nil {
+			if err := e.Validator(e.Text); err != nil && !(e == f.days && !f.leave.Checked) {
+				return a, err
+			}
+		}
+	}
+	a.Port, a.DeleteAfterDays, a.CheckEveryMinutes, a.SizeLimitKB = num(f.port), num(f.days), num(f.every), num(f.sizeLimit)
+	if !a.LeaveOnServer {
+		a.DeleteAfterDays = 0
+	}
+	return a, a.Validate()
+}
+
+// editAccount opens the account editor (a == nil adds a new account).
+func (u *UI) editAccount(a *account.Account) {
+	isNew := a == nil
+	base := account.New("", "", "")
+	if a != nil {
+		base = *a
+	}
+	f := newAccountForm(base, isNew)
+	var d dialog.Dialog
+	test := widget.NewButtonWithIcon("Test connection", theme.ConfirmIcon(), nil)
+	test.OnTapped = func() { u.testConnection(f, test) }
+	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+		acct, err := f.account()
+		if err != nil {
+			f.testResult.SetText("Cannot save: " + err.Error())
+			return
+		}
+		if err := u.saveAccount(acct, f.password.Text, isNew); err != nil {
+			f.testResult.SetText("Cannot save: " + err.Error())
+			return
+		}
+		d.Hide()
+	})
+	save.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	content := container.NewBorder(nil, container.NewVBox(f.testResult, container.NewHBox(test, layoutSpacer(), cancel, save)), nil, nil,
+		container.NewVScroll(f.form))
+	title := "Add account"
+	if !isNew {
+		title = "Edit account " + base.Name
+	}
+	d = dialog.NewCustomWithoutButtons(title, content, u.win)
+	d.Resize(fyne.NewSize(560, 640))
+	d.Show()
+	u.lastForm = f
+	u.lastFormDialog = d
+}
+
+// testConnection logs in with the form's settings off the UI goroutine and shows the result.
+func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
+	acct, err := f.account()
+	if err != nil {
+		f.testResult.SetText(err.Error())
+		return
+	}
+	pw := f.password.Text
+	if pw == "" {
+		pw, _ = u.env.Secrets.Get(acct.Name)
+	}
+	btn.Disable()
+	f.testResult.SetText("Connecting to " + acct.Addr() + "…")
+	u.bg(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		caps, greeting, err := account.TestConnection(ctx, acct, pw)
+		fyne.Do(func() {
+			btn.Enable()
+			if err != nil {
+				what, remedy := account.Explain(err, acct.Name)
+				f.testResult.SetText(what + ". " + remedy + ".")
+				return
+			}
+			var feats []string
+			if caps.Pipelining {
+				feats = append(feats, "pipelining")
+			}
+			if caps.UIDL {
+				feats = append(feats, "UIDL")
+			}
+			if caps.Top {
+				feats = append(feats, "TOP")
+			}
+			if len(caps.SASL) > 0 {
+				feats = append(feats, "SASL "+strings.Join(caps.SASL, " "))
+			}
+			f.testResult.SetText(fmt.Sprintf("Connected and logged in. %s\nServer supports: %s", greeting, strings.Join(feats, ", ")))
+		})
+	})
+}
+
+// saveAccount stores the account (and its password in the keyring) and refreshes the window.
+func (u *UI) saveAccount(a account.Account, password string, isNew bool) error {
+	u.mu.Lock()
+	var err error
+	if isNew {
+		err = u.cfg.Add(a)
+	} else {
+		err = u.cfg.Update(a)
+	}
+	if err == nil {
+		err = u.cfg.Save(u.env.ConfigDir)
+	}
+	u.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if password != "" {
+		if err := u.env.Secrets.Set(a.Name, password); err != nil {
+			what, remedy := account.Explain(err, a.Name)
+			u.setStatus(what + " — " + remedy)
+		}
+	}
+	if u.win.Content() != u.main {
+		u.showMain()
+	} else {
+		u.tree.Refresh()
+		u.refreshFolders()
+	}
+	if isNew && a.Enabled {
+		u.startFetch(a.Name)
+	}
+	return nil
+}
+
+func (u *UI) removeAccount(name string) {
+	u.mu.Lock()
+	err := u.cfg.Remove(name)
+	if err == nil {
+		err = u.cfg.Save(u.env.ConfigDir)
+	}
+	u.mu.Unlock()
+	if err != nil {
+		u.setStatus(err.Error())
+		return
+	}
+	u.env.Secrets.Delete(name)
+	if u.acct == name {
+		u.acct = ""
+		u.model.set(nil)
+		u.list.Refresh()
+		u.clearReader()
+	}
+	u.tree.Refresh()
+	u.refreshFolders()
+	u.setStatus(fmt.Sprintf("Removed %s; its mail stays on this computer", name))
+}
+
+// switchEnv points the app at other folders (the demo mailbox) and shows the main window.
+func (u *UI) switchEnv(configDir, dataDir string, secrets account.SecretStore) {
+	cfg, err := account.LoadConfig(configDir)
+	if err != nil {
+		u.setStatus(err.Error())
+		return
+	}
+	u.mu.Lock()
+	u.env.ConfigDir, u.env.DataDir, u.env.Secrets = configDir, dataDir, secrets
+	u.cfg = cfg
+	u.stores = map[string]*storage.Store{}
+	u.mu.Unlock()
+	u.showMain()
+}
