@@ -39,6 +39,7 @@ type UI struct {
 	win fyne.Window
 	env Env
 
+	uiMu    sync.Mutex // see do
 	mu      sync.Mutex // guards cfg, stores and fetches, shared with background work
 	cfg     *account.Config
 	stores  map[string]*storage.Store
@@ -96,6 +97,8 @@ func New(a fyne.App, w fyne.Window, env Env) (*UI, error) {
 	}
 	u := &UI{app: a, win: w, env: env, cfg: cfg, stores: map[string]*storage.Store{}, fetches: map[string]context.CancelFunc{},
 		folderInfo: map[string][]storage.FolderInfo{}, lastCheck: map[string]time.Time{}}
+	u.uiMu.Lock() // background work started below waits until the window is built
+	defer u.uiMu.Unlock()
 	u.build()
 	if len(cfg.Accounts) == 0 {
 		w.SetContent(u.welcome())
@@ -117,6 +120,16 @@ func (u *UI) bg(work func()) {
 }
 
 func (u *UI) wait() { u.jobs.Wait() }
+
+// do applies fn to the widgets on the UI goroutine. The lock serialises updates where the
+// driver runs fyne.Do inline (Fyne's test driver), so background jobs never touch widgets at once.
+func (u *UI) do(fn func()) {
+	fyne.Do(func() {
+		u.uiMu.Lock()
+		defer u.uiMu.Unlock()
+		fn()
+	})
+}
 
 // store opens (once) the store of an account. Safe from any goroutine.
 func (u *UI) store(name string) (*storage.Store, error) {
@@ -394,7 +407,7 @@ func (u *UI) schedule(name string, every time.Duration) {
 	u.mu.Unlock()
 	go func() {
 		for range t.C {
-			fyne.Do(func() { u.startFetch(name) })
+			u.do(func() { u.startFetch(name) })
 		}
 	}()
 }
@@ -417,7 +430,7 @@ func (u *UI) refreshFolders() {
 			}
 			infos[a.Name] = fi
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			u.folderInfo = infos
 			u.tree.Refresh()
 		})
@@ -434,7 +447,7 @@ func (u *UI) openFolder(name, folder string) {
 		if err == nil {
 			sums, err = s.Summaries(folder)
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			if u.acct != name || u.folder != folder {
 				return
 			}
@@ -484,7 +497,7 @@ func (u *UI) openMessage(sum storage.Summary) {
 	u.bg(func() {
 		s, err := u.store(name)
 		if err != nil {
-			fyne.Do(func() { u.setStatus(err.Error()) })
+			u.do(func() { u.setStatus(err.Error()) })
 			return
 		}
 		rc, err := s.OpenMessage(folder, sum.Key)
@@ -494,7 +507,7 @@ func (u *UI) openMessage(sum storage.Summary) {
 			rc.Close()
 		}
 		if err != nil {
-			fyne.Do(func() { u.setStatus(fmt.Sprintf("Cannot open the message: %v", err)) })
+			u.do(func() { u.setStatus(fmt.Sprintf("Cannot open the message: %v", err)) })
 			return
 		}
 		m.Partial = sum.Partial
@@ -504,7 +517,7 @@ func (u *UI) openMessage(sum storage.Summary) {
 				sum.Flags |= storage.FlagSeen
 			}
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			if u.selected != sum.Key {
 				return
 			}
@@ -613,7 +626,7 @@ func (u *UI) saveAttachment(a mailview.Attachment) {
 					rc.Close()
 				}
 			}
-			fyne.Do(func() {
+			u.do(func() {
 				if err != nil {
 					u.setStatus(fmt.Sprintf("Could not save %s: %v", a.Name, err))
 					return
@@ -641,7 +654,7 @@ func (u *UI) viewSource() {
 				rc.Close()
 			}
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			if err != nil {
 				u.setStatus(err.Error())
 				return
@@ -671,7 +684,7 @@ func (u *UI) deleteSelected() {
 		if err == nil {
 			err = s.Delete(folder, []string{key})
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			if err != nil {
 				u.setStatus(fmt.Sprintf("Could not delete: %v", err))
 				return
@@ -709,7 +722,7 @@ func (u *UI) toggleRead() {
 		if err == nil {
 			err = s.SetFlags(folder, []string{key}, add, remove)
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			if err != nil {
 				u.setStatus(err.Error())
 				return
@@ -734,7 +747,7 @@ func (u *UI) downloadRest() {
 		if err == nil {
 			_, err = account.FetchRest(context.Background(), a, s, sum.UIDL, u.env.Secrets)
 		}
-		fyne.Do(func() {
+		u.do(func() {
 			if err != nil {
 				what, remedy := account.Explain(err, name)
 				u.setStatus(what + " — " + remedy)
@@ -832,7 +845,7 @@ func (u *UI) startFetch(name string) {
 		}()
 		s, err := u.store(name)
 		if err != nil {
-			fyne.Do(func() { u.fetchDone(name, account.Result{}, err, time.Now()) })
+			u.do(func() { u.fetchDone(name, account.Result{}, err, time.Now()) })
 			return
 		}
 		var first *storage.Summary
@@ -840,7 +853,7 @@ func (u *UI) startFetch(name string) {
 		res, err := account.Fetch(ctx, a, s, account.FetchOptions{Secrets: u.env.Secrets, Events: func(ev account.Event) {
 			switch ev.Kind {
 			case account.Progress:
-				fyne.Do(func() { u.showProgress(name, ev) })
+				u.do(func() { u.showProgress(name, ev) })
 			case account.MessageStored:
 				if first == nil {
 					sum := ev.Summary
@@ -848,20 +861,20 @@ func (u *UI) startFetch(name string) {
 				}
 				if time.Since(lastReload) > time.Second {
 					lastReload = time.Now()
-					fyne.Do(func() {
+					u.do(func() {
 						if u.acct == name && u.folder == storage.Inbox {
 							u.reloadFolder()
 						}
 					})
 				}
 			case account.Note:
-				fyne.Do(func() { u.setStatus(name + ": " + ev.Text) })
+				u.do(func() { u.setStatus(name + ": " + ev.Text) })
 			}
 		}})
 		if err == nil && res.New > 0 && first != nil {
 			u.notify(name, res.New, *first)
 		}
-		fyne.Do(func() { u.fetchDone(name, res, err, time.Now()) })
+		u.do(func() { u.fetchDone(name, res, err, time.Now()) })
 	})
 }
 
@@ -913,7 +926,7 @@ func (u *UI) fetchDone(name string, res account.Result, err error, at time.Time)
 }
 
 func (u *UI) retryLater(name string, d time.Duration) {
-	time.AfterFunc(d, func() { fyne.Do(func() { u.startFetch(name) }) })
+	time.AfterFunc(d, func() { u.do(func() { u.startFetch(name) }) })
 }
 
 func (u *UI) cancelFetches() {

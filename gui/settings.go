@@ -95,6 +95,7 @@ type accountForm struct {
 	days, every, sizeLimit                                      *widget.Entry
 	warning, testResult                                         *widget.Label
 	form                                                        *widget.Form
+	saveBtn, testBtn                                            *widget.Button
 }
 
 func intValidator(field string, lo, hi int) fyne.StringValidator {
@@ -273,6 +274,7 @@ func (u *UI) editAccount(a *account.Account) {
 	})
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	f.saveBtn, f.testBtn = save, test
 	content := container.NewBorder(nil, container.NewVBox(f.testResult, container.NewHBox(test, layoutSpacer(), cancel, save)), nil, nil,
 		container.NewVScroll(f.form))
 	title := "Add account"
@@ -303,7 +305,7 @@ func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		caps, greeting, err := account.TestConnection(ctx, acct, pw)
-		fyne.Do(func() {
+		u.do(func() {
 			btn.Enable()
 			if err != nil {
 				what, remedy := account.Explain(err, acct.Name)
