@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// benchStore writes n messages straight into new/ (as another program would) and returns the
+// account folder. Folders are cached per size across benchmarks of one run.
+var benchDirs = map[int]string{}
+
+func benchStore(b *testing.B, n int) string {
+	if d, ok := benchDirs[n]; ok {
+		return d
+	}
+	dir, err := os.MkdirTemp("", "poplar-index-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	newDir := filepath.Join(s.Dir(), "Maildir", "new")
+	for i := 0; i < n; i++ {
+		m := fmt.Sprintf("X-Poplar-UIDL: u%d\nFrom: Sender %d <s%d@example.org>\nTo: me@example.org\nSubject: Message %d about =?utf-8?q?gr=C3=BC=C3=9Fe?=\nDate: Mon, 2 Jan 2006 15:04:%02d +0000\nMessage-ID: <%d@example.org>\nContent-Type: text/plain; charset=utf-8\n\n%s",
+			i, i%500, i%500, i, i%60, i, bodyText(i))
+		if err := os.WriteFile(filepath.Join(newDir, fmt.Sprintf("%d.M%dP1.bench", 1700000000+i, i)), []byte(m), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchDirs[n] = dir
+	return dir
+}
+
+func bodyText(i int) string {
+	s := fmt.Sprintf("Hello, this is message %d. ", i)
+	for len(s) < 1500 {
+		s += "Poplar keeps mail at home, readable offline. "
+	}
+	return s + "\n"
+}
+
+func benchIndex(b *testing.B, n int, cold bool) {
+	dir := benchStore(b, n)
+	if s, err := Open(dir); err == nil { // make sure a warm index exists
+		s.Summaries(Inbox)
+		s.Close()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if cold {
+			b.StopTimer()
+			os.Remove(filepath.Join(dir, "poplar", "index", "Inbox.idx"))
+			b.StartTimer()
+		}
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sums, err := s.Summaries(Inbox)
+		if err != nil || len(sums) != n {
+			b.Fatalf("%d summaries, %v", len(sums), err)
+		}
+		if cold {
+			b.StopTimer()
+			s.Close()
+			b.StartTimer()
+		}
+	}
+	if cold {
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	}
+}
+
+func BenchmarkIndexWarmOpen10k(b *testing.B)  { benchIndex(b, 10000, false) }
+func BenchmarkIndexWarmOpen100k(b *testing.B) { benchIndex(b, 100000, false) }
+func BenchmarkIndexColdRebuild10k(b *testing.B) {
+	benchIndex(b, 10000, true)
+}
+func BenchmarkIndexColdRebuild100k(b *testing.B) {
+	benchIndex(b, 100000, true)
+}
+
+// BenchmarkIndexMemory100k reports the heap held by an open store with 100k summaries loaded.
+func BenchmarkIndexMemory100k(b *testing.B) {
+	dir := benchStore(b, 100000)
+	if s, err := Open(dir); err == nil {
+		s.Summaries(Inbox)
+		s.Close()
+	}
+	var held float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s, _ := Open(dir)
+		s.Summaries(Inbox)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held = float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(held, "MB-held")
+}
