@@ -5,7 +5,7 @@ BIN := bin/poplar
 GOTESTFLAGS ?= -race -timeout 45m
 export CGO_ENABLED := 1
 
-.PHONY: all build run test check fmt-check vet depcheck gotest bench soak clean deps-build deps-test
+.PHONY: all build run test check fmt-check vet depcheck gotest bench soak clean deps-build deps-test install screenshots
 
 all: build
 
@@ -44,6 +44,17 @@ bench: deps-test
 
 soak: deps-test
 	POPLAR_SOAK=1 .ci/session $(GO) test -run 'Fault|Crash|Kill' -timeout 90m ./account/... ./storage/...
+
+# install puts the binary, its desktop entry and icon under PREFIX (default ~/.local).
+PREFIX ?= $(HOME)/.local
+install: build
+	install -D -m 0755 $(BIN) $(PREFIX)/bin/poplar
+	install -D -m 0644 assets/icon.png $(PREFIX)/share/icons/hicolor/512x512/apps/io.github.poplar_mail.poplar.png
+	install -D -m 0644 assets/poplar.desktop $(PREFIX)/share/applications/io.github.poplar_mail.poplar.desktop
+	@echo "Installed Poplar in $(PREFIX)/bin (menu entry: Poplar)"
+
+screenshots: build
+	.ci/session .ci/screenshots
 
 clean:
 	rm -rf bin

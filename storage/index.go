@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/poplar-mail/poplar/storage/mailview"
 )
@@ -192,8 +193,7 @@ func (f *folder) refresh() error {
 	if !f.loaded {
 		f.byKey = map[string]*entry{}
 		if err := f.readIndex(); err == nil && sn == f.stampNew && sc == f.stampCur {
-			f.loaded = true
-			f.resort()
+			f.loaded = true // f.sorted came in order from the file
 			return nil
 		}
 	}
@@ -516,9 +516,15 @@ func (f *folder) readIndex() error {
 		return err
 	}
 	f.stampNew, f.stampCur = sn, sc
+	f.byKey = make(map[string]*entry, len(entries))
+	f.unread = 0
 	for _, e := range entries {
 		f.byKey[e.sum.Key] = e
+		if e.sum.Flags&FlagSeen == 0 {
+			f.unread++
+		}
 	}
+	f.sorted = entries // written newest first
 	return nil
 }
 
@@ -531,7 +537,9 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 	if crc32.ChecksumIEEE(body) != binary.BigEndian.Uint32(data[len(data)-4:]) {
 		return nil, 0, 0, errCorruptIndex
 	}
-	str := string(body) // one copy; every field below is a substring of it
+	// Every string field below is a substring of the file's bytes, which nothing modifies after
+	// this point: one allocation for all of them instead of one per field.
+	str := unsafe.String(unsafe.SliceData(body), len(body))
 	p := len(indexMagic)
 	bad := false
 	getU := func() uint64 {

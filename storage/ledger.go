@@ -55,11 +55,7 @@ func openLedger(path string) (*ledger, error) {
 	if err := l.repairTail(); err != nil {
 		return nil, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.catchUp(); err != nil && !errors.Is(err, errCorruptLedger) {
-		return nil, err
-	}
+	// The records are read when first needed (catchUp), so opening a store stays cheap.
 	return l, nil
 }
 
