@@ -221,10 +221,15 @@ func waitUnlocked(t *testing.T, r *rig) {
 			t.Fatal(err)
 		}
 		err = c.Auth(context.Background(), pop.Credentials{Username: "alice", Password: "wonder land"})
-		c.Close()
 		if err == nil {
+			// QUIT releases the lock before the reply, so the caller
+			// may log in again at once.
+			if err := c.Quit(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 			return
 		}
+		c.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("mailbox still locked")
@@ -265,6 +270,11 @@ func TestSecurityModes(t *testing.T) {
 				}
 				if n, _, err := c.Stat(ctx); err != nil || n != 1 {
 					t.Errorf("Stat = %d, %v", n, err)
+				}
+				// QUIT, not just Close: the next subtest logs in to
+				// the same mailbox and must not find it locked.
+				if err := c.Quit(ctx); err != nil {
+					t.Errorf("Quit: %v", err)
 				}
 			})
 		}

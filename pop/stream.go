@@ -14,10 +14,18 @@ type dotReader struct {
 	lineStart bool
 	done      bool
 	err       error
-	n         int64 // bytes returned so far
 }
 
-// Read implements io.Reader.
+// scanState is how scan left a buffer.
+type scanState int
+
+const (
+	scanOK       scanState = iota // out is full or buf is used up
+	scanDone                      // the terminating line was consumed
+	scanNeedMore                  // buf ends where a decision needs the next byte
+)
+
+// Read implements io.Reader. It decodes whole runs of lines from the client's buffer at a time.
 func (d *dotReader) Read(p []byte) (int, error) {
 	if d.done {
 		return 0, io.EOF
@@ -28,96 +36,104 @@ func (d *dotReader) Read(p []byte) (int, error) {
 	r := d.c.r
 	n := 0
 	for n < len(p) {
-		if n > 0 && r.Buffered() == 0 {
-			break // hand over what we have rather than block
-		}
-		if d.lineStart {
-			b, err := r.Peek(1)
-			if err != nil {
-				return n, d.fail(err)
-			}
-			if b[0] == '.' {
-				b, err = r.Peek(2)
-				if err != nil {
-					return n, d.fail(err)
-				}
-				if b[1] == '\n' {
-					r.Discard(2)
-					return n, d.finish()
-				}
-				if b[1] == '\r' {
-					b, err = r.Peek(3)
-					if err != nil {
-						return n, d.fail(err)
-					}
-					if b[2] == '\n' {
-						r.Discard(3)
-						return n, d.finish()
-					}
-				}
-				r.Discard(1) // a stuffed dot
-			}
-			d.lineStart = false
-		}
 		if r.Buffered() == 0 {
+			if n > 0 {
+				break // hand over what we have rather than block
+			}
 			if _, err := r.Peek(1); err != nil {
 				return n, d.fail(err)
 			}
 		}
 		buf, _ := r.Peek(r.Buffered())
-		room := len(p) - n
-		if len(buf) > room+1 {
-			buf = buf[:room+1] // one extra byte lets a CRLF at the edge become one LF
-		}
-		i := bytes.IndexByte(buf, '\n')
-		switch {
-		case i == 0:
-			p[n] = '\n'
-			n++
-			r.Discard(1)
-			d.lineStart = true
-		case i > 0 && buf[i-1] == '\r' && i-1 <= room-1:
-			n += copy(p[n:], buf[:i-1])
-			p[n] = '\n'
-			n++
-			r.Discard(i + 1)
-			d.lineStart = true
-		case i > 0 && buf[i-1] != '\r' && i <= room-1:
-			n += copy(p[n:], buf[:i+1])
-			r.Discard(i + 1)
-			d.lineStart = true
-		default:
-			// No line end that fits: copy a fragment, keeping a trailing CR back in case an LF follows.
-			k := len(buf)
-			if k > room {
-				k = room
+		used, m, st := d.scan(buf, p[n:])
+		n += m
+		r.Discard(used)
+		switch st {
+		case scanDone:
+			return n, d.finish()
+		case scanNeedMore:
+			if n > 0 {
+				return n, nil
 			}
-			if buf[k-1] == '\r' {
-				k--
+			// At most two undecided bytes are left: wait for one more.
+			if _, err := r.Peek(r.Buffered() + 1); err != nil {
+				return n, d.fail(err)
 			}
-			if k == 0 {
-				// buf starts with a lone CR we cannot decide on yet: look at the next byte.
-				b, err := r.Peek(2)
-				if err != nil {
-					return n, d.fail(err)
-				}
-				if b[1] == '\n' {
-					p[n] = '\n'
-					r.Discard(2)
-					d.lineStart = true
-				} else {
-					p[n] = '\r'
-					r.Discard(1)
-				}
-				n++
-				continue
-			}
-			n += copy(p[n:], buf[:k])
-			r.Discard(k)
 		}
 	}
-	d.n += int64(n)
 	return n, nil
+}
+
+// scan decodes from buf into out: it drops the stuffed dot of a line, turns CRLF into LF and
+// stops at the terminating line. It returns the bytes of buf used and of out written.
+func (d *dotReader) scan(buf, out []byte) (used, n int, st scanState) {
+	for used < len(buf) && n < len(out) {
+		rest := buf[used:]
+		if d.lineStart {
+			if rest[0] == '.' {
+				if len(rest) < 2 {
+					return used, n, scanNeedMore
+				}
+				switch rest[1] {
+				case '\n':
+					return used + 2, n, scanDone
+				case '\r':
+					if len(rest) < 3 {
+						return used, n, scanNeedMore
+					}
+					if rest[2] == '\n' {
+						return used + 3, n, scanDone
+					}
+				}
+				used++ // a stuffed dot
+				rest = rest[1:]
+			}
+			d.lineStart = false
+		}
+		room := len(out) - n
+		lim := rest
+		if len(lim) > room+1 {
+			lim = lim[:room+1] // one extra byte lets a CRLF at the edge become one LF
+		}
+		if i := bytes.IndexByte(lim, '\n'); i >= 0 {
+			end := i
+			if i > 0 && rest[i-1] == '\r' {
+				end = i - 1
+			}
+			if end+1 <= room {
+				n += copy(out[n:], rest[:end])
+				out[n] = '\n'
+				n++
+				used += i + 1
+				d.lineStart = true
+				continue
+			}
+		}
+		// No whole line fits: copy a fragment, holding back a final CR in case an LF follows.
+		k := min(len(rest), room)
+		if rest[k-1] == '\r' {
+			k--
+		}
+		if k == 0 {
+			// rest starts with a CR: the next byte decides.
+			if len(rest) < 2 {
+				return used, n, scanNeedMore
+			}
+			if rest[1] == '\n' {
+				out[n] = '\n'
+				used += 2
+				d.lineStart = true
+			} else {
+				out[n] = '\r'
+				used++
+			}
+			n++
+			continue
+		}
+		n += copy(out[n:], rest[:k])
+		used += k
+	}
+	return used, n, scanOK
 }
 
 func (d *dotReader) finish() error {

@@ -700,5 +700,9 @@ func (ss *session) quit() {
 			return
 		}
 	}
+	// Release the lock before answering, so a client that has seen +OK
+	// can log in again at once (as RFC 1939 clients may).
+	ss.s.unlock(ss.authed)
+	ss.authed = ""
 	ss.reply(fmt.Sprintf("+OK bye (%d messages deleted)", len(uids)))
 }
