@@ -84,6 +84,8 @@ func (a Account) Validate() error {
 	switch {
 	case !ValidName(a.Name):
 		return bad("name", "%q must be 1-64 letters, digits or . _ @ + - (no spaces or slashes)", a.Name)
+	case a.Security != SecurityTLS && a.Security != SecuritySTARTTLS && a.Security != SecurityNone:
+		return bad("security", "%q must be tls, starttls or none", a.Security)
 	case strings.TrimSpace(a.Host) == "" || strings.ContainsAny(a.Host, " /\\\r\n\t"):
 		return bad("host", "%q is not a host name", a.Host)
 	case a.Port < 1 || a.Port > 65535:
@@ -98,9 +100,6 @@ func (a Account) Validate() error {
 		return bad("size_limit_kb", "%d is negative", a.SizeLimitKB)
 	case a.Email != "" && !strings.Contains(a.Email, "@"):
 		return bad("email", "%q is not an email address", a.Email)
-	}
-	if _, err := pop.ParseSecurity(a.Security); err != nil || a.Security == "" {
-		return bad("security", "%q must be tls, starttls or none", a.Security)
 	}
 	if !contains(authMethods, a.Auth) {
 		return bad("auth", "%q must be one of %s", a.Auth, strings.Join(authMethods, ", "))
@@ -182,6 +181,7 @@ func LoadConfig(dir string) (*Config, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		return nil, fmt.Errorf("%s: unknown setting %q", path, und[0].String())
 	}
+	applyDefaults(&c, md)
 	if c.Version > ConfigVersion {
 		return nil, fmt.Errorf("%s: version %d is newer than this Poplar understands (%d); upgrade Poplar", path, c.Version, ConfigVersion)
 	}
@@ -197,6 +197,41 @@ func LoadConfig(dir string) (*Config, error) {
 	}
 	c.Version = ConfigVersion
 	return &c, nil
+}
+
+// applyDefaults fills in the settings an account in a hand-written file leaves out, with the
+// values New uses: security tls, the security mode's usual port, auth auto, enabled. A setting
+// that is present, even as 0 or false, is kept.
+func applyDefaults(c *Config, md toml.MetaData) {
+	defined := make([]map[string]bool, 0, len(c.Accounts))
+	for _, k := range md.Keys() {
+		switch {
+		case len(k) == 1 && k[0] == "accounts":
+			defined = append(defined, map[string]bool{})
+		case len(k) == 2 && k[0] == "accounts" && len(defined) > 0:
+			defined[len(defined)-1][k[1]] = true
+		}
+	}
+	for i := range c.Accounts {
+		if i >= len(defined) {
+			break
+		}
+		a, has := &c.Accounts[i], defined[i]
+		if !has["security"] {
+			a.Security = SecurityTLS
+		}
+		if !has["port"] {
+			if sec, err := pop.ParseSecurity(a.Security); err == nil {
+				a.Port = sec.DefaultPort()
+			}
+		}
+		if !has["auth"] {
+			a.Auth = "auto"
+		}
+		if !has["enabled"] {
+			a.Enabled = true
+		}
+	}
 }
 
 // Save writes dir/accounts.toml atomically (temporary file, fsync, rename, folder fsync),

@@ -113,8 +113,11 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if sec, err := pop.ParseSecurity(a.Security); err == nil && (a.Port == 0 || (given["security"] && !given["port"])) {
-		a.Port = sec.DefaultPort()
+	if sec, err := pop.ParseSecurity(a.Security); err == nil {
+		a.Security = sec.String() // "STLS", "plain" and the like are written as the canonical name
+		if a.Port == 0 || (given["security"] && !given["port"]) {
+			a.Port = sec.DefaultPort()
+		}
 	}
 	if err := a.Validate(); err != nil {
 		fmt.Fprintf(e.Stderr, "poplar account %s: %v\n", sub, err)
