@@ -31,7 +31,11 @@ type Batch struct {
 	s       *Store
 	pending []pendingMsg
 	done    bool
+	buf     []byte // Deliver's copy buffer, reused for every message of the batch
 }
+
+// deliverBuffer is the size of Deliver's copy buffer: each write(2) moves up to this much.
+const deliverBuffer = 128 << 10
 
 type pendingMsg struct {
 	tmp  string
@@ -85,18 +89,17 @@ func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("storage: %w", err)
 	}
-	w := bufio.NewWriterSize(f, 64<<10)
+	if b.buf == nil {
+		b.buf = make([]byte, deliverBuffer)
+	}
+	var head []byte
 	if info.UIDL != "" {
-		w.WriteString("X-Poplar-UIDL: " + escapeUIDL(info.UIDL) + "\n")
+		head = append(head, "X-Poplar-UIDL: "+escapeUIDL(info.UIDL)+"\n"...)
 	}
 	if info.Partial {
-		w.WriteString("X-Poplar-Partial: yes\n")
+		head = append(head, "X-Poplar-Partial: yes\n"...)
 	}
-	_, err = w.ReadFrom(r)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err != nil {
+	if err := copyFull(f, r, b.buf, head); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return "", fmt.Errorf("storage: delivering message: %w", err)
@@ -107,6 +110,28 @@ func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	}
 	b.pending = append(b.pending, pendingMsg{tmp: tmp, key: key, info: info})
 	return key, nil
+}
+
+// copyFull writes head and then all of r to w, filling buf before each write so a message goes to
+// disk in a few large writes whatever sizes the reader returns.
+func copyFull(w io.Writer, r io.Reader, buf, head []byte) error {
+	n := copy(buf, head)
+	for {
+		m, err := r.Read(buf[n:])
+		n += m
+		if n == len(buf) || (err != nil && n > 0) {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			n = 0
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Len returns how many messages wait for Commit.

@@ -20,9 +20,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/poplar-mail/poplar/account"
@@ -32,22 +34,30 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "-peak-rss" {
+		os.Exit(peakRSSChild(os.Args[2:]))
+	}
 	n := flag.Int("messages", 2000, "messages in the generated mailbox")
 	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is reported)")
 	out := flag.String("out", "docs/benchmarks.md", "file whose POP3 section is replaced with the results ('' = print only)")
 	quick := flag.Bool("quick", false, "200 messages, 1 repetition")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of Poplar's full fetches (keep) to this file")
+	only := flag.String("only", "", "run only the measurements whose name contains this text, print only")
 	flag.Parse()
 	if *quick {
 		*n, *reps = 200, 1
 	}
-	if err := run(*n, *reps, *out); err != nil {
+	if *only != "" {
+		*out = ""
+	}
+	if err := run(*n, *reps, *out, *profile, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-// generate makes n deterministic messages: mostly 2-20 KB text and HTML in several charsets, some
-// with 20-200 KB base64 attachments, a few of several MB.
+// generate makes n deterministic messages (about 240 MB for 2000): mostly 2-20 KB text and HTML in
+// several charsets, some with 20-200 KB base64 attachments, one in a hundred of 4-9 MB.
 func generate(n int) [][]byte {
 	rng := rand.New(rand.NewSource(2026))
 	words := []string{"mail", "poplar", "tree", "server", "message", "über", "café", "naïve", "日本", "письмо", "the", "and", "of", "to"}
@@ -83,10 +93,10 @@ func generate(n int) [][]byte {
 		switch r := rng.Intn(100); {
 		case i%100 == 49: // a few of several MB
 			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000) +
-				"--BB\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=big.bin\n\n" + blob(3<<20+rng.Intn(3<<20)) + "--BB--\n"
+				"--BB\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=big.bin\n\n" + blob(3<<20+rng.Intn(4<<20)) + "--BB--\n"
 		case r < 30: // with an attachment
 			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000+rng.Intn(8000)) +
-				"--BB\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=doc.pdf\n\n" + blob(20<<10+rng.Intn(380<<10)) + "--BB--\n"
+				"--BB\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=doc.pdf\n\n" + blob(20<<10+rng.Intn(130<<10)) + "--BB--\n"
 		case r < 55:
 			body = "Content-Type: text/html; charset=utf-8\n\n<html><body><p>" + strings.ReplaceAll(text(2000+rng.Intn(18000)), "\n", "</p>\n<p>") + "</p></body></html>\n"
 		case r < 65:
@@ -111,7 +121,7 @@ func (r *result) median() time.Duration {
 	return t[len(t)/2]
 }
 
-func run(n, reps int, out string) error {
+func run(n, reps int, out, profile, only string) error {
 	msgs := generate(n)
 	var total int64
 	for _, m := range msgs {
@@ -124,6 +134,8 @@ func run(n, reps int, out string) error {
 	for i := 0; i < 2*reps; i++ {
 		users = append(users, dovecot.User{Name: fmt.Sprintf("del%d", i), Password: "pw"})
 	}
+	// "big" holds a 50 MB message between two small ones, for the peak-memory measurement.
+	users = append(users, dovecot.User{Name: "big", Password: "pw", Messages: [][]byte{msgs[0], bigMessage(50e6), msgs[1]}})
 	srv, err := dovecot.Start(dovecot.Options{Users: users})
 	if err != nil {
 		return err
@@ -160,8 +172,14 @@ func run(n, reps int, out string) error {
 
 	var results []*result
 	measure := func(name string, f func(rep int) error) error {
+		if only != "" && !strings.Contains(name, only) {
+			return nil
+		}
 		r := &result{name: name}
 		for i := 0; i < reps; i++ {
+			// Write back everything dirty first, so no run pays for an earlier one's data
+			// (syncfs, which Poplar uses, would).
+			syscall.Sync()
 			start := time.Now()
 			if err := f(i); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
@@ -169,7 +187,11 @@ func run(n, reps int, out string) error {
 			r.times = append(r.times, time.Since(start))
 		}
 		results = append(results, r)
-		fmt.Printf("%-52s %8.2f s\n", name, r.median().Seconds())
+		var each []string
+		for _, t := range r.times {
+			each = append(each, fmt.Sprintf("%.2f", t.Seconds()))
+		}
+		fmt.Printf("%-52s %8.2f s   (runs: %s)\n", name, r.median().Seconds(), strings.Join(each, " "))
 		return nil
 	}
 	if err := measure("server alone (raw pipelined reader, discard)", func(int) error { return rawRead(srv, n) }); err != nil {
@@ -182,11 +204,21 @@ func run(n, reps int, out string) error {
 		return err
 	}
 	mpopOK := exec.Command("mpop", "--version").Run() == nil
-	mpop := func(user, dir string, keep bool) error {
+	mpopRC := func(user, dir string, keep bool) (string, error) {
 		if !mpopOK {
-			return fmt.Errorf("mpop is not installed (apt-get install mpop)")
+			return "", fmt.Errorf("mpop is not installed (apt-get install mpop)")
 		}
-		return runMpop(srv, tmp, user, dir, keep)
+		return mpopConfig(srv, tmp, user, dir, keep)
+	}
+	mpop := func(user, dir string, keep bool) error {
+		rc, err := mpopRC(user, dir, keep)
+		if err != nil {
+			return err
+		}
+		if out, err := exec.Command("mpop", "-C", rc, "--quiet").CombinedOutput(); err != nil {
+			return fmt.Errorf("mpop: %v: %s", err, out)
+		}
+		return nil
 	}
 	fresh := func(prefix string, i int) string {
 		d := filepath.Join(tmp, fmt.Sprintf("%s%d", prefix, i))
@@ -209,6 +241,16 @@ func run(n, reps int, out string) error {
 		defer s.Close()
 		return account.Fetch(ctx, a, s, account.FetchOptions{Secrets: account.StaticSecret("pw")})
 	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	if err := measure("Poplar fetch, full download into a Maildir (keep)", func(i int) error {
 		res, err := poplarFetch("keep", fresh("poplar-full", i), true)
 		if err == nil && res.New != n {
@@ -218,6 +260,7 @@ func run(n, reps int, out string) error {
 	}); err != nil {
 		return err
 	}
+	pprof.StopCPUProfile()
 	if err := measure("mpop, re-check with nothing new", func(i int) error { return mpop("keep", filepath.Join(tmp, "mpop-full0"), true) }); err != nil {
 		return err
 	}
@@ -242,13 +285,130 @@ func run(n, reps int, out string) error {
 	}); err != nil {
 		return err
 	}
-	table := report(results, n, total, reps)
+	if only != "" {
+		return nil
+	}
+	mem, err := peakMemory(srv, tmp, mpopRC)
+	if err != nil {
+		return fmt.Errorf("peak memory: %w", err)
+	}
+	table := report(results, n, total, reps) + mem
 	fmt.Println()
 	fmt.Print(table)
 	if out != "" {
 		return replaceSection(out, "## POP3 download", table)
 	}
 	return nil
+}
+
+// bigMessage returns a message of about size bytes: a short text part and a base64 attachment.
+func bigMessage(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: Big Sender <big@example.org>\nTo: me@example.org\nSubject: A 50 MB attachment\nDate: Mon, 2 Jan 2006 15:04:05 +0000\nMessage-ID: <big@example.org>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain\n\nThe video.\n--BB\nContent-Type: video/mp4\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=video.mp4\n\n")
+	rng := rand.New(rand.NewSource(50))
+	raw := make([]byte, 57)
+	line := make([]byte, 76)
+	for b.Len() < size {
+		rng.Read(raw)
+		base64.StdEncoding.Encode(line, raw)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	b.WriteString("--BB--\n")
+	return b.Bytes()
+}
+
+// peakMemory builds the poplar binary, runs `poplar fetch` as a user would against the "big"
+// mailbox (a 50 MB message among small ones), and reports its peak resident set size from the
+// kernel's rusage, beside mpop's for the same mailbox.
+func peakMemory(srv *dovecot.Server, tmp string, mpopRC func(user, dir string, keep bool) (string, error)) (string, error) {
+	bin := filepath.Join(tmp, "poplar")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	cfgDir, dataDir := filepath.Join(tmp, "mem-config"), filepath.Join(tmp, "mem-data")
+	host, port, _ := strings.Cut(srv.POP3SAddr, ":")
+	a := account.New("big", host, "big")
+	a.Port, _ = strconv.Atoi(port)
+	a.CAFile = srv.CAFile
+	a.LeaveOnServer = true
+	cfg := &account.Config{Accounts: []account.Account{a}}
+	if err := cfg.Save(cfgDir); err != nil {
+		return "", err
+	}
+	poplarRSS, err := measuredRun(strings.NewReader("pw\n"), bin, "--config-dir", cfgDir, "--data-dir", dataDir, "fetch", "--password-stdin", "big")
+	if err != nil {
+		return "", err
+	}
+	s, err := storage.Open(account.DataDir(dataDir, "big"))
+	if err != nil {
+		return "", err
+	}
+	sums, err := s.Summaries(storage.Inbox)
+	s.Close()
+	if err != nil {
+		return "", err
+	}
+	var largest int64
+	for _, m := range sums {
+		largest = max(largest, m.Size)
+	}
+	if len(sums) != 3 || largest < 50e6 {
+		return "", fmt.Errorf("poplar fetch stored %d messages, the largest %d bytes; want 3 and one of 50 MB", len(sums), largest)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### Peak memory\n\n`poplar fetch` (the command-line binary, as a user runs it) downloading a mailbox of 3 messages, one of them %.0f MB; peak resident set size from the kernel (`getrusage`).\n\n| program | peak RSS | goal |\n|---|---:|---:|\n", float64(largest)/1e6)
+	fmt.Fprintf(&b, "| poplar fetch | %.1f MiB | < 50 MiB |\n", poplarRSS)
+	if rc, err := mpopRC("big", filepath.Join(tmp, "mem-mpop"), true); err == nil {
+		rss, err := measuredRun(nil, "mpop", "-C", rc, "--quiet")
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "| mpop | %.1f MiB | |\n", rss)
+	}
+	fmt.Printf("peak RSS of poplar fetch with a 50 MB message: %.1f MiB\n", poplarRSS)
+	return b.String(), nil
+}
+
+// measuredRun runs a program and returns its peak resident set size in MiB. Go starts children
+// with vfork semantics, so Linux credits a child with its parent's high-water mark at exec; this
+// benchmark holds the whole mailbox in memory, so the program is started by a small copy of this
+// binary (bench -peak-rss PROG ARGS...), whose own memory is tiny, and which reports the figure.
+func measuredRun(stdin io.Reader, prog string, args ...string) (float64, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(self, append([]string{"-peak-rss", prog}, args...)...)
+	cmd.Stdin = stdin
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s: %v: %s", filepath.Base(prog), err, errOut.Bytes())
+	}
+	kib, err := strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: no peak RSS reported: %q", filepath.Base(prog), out.String())
+	}
+	return float64(kib) / 1024, nil
+}
+
+// peakRSSChild is the helper process of measuredRun: it runs args, passing its output on to
+// standard error, and prints the child's peak RSS in KiB.
+func peakRSSChild(args []string) int {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		fmt.Fprintln(os.Stderr, "no rusage on this system")
+		return 1
+	}
+	fmt.Println(ru.Maxrss)
+	return 0
 }
 
 func clientRead(srv *dovecot.Server, n, window int) error {
@@ -324,10 +484,12 @@ func rawRead(srv *dovecot.Server, n int) error {
 	return nil
 }
 
-func runMpop(srv *dovecot.Server, tmp, user, dir string, keep bool) error {
+// mpopConfig writes an mpop configuration that downloads user's mail into the Maildir dir, as
+// fast as mpop can (pipelining), and returns its path.
+func mpopConfig(srv *dovecot.Server, tmp, user, dir string, keep bool) (string, error) {
 	for _, sub := range []string{"cur", "new", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return err
+			return "", err
 		}
 	}
 	host, port, _ := strings.Cut(srv.POP3SAddr, ":")
@@ -352,14 +514,9 @@ delivery maildir %s
 uidls_file %s
 `, srv.CAFile, host, port, user, keepS, dir, filepath.Join(dir, "uidls"))
 	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
-		return err
+		return "", err
 	}
-	cmd := exec.Command("mpop", "-C", rc, "--quiet")
-	outp, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("mpop: %v: %s", err, outp)
-	}
-	return nil
+	return rc, nil
 }
 
 func report(results []*result, n int, total int64, reps int) string {
