@@ -45,13 +45,15 @@ bench: deps-test
 soak: deps-test
 	POPLAR_SOAK=1 .ci/session $(GO) test -run 'Fault|Crash|Kill' -timeout 90m ./account/... ./storage/...
 
-# install puts the binary, its desktop entry and icon under PREFIX (default ~/.local).
-PREFIX ?= $(HOME)/.local
-install: build
-	install -D -m 0755 $(BIN) $(PREFIX)/bin/poplar
-	install -D -m 0644 assets/icon.png $(PREFIX)/share/icons/hicolor/512x512/apps/io.github.poplar_mail.poplar.png
-	install -D -m 0644 assets/poplar.desktop $(PREFIX)/share/applications/io.github.poplar_mail.poplar.desktop
-	@echo "Installed Poplar in $(PREFIX)/bin (menu entry: Poplar)"
+# install packages Poplar with Fyne's packaging tool (installed on first use) and installs the
+# binary, its desktop entry and icon: under ~/.local for a user, /usr/local for root.
+FYNE_TOOL_VERSION := v1.7.4
+FYNE_TOOL = $(shell $(GO) env GOPATH)/bin/fyne
+install: deps-build
+	@test -x "$(FYNE_TOOL)" || { echo "Installing Fyne's packaging tool fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION)"; \
+		$(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION); }
+	"$(FYNE_TOOL)" install --release
+	@echo "Installed Poplar (menu entry: Poplar; command: poplar)"
 
 screenshots: build
 	.ci/session .ci/screenshots
