@@ -197,12 +197,20 @@ func (f *folder) refresh() error {
 			return nil
 		}
 	}
-	if err := f.scan(); err != nil {
+	wasLoaded := f.loaded
+	// List only the subfolders that changed: while mail arrives only new/ does, and cur/ may hold
+	// most of a 100k-message folder.
+	added, removed, err := f.scan(!wasLoaded || sn != f.stampNew, !wasLoaded || sc != f.stampCur)
+	if err != nil {
 		return err
 	}
 	f.stampNew, f.stampCur = sn, sc
 	f.loaded = true
-	f.resort()
+	if wasLoaded && !removed {
+		f.merge(added) // the usual case while mail arrives: no full sort per commit
+	} else {
+		f.resort()
+	}
 	f.dirty = true
 	// The index file is a cache: write it at most every few seconds while messages stream in
 	// (rewriting it per commit would make a long download quadratic), and at Close.
@@ -227,20 +235,26 @@ func (f *folder) saveIndex() {
 	}
 }
 
-// scan lists new/ and cur/ and updates byKey, reading only files it has not seen.
-func (f *folder) scan() error {
+// scan lists new/ (when listNew) and cur/ (when listCur) and updates byKey, reading only files it
+// has not seen; entries in a subfolder it does not list are kept as they are. It returns the
+// entries it added and whether any entry went away.
+func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err error) {
 	seen := make(map[string]bool, len(f.byKey))
+	listed := map[string]bool{"new": listNew, "cur": listCur}
 	type job struct{ key, name, sub string }
 	var todo []job
 	for _, sub := range []string{"new", "cur"} {
+		if !listed[sub] {
+			continue
+		}
 		d, err := os.Open(filepath.Join(f.path, sub))
 		if err != nil {
-			return fmt.Errorf("storage: %w", err)
+			return nil, false, fmt.Errorf("storage: %w", err)
 		}
 		names, err := d.Readdirnames(-1)
 		d.Close()
 		if err != nil {
-			return fmt.Errorf("storage: %w", err)
+			return nil, false, fmt.Errorf("storage: %w", err)
 		}
 		for _, name := range names {
 			if strings.HasPrefix(name, ".") {
@@ -261,9 +275,10 @@ func (f *folder) scan() error {
 			todo = append(todo, job{key, name, sub})
 		}
 	}
-	for k := range f.byKey {
-		if !seen[k] {
+	for k, e := range f.byKey {
+		if !seen[k] && listed[e.sub] {
 			delete(f.byKey, k)
+			removed = true
 		}
 	}
 	// Read new files in parallel: a cold rebuild is bound by parsing, not by the disk.
@@ -300,6 +315,7 @@ func (f *folder) scan() error {
 	for _, e := range results {
 		if e != nil {
 			f.byKey[e.sum.Key] = e
+			added = append(added, e)
 			if e.sum.UIDL != "" {
 				found = append(found, e)
 			}
@@ -309,7 +325,7 @@ func (f *folder) scan() error {
 	if len(found) > 0 && f.s.ledger != nil {
 		f.s.ledger.adopt(found)
 	}
-	return nil
+	return added, removed, nil
 }
 
 // ingestBytes is how much of a message ingest reads for its summary.
@@ -391,23 +407,54 @@ func poplarHeaders(head []byte) (uidl string, partial bool) {
 
 func (f *folder) resort() {
 	f.sorted = f.sorted[:0]
-	f.unread = 0
 	for _, e := range f.byKey {
 		f.sorted = append(f.sorted, e)
+	}
+	sort.Slice(f.sorted, func(i, j int) bool { return newer(f.sorted[i], f.sorted[j]) })
+	f.countUnread()
+}
+
+// newer is the folder order: newest first by Date, then by arrival, then by key.
+func newer(x, y *entry) bool {
+	a, b := &x.sum, &y.sum
+	if !a.Date.Equal(b.Date) {
+		return a.Date.After(b.Date)
+	}
+	if !a.Received.Equal(b.Received) {
+		return a.Received.After(b.Received)
+	}
+	return a.Key > b.Key
+}
+
+// merge puts added entries (already in byKey) into the sorted list, which holds every other
+// entry of byKey in order: a sort of the few new ones and one linear merge.
+func (f *folder) merge(added []*entry) {
+	if len(added) > 0 {
+		sort.Slice(added, func(i, j int) bool { return newer(added[i], added[j]) })
+		out := make([]*entry, 0, len(f.sorted)+len(added))
+		i, j := 0, 0
+		for i < len(f.sorted) && j < len(added) {
+			if newer(added[j], f.sorted[i]) {
+				out = append(out, added[j])
+				j++
+			} else {
+				out = append(out, f.sorted[i])
+				i++
+			}
+		}
+		out = append(append(out, f.sorted[i:]...), added[j:]...)
+		f.sorted = out
+	}
+	f.countUnread() // flags may have changed under new names
+}
+
+func (f *folder) countUnread() {
+	f.unread = 0
+	for _, e := range f.sorted {
 		if e.sum.Flags&FlagSeen == 0 {
 			f.unread++
 		}
 	}
-	sort.Slice(f.sorted, func(i, j int) bool {
-		a, b := &f.sorted[i].sum, &f.sorted[j].sum
-		if !a.Date.Equal(b.Date) {
-			return a.Date.After(b.Date)
-		}
-		if !a.Received.Equal(b.Received) {
-			return a.Received.After(b.Received)
-		}
-		return a.Key > b.Key
-	})
 }
 
 // Summaries returns the summaries of a folder, newest first (by Date, then arrival). It picks up

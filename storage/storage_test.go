@@ -405,3 +405,78 @@ func FuzzLedgerApply(f *testing.F) {
 		}
 	})
 }
+
+// TestIncrementalIndexMatchesRebuild: the index kept up to date piece by piece (a merge per
+// commit, listing only the subfolders that changed) always equals one rebuilt from scratch, in
+// content and order, through deliveries with dates out of order and changes by other programs to
+// new/ alone and cur/ alone.
+func TestIncrementalIndexMatchesRebuild(t *testing.T) {
+	s := openStore(t)
+	md := filepath.Join(s.Dir(), "Maildir")
+	dated := func(i, day int) string {
+		return fmt.Sprintf("From: a@example.org\nSubject: m%d\nDate: %02d Jan 2020 10:00:00 +0000\n\nbody %d\n", i, day, i)
+	}
+	check := func(step string) {
+		t.Helper()
+		got, err := s.Summaries(Inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second store on the same folder, with no index file: a full rebuild.
+		os.Remove(filepath.Join(s.Dir(), "poplar", "index", "Inbox.idx"))
+		fresh, err := Open(s.Dir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		want, err := fresh.Summaries(Inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d summaries, a rebuild finds %d", step, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Key != want[i].Key || got[i].Flags != want[i].Flags || got[i].Subject != want[i].Subject {
+				t.Fatalf("%s: position %d is %s (%s, flags %v), a rebuild has %s (%s, flags %v)", step, i,
+					got[i].Key, got[i].Subject, got[i].Flags, want[i].Key, want[i].Subject, want[i].Flags)
+			}
+		}
+	}
+	n := 0
+	for batch, days := range [][]int{{5, 1, 9}, {3, 3, 7, 2}, {8, 6}} {
+		b := s.NewBatch()
+		for _, d := range days {
+			n++
+			if _, err := b.Deliver(strings.NewReader(dated(n, d)), DeliverInfo{UIDL: fmt.Sprintf("u%d", n)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := b.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("after batch %d", batch))
+	}
+	// Another program drops a message into cur/ only (new/ unchanged).
+	os.WriteFile(filepath.Join(md, "cur", "1600000000.other.host:2,S"), []byte(dated(100, 4)), 0o600)
+	check("after a foreign file in cur/")
+	// ... and one into new/ only.
+	os.WriteFile(filepath.Join(md, "new", "1600000001.other.host"), []byte(dated(101, 10)), 0o600)
+	check("after a foreign file in new/")
+	// ... and deletes one from cur/ only.
+	os.Remove(filepath.Join(md, "cur", "1600000000.other.host:2,S"))
+	check("after a foreign removal from cur/")
+	// Reading a message moves it from new/ to cur/.
+	sums, _ := s.Summaries(Inbox)
+	if err := s.SetFlags(Inbox, []string{sums[2].Key}, FlagSeen, 0); err != nil {
+		t.Fatal(err)
+	}
+	check("after marking one read")
+	// More mail after all that.
+	b := s.NewBatch()
+	b.Deliver(strings.NewReader(dated(200, 4)), DeliverInfo{UIDL: "u200"})
+	if _, err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	check("after a last batch")
+}
