@@ -38,7 +38,7 @@ func main() {
 		os.Exit(peakRSSChild(os.Args[2:]))
 	}
 	n := flag.Int("messages", 2000, "messages in the generated mailbox")
-	reps := flag.Int("reps", 3, "repetitions of each measurement (the median is reported)")
+	reps := flag.Int("reps", 5, "repetitions of each measurement (the median is reported)")
 	out := flag.String("out", "docs/benchmarks.md", "file whose POP3 section is replaced with the results ('' = print only)")
 	quick := flag.Bool("quick", false, "200 messages, 1 repetition")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of Poplar's full fetches (keep) to this file")
@@ -171,36 +171,52 @@ func run(n, reps int, out, profile, only string) error {
 	defer os.RemoveAll(tmp)
 
 	var results []*result
-	measure := func(name string, f func(rep int) error) error {
-		if only != "" && !strings.Contains(name, only) {
-			return nil
-		}
-		r := &result{name: name}
-		for i := 0; i < reps; i++ {
-			// Write back everything dirty first, so no run pays for an earlier one's data
-			// (syncfs, which Poplar uses, would).
-			syscall.Sync()
-			start := time.Now()
-			if err := f(i); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+	// measure runs the tasks interleaved — each repetition runs every task once, starting with a
+	// different one — so that drift in the machine's speed (this is often a shared VM) falls on
+	// every program alike rather than on whichever ran last.
+	type task struct {
+		name string
+		f    func(rep int) error
+	}
+	measure := func(tasks ...task) error {
+		var run []task
+		for _, t := range tasks {
+			if only == "" || strings.Contains(t.name, only) {
+				run = append(run, t)
 			}
-			r.times = append(r.times, time.Since(start))
 		}
-		results = append(results, r)
-		var each []string
-		for _, t := range r.times {
-			each = append(each, fmt.Sprintf("%.2f", t.Seconds()))
+		rs := make([]*result, len(run))
+		for k, t := range run {
+			rs[k] = &result{name: t.name}
 		}
-		fmt.Printf("%-52s %8.2f s   (runs: %s)\n", name, r.median().Seconds(), strings.Join(each, " "))
+		for i := 0; i < reps; i++ {
+			for j := range run {
+				k := (i + j) % len(run)
+				// Write back everything dirty first, so no run pays for an earlier one's data
+				// (syncfs, which Poplar uses, would).
+				syscall.Sync()
+				start := time.Now()
+				if err := run[k].f(i); err != nil {
+					return fmt.Errorf("%s: %w", run[k].name, err)
+				}
+				rs[k].times = append(rs[k].times, time.Since(start))
+			}
+		}
+		for _, r := range rs {
+			results = append(results, r)
+			var each []string
+			for _, t := range r.times {
+				each = append(each, fmt.Sprintf("%.2f", t.Seconds()))
+			}
+			fmt.Printf("%-52s %8.2f s   (runs: %s)\n", r.name, r.median().Seconds(), strings.Join(each, " "))
+		}
 		return nil
 	}
-	if err := measure("server alone (raw pipelined reader, discard)", func(int) error { return rawRead(srv, n) }); err != nil {
-		return err
-	}
-	if err := measure("Poplar client, pipelined RETR (discard)", func(int) error { return clientRead(srv, n, 0) }); err != nil {
-		return err
-	}
-	if err := measure("Poplar client, one command at a time (discard)", func(int) error { return clientRead(srv, n, 1) }); err != nil {
+	if err := measure(
+		task{"server alone (raw pipelined reader, discard)", func(int) error { return rawRead(srv, n) }},
+		task{"Poplar client, pipelined RETR (discard)", func(int) error { return clientRead(srv, n, 0) }},
+		task{"Poplar client, one command at a time (discard)", func(int) error { return clientRead(srv, n, 1) }},
+	); err != nil {
 		return err
 	}
 	mpopOK := exec.Command("mpop", "--version").Run() == nil
@@ -225,9 +241,6 @@ func run(n, reps int, out, profile, only string) error {
 		os.RemoveAll(d)
 		return d
 	}
-	if err := measure("mpop, full download into a Maildir (keep)", func(i int) error { return mpop("keep", fresh("mpop-full", i), true) }); err != nil {
-		return err
-	}
 	poplarFetch := func(user, dir string, leave bool) (account.Result, error) {
 		s, err := storage.Open(dir)
 		if err != nil {
@@ -251,38 +264,41 @@ func run(n, reps int, out, profile, only string) error {
 			return err
 		}
 	}
-	if err := measure("Poplar fetch, full download into a Maildir (keep)", func(i int) error {
-		res, err := poplarFetch("keep", fresh("poplar-full", i), true)
-		if err == nil && res.New != n {
-			err = fmt.Errorf("stored %d of %d", res.New, n)
-		}
-		return err
-	}); err != nil {
+	if err := measure(
+		task{"mpop, full download into a Maildir (keep)", func(i int) error { return mpop("keep", fresh("mpop-full", i), true) }},
+		task{"Poplar fetch, full download into a Maildir (keep)", func(i int) error {
+			res, err := poplarFetch("keep", fresh("poplar-full", i), true)
+			if err == nil && res.New != n {
+				err = fmt.Errorf("stored %d of %d", res.New, n)
+			}
+			return err
+		}},
+	); err != nil {
 		return err
 	}
 	pprof.StopCPUProfile()
-	if err := measure("mpop, re-check with nothing new", func(i int) error { return mpop("keep", filepath.Join(tmp, "mpop-full0"), true) }); err != nil {
+	if err := measure(
+		task{"mpop, re-check with nothing new", func(i int) error { return mpop("keep", filepath.Join(tmp, "mpop-full0"), true) }},
+		task{"Poplar fetch, re-check with nothing new", func(i int) error {
+			res, err := poplarFetch("keep", filepath.Join(tmp, "poplar-full0"), true)
+			if err == nil && res.New != 0 {
+				err = fmt.Errorf("fetched %d again", res.New)
+			}
+			return err
+		}},
+	); err != nil {
 		return err
 	}
-	if err := measure("Poplar fetch, re-check with nothing new", func(i int) error {
-		res, err := poplarFetch("keep", filepath.Join(tmp, "poplar-full0"), true)
-		if err == nil && res.New != 0 {
-			err = fmt.Errorf("fetched %d again", res.New)
-		}
-		return err
-	}); err != nil {
-		return err
-	}
-	if err := measure("mpop, download and delete", func(i int) error { return mpop(fmt.Sprintf("del%d", i), fresh("mpop-del", i), false) }); err != nil {
-		return err
-	}
-	if err := measure("Poplar fetch, download and delete", func(i int) error {
-		res, err := poplarFetch(fmt.Sprintf("del%d", reps+i), fresh("poplar-del", i), false)
-		if err == nil && (res.New != n || res.DeletedOnServer != n) {
-			err = fmt.Errorf("stored %d, deleted %d of %d", res.New, res.DeletedOnServer, n)
-		}
-		return err
-	}); err != nil {
+	if err := measure(
+		task{"mpop, download and delete", func(i int) error { return mpop(fmt.Sprintf("del%d", i), fresh("mpop-del", i), false) }},
+		task{"Poplar fetch, download and delete", func(i int) error {
+			res, err := poplarFetch(fmt.Sprintf("del%d", reps+i), fresh("poplar-del", i), false)
+			if err == nil && (res.New != n || res.DeletedOnServer != n) {
+				err = fmt.Errorf("stored %d, deleted %d of %d", res.New, res.DeletedOnServer, n)
+			}
+			return err
+		}},
+	); err != nil {
 		return err
 	}
 	if only != "" {
@@ -532,7 +548,7 @@ func report(results []*result, n int, total int64, reps int) string {
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	var b strings.Builder
 	fmt.Fprintf(&b, "## POP3 download (make bench)\n\n")
-	fmt.Fprintf(&b, "Measured %s on %s (%s, %d cores, Linux %s, %s): Dovecot POP3S on 127.0.0.1, a generated mailbox of %d messages (%.0f MB), median of %d runs. Poplar fetches fsync every message and ledger record (group commit); mpop fsyncs each message.\n\n",
+	fmt.Fprintf(&b, "Measured %s on %s (%s, %d cores, Linux %s, %s): Dovecot POP3S on 127.0.0.1, a generated mailbox of %d messages (%.0f MB), median of %d interleaved runs, each after sync(2). Poplar fetches fsync every message and ledger record (group commit); mpop fsyncs each message.\n\n",
 		time.Now().UTC().Format("2006-01-02"), host, cpuModel(), runtime.NumCPU(), strings.TrimSpace(string(kernel)), runtime.Version(), n, float64(total)/1e6, reps)
 	b.WriteString("| measurement | time | vs mpop |\n|---|---:|---:|\n")
 	pairs := map[string]string{
