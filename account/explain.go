@@ -39,6 +39,13 @@ func Explain(err error, name string) (what, remedy string) {
 	case errors.Is(err, pop.ErrNoMechanism):
 		return fmt.Sprintf("%s offers no login method Poplar can use with these credentials", name),
 			"Choose another authentication method in the account settings"
+	case errors.As(err, new(*StoreError)):
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+			return fmt.Sprintf("No room left on the disk to store mail for %s", name),
+				"Free some disk space, then get mail again; nothing was deleted from the server that is not stored here"
+		}
+		return fmt.Sprintf("Mail for %s could not be stored (%v)", name, errors.Unwrap(err)),
+			"Check that Poplar's data folder exists and is writable, then get mail again; nothing was deleted from the server that is not stored here"
 	case errors.Is(err, ErrNoKeyring):
 		return "No keyring service is running to hold the password", keyringRemedy
 	case errors.Is(err, ErrNoSecret):

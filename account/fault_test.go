@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -170,6 +172,9 @@ func TestCutConnections(t *testing.T) {
 type childSpec struct {
 	Dir     string
 	Account Account
+	// FileSizeLimit, when set, is the child's RLIMIT_FSIZE: writing past it fails (EFBIG) the way
+	// writing to a full disk fails (ENOSPC), in the middle of a message.
+	FileSizeLimit uint64
 }
 
 // TestMain runs a fetch in a child process when POPLAR_FETCH_CHILD is set, for the kill -9 trials.
@@ -183,8 +188,17 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			os.Exit(4)
 		}
-		_, err = Fetch(context.Background(), c.Account, s, FetchOptions{Secrets: StaticSecret("pw"), CommitEvery: 3})
+		if c.FileSizeLimit > 0 {
+			signal.Ignore(syscall.SIGXFSZ) // a failed write, not a killed process
+			lim := syscall.Rlimit{Cur: c.FileSizeLimit, Max: c.FileSizeLimit}
+			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+				os.Exit(5)
+			}
+		}
+		res, err := Fetch(context.Background(), c.Account, s, FetchOptions{Secrets: StaticSecret("pw"), CommitEvery: 3})
 		if err != nil {
+			what, remedy := Explain(err, c.Account.Name)
+			fmt.Fprintf(os.Stderr, "%v\nretries=%d\n%s — %s\n", err, res.Retries, what, remedy)
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -229,4 +243,55 @@ func TestKill9(t *testing.T) {
 		verifyTrial(t, fmt.Sprintf("kill trial %d (delete=%v)", i, deleteMode), s, msgs, srv, user, deleteMode)
 	}
 	t.Logf("%d trials, %d children killed mid-run, all recovered", 2*n, killed)
+}
+
+// TestStorageFull runs a fetch in a child process that cannot write files past 100 KB, so storing
+// the first large message fails mid-write as on a full disk. The fetch must fail with an error
+// that says so, leave no partial file, delete nothing on the server that is not stored, and the
+// next fetch (with room again) must finish the job: every message once, in keep and delete mode.
+func TestStorageFull(t *testing.T) {
+	msgs := testMail(20, 13) // messages 3, 10 and 17 are over 200 KB, the others under 10 KB
+	srv := faultRig(t, 2, msgs)
+	for i, deleteMode := range []bool{false, true} {
+		user := fmt.Sprintf("t%d", i)
+		dir := t.TempDir()
+		a := trialAccount(srv, srv.POP3SAddr, user, !deleteMode)
+		spec, _ := json.Marshal(childSpec{Dir: dir, Account: a, FileSizeLimit: 100 << 10})
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "POPLAR_FETCH_CHILD="+string(spec))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("delete=%v: fetch onto a full disk: %v, want exit 1\n%s", deleteMode, err, stderr.Bytes())
+		}
+		for _, want := range []string{"storing mail", "file too large", "retries=0", "No room left on the disk to store mail for " + user} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("delete=%v: the child's report lacks %q (a storage failure must be named, explained and not retried):\n%s", deleteMode, want, stderr.Bytes())
+			}
+		}
+		s, err := storage.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left, _ := os.ReadDir(filepath.Join(dir, "Maildir", "tmp")); len(left) != 0 {
+			t.Errorf("delete=%v: %d files left in tmp/", deleteMode, len(left))
+		}
+		sums, err := s.Summaries(storage.Inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sums) != 3 {
+			t.Errorf("delete=%v: %d messages stored before the large one, want 3", deleteMode, len(sums))
+		}
+		if n, _ := srv.Count(user); n < len(msgs)-len(sums) {
+			t.Errorf("delete=%v: the server holds %d messages, but only %d of %d are stored here", deleteMode, n, len(sums), len(msgs))
+		}
+		// Room again: a clean fetch finishes the job.
+		if _, err := Fetch(context.Background(), a, s, FetchOptions{Secrets: StaticSecret("pw")}); err != nil {
+			t.Fatalf("delete=%v: fetch after the disk was freed: %v", deleteMode, err)
+		}
+		verifyTrial(t, fmt.Sprintf("full disk (delete=%v)", deleteMode), s, msgs, srv, user, deleteMode)
+		s.Close()
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -87,6 +88,15 @@ func (e *QuitError) Error() string {
 }
 
 func (e *QuitError) Unwrap() error { return e.Err }
+
+// StoreError means a message could not be stored locally (a full disk, a read-only or missing
+// folder). It is not retried: trying the download again cannot help until the user acts. Nothing
+// that was not stored is deleted on the server.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return "account: storing mail: " + e.Err.Error() }
+
+func (e *StoreError) Unwrap() error { return e.Err }
 
 // ErrNoUIDL means the server supports neither UIDL nor TOP, so messages cannot be told apart and
 // leaving them on the server would fetch them again every time.
@@ -211,15 +221,21 @@ func retryable(err error) bool {
 	var ce *pop.CertificateError
 	var qe *QuitError
 	var le *LoginDelayError
-	if errors.As(err, &ce) || errors.As(err, &qe) || errors.As(err, &le) || errors.Is(err, pop.ErrSTARTTLSUnavailable) ||
+	var se *StoreError
+	if errors.As(err, &se) || errors.As(err, &ce) || errors.As(err, &qe) || errors.As(err, &le) || errors.Is(err, pop.ErrSTARTTLSUnavailable) ||
 		errors.Is(err, pop.ErrInsecureAuth) || errors.Is(err, pop.ErrServerAuth) || errors.Is(err, ErrNoUIDL) {
 		return false
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, pop.ErrClosed) {
-		return true
-	}
-	return false
+	return isNetErr(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, pop.ErrClosed)
+}
+
+// isNetErr reports whether err came from the network: a *net.OpError or a deadline. (Not any
+// net.Error: a bare syscall.Errno, such as a full disk's, satisfies that interface too.)
+func isNetErr(err error) bool {
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &oe) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		(errors.As(err, &de) && (de.IsTemporary || de.IsTimeout))
 }
 
 // message is one message on the server in this session.
@@ -404,7 +420,7 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 			}
 			sums, err := g.b.Commit()
 			if err != nil {
-				first = err
+				first = &StoreError{Err: err}
 				continue
 			}
 			for _, s := range sums {
@@ -432,7 +448,10 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 		cr := &countingReader{r: r}
 		partial := reqs[i].Op == pop.OpTop
 		if _, err := batch.Deliver(cr, storage.DeliverInfo{UIDL: todo[i].uid, Partial: partial, Received: f.opts.Now()}); err != nil {
-			return err
+			if cr.err != nil {
+				return err // the message stream broke, not the store
+			}
+			return &StoreError{Err: err}
 		}
 		f.res.New++
 		if partial {
@@ -461,13 +480,17 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 }
 
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error // the first read error other than io.EOF
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }
 
