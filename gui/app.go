@@ -209,7 +209,8 @@ func (u *UI) build() {
 	u.partialBtn = widget.NewButtonWithIcon("Download the rest", theme.DownloadIcon(), u.downloadRest)
 	u.partialBtn.Hide()
 	u.sourceBtn = widget.NewButtonWithIcon("View source", theme.DocumentIcon(), u.viewSource)
-	u.sourceBtn.Disable()
+	u.sourceBtn.Hide()
+	u.header.SetText(noMessageText)
 	readerTop := container.NewVBox(u.subject, u.header, u.note, container.NewHBox(u.sourceBtn, u.partialBtn), widget.NewSeparator())
 	reader := container.NewBorder(readerTop, nil, nil, nil,
 		container.NewVScroll(container.NewVBox(u.body, u.images, u.attachments)))
@@ -480,15 +481,18 @@ func (u *UI) clearReader() {
 	u.selected = ""
 	u.current = nil
 	u.subject.SetText("")
-	u.header.SetText("")
+	u.header.SetText(noMessageText)
 	u.note.Hide()
 	u.body.Segments = nil
 	u.body.Refresh()
 	u.attachments.RemoveAll()
 	u.images.RemoveAll()
 	u.partialBtn.Hide()
-	u.sourceBtn.Disable()
+	u.sourceBtn.Hide()
 }
+
+// noMessageText fills the reader pane while no message is selected.
+const noMessageText = "Select a message to read it."
 
 // openMessage reads a message in the background, shows it and marks it read.
 func (u *UI) openMessage(sum storage.Summary) {
@@ -600,7 +604,7 @@ func (u *UI) showMessage(sum storage.Summary, m *mailview.Message, images []fyne
 				func() { u.saveAttachment(a) }))
 		}
 	}
-	u.sourceBtn.Enable()
+	u.sourceBtn.Show()
 	if m.Partial {
 		u.partialBtn.Show()
 	} else {

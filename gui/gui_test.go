@@ -84,8 +84,14 @@ func TestSelectShowsBody(t *testing.T) {
 	if first := u.model.at(0); first.Subject != "Compilers" {
 		t.Fatalf("newest first: row 0 is %q", first.Subject)
 	}
+	if u.header.Text != noMessageText || u.sourceBtn.Visible() {
+		t.Errorf("with nothing selected the reader shows %q, View source visible=%v", u.header.Text, u.sourceBtn.Visible())
+	}
 	u.ui(func() { u.list.Select(1) })
 	u.wait()
+	if !u.sourceBtn.Visible() {
+		t.Error("View source is hidden with a message open")
+	}
 	if got := u.subject.Text; got != "Engines" {
 		t.Errorf("reader subject = %q", got)
 	}
