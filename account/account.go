@@ -199,8 +199,8 @@ func LoadConfig(dir string) (*Config, error) {
 	return &c, nil
 }
 
-// applyDefaults fills in the settings an account in a hand-written file leaves out, with the
-// values New uses: security tls, the security mode's usual port, auth auto, enabled. A setting
+// applyDefaults fills in the settings an account in a hand-written file leaves out with New's
+// values (the port: the usual one for the security mode). A setting
 // that is present, even as 0 or false, is kept.
 func applyDefaults(c *Config, md toml.MetaData) {
 	defined := make([]map[string]bool, 0, len(c.Accounts))
@@ -212,13 +212,14 @@ func applyDefaults(c *Config, md toml.MetaData) {
 			defined[len(defined)-1][k[1]] = true
 		}
 	}
+	def := New("", "", "")
 	for i := range c.Accounts {
 		if i >= len(defined) {
 			break
 		}
 		a, has := &c.Accounts[i], defined[i]
 		if !has["security"] {
-			a.Security = SecurityTLS
+			a.Security = def.Security
 		}
 		if !has["port"] {
 			if sec, err := pop.ParseSecurity(a.Security); err == nil {
@@ -226,10 +227,10 @@ func applyDefaults(c *Config, md toml.MetaData) {
 			}
 		}
 		if !has["auth"] {
-			a.Auth = "auto"
+			a.Auth = def.Auth
 		}
 		if !has["enabled"] {
-			a.Enabled = true
+			a.Enabled = def.Enabled
 		}
 	}
 }

@@ -206,6 +206,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// fetchChild returns the command that runs this test binary as a fetching child (see TestMain).
+func fetchChild(spec childSpec) *exec.Cmd {
+	data, _ := json.Marshal(spec)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "POPLAR_FETCH_CHILD="+string(data))
+	return cmd
+}
+
 // TestKill9 kills a fetching process at seeded random instants, in keep and delete mode, then
 // checks that a clean fetch leaves exactly one copy of every message.
 func TestKill9(t *testing.T) {
@@ -220,9 +228,7 @@ func TestKill9(t *testing.T) {
 		deleteMode := i >= n
 		dir := t.TempDir()
 		a := trialAccount(srv, srv.POP3SAddr, user, !deleteMode)
-		spec, _ := json.Marshal(childSpec{Dir: dir, Account: a})
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "POPLAR_FETCH_CHILD="+string(spec))
+		cmd := fetchChild(childSpec{Dir: dir, Account: a})
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -256,9 +262,7 @@ func TestStorageFull(t *testing.T) {
 		user := fmt.Sprintf("t%d", i)
 		dir := t.TempDir()
 		a := trialAccount(srv, srv.POP3SAddr, user, !deleteMode)
-		spec, _ := json.Marshal(childSpec{Dir: dir, Account: a, FileSizeLimit: 100 << 10})
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "POPLAR_FETCH_CHILD="+string(spec))
+		cmd := fetchChild(childSpec{Dir: dir, Account: a, FileSizeLimit: 100 << 10})
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()

@@ -207,10 +207,8 @@ func (u *UI) build() {
 	u.attachments = container.NewVBox()
 	u.images = container.NewVBox()
 	u.partialBtn = widget.NewButtonWithIcon("Download the rest", theme.DownloadIcon(), u.downloadRest)
-	u.partialBtn.Hide()
 	u.sourceBtn = widget.NewButtonWithIcon("View source", theme.DocumentIcon(), u.viewSource)
-	u.sourceBtn.Hide()
-	u.header.SetText(noMessageText)
+	u.clearReader() // the empty state: no message selected
 	readerTop := container.NewVBox(u.subject, u.header, u.note, container.NewHBox(u.sourceBtn, u.partialBtn), widget.NewSeparator())
 	reader := container.NewBorder(readerTop, nil, nil, nil,
 		container.NewVScroll(container.NewVBox(u.body, u.images, u.attachments)))

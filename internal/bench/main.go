@@ -246,13 +246,8 @@ func run(n, reps int, out, profile, only string) error {
 		if err != nil {
 			return account.Result{}, err
 		}
-		host, port, _ := strings.Cut(srv.POP3SAddr, ":")
-		a := account.New(user, host, user)
-		a.Port, _ = strconv.Atoi(port)
-		a.CAFile = srv.CAFile
-		a.LeaveOnServer = leave
 		defer s.Close()
-		return account.Fetch(ctx, a, s, account.FetchOptions{Secrets: account.StaticSecret("pw")})
+		return account.Fetch(ctx, benchAccount(srv, user, leave), s, account.FetchOptions{Secrets: account.StaticSecret("pw")})
 	}
 	if profile != "" {
 		f, err := os.Create(profile)
@@ -317,6 +312,16 @@ func run(n, reps int, out, profile, only string) error {
 	return nil
 }
 
+// benchAccount is the account for a rig user (password "pw") over POP3S.
+func benchAccount(srv *dovecot.Server, user string, leave bool) account.Account {
+	host, port, _ := strings.Cut(srv.POP3SAddr, ":")
+	a := account.New(user, host, user)
+	a.Port, _ = strconv.Atoi(port)
+	a.CAFile = srv.CAFile
+	a.LeaveOnServer = leave
+	return a
+}
+
 // bigMessage returns a message of about size bytes: a short text part and a base64 attachment.
 func bigMessage(size int) []byte {
 	var b bytes.Buffer
@@ -343,12 +348,7 @@ func peakMemory(srv *dovecot.Server, tmp string, mpopRC func(user, dir string, k
 		return "", fmt.Errorf("go build: %v: %s", err, out)
 	}
 	cfgDir, dataDir := filepath.Join(tmp, "mem-config"), filepath.Join(tmp, "mem-data")
-	host, port, _ := strings.Cut(srv.POP3SAddr, ":")
-	a := account.New("big", host, "big")
-	a.Port, _ = strconv.Atoi(port)
-	a.CAFile = srv.CAFile
-	a.LeaveOnServer = true
-	cfg := &account.Config{Accounts: []account.Account{a}}
+	cfg := &account.Config{Accounts: []account.Account{benchAccount(srv, "big", true)}}
 	if err := cfg.Save(cfgDir); err != nil {
 		return "", err
 	}
