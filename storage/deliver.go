@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -19,19 +18,21 @@ import (
 
 // DeliverInfo describes a message being delivered.
 type DeliverInfo struct {
-	UIDL     string    // the server's unique id; recorded in the ledger and the X-Poplar-UIDL header
+	UIDL     string    // the server's id as StorableUIDL maps it; recorded in the ledger and the X-Poplar-UIDL line
 	Partial  bool      // only the header was downloaded
 	Received time.Time // zero means now
 }
 
 // Batch is a group of deliveries made durable together (group commit): Deliver streams each message
 // into tmp/; Commit makes them all durable with a few syncs, moves them into new/ and appends their
-// ledger records. A Batch is not safe for concurrent use.
+// ledger records. A Batch is not safe for concurrent use. Use it only while holding LockFetch: the
+// fetch lock is what keeps RemoveTmp away from its files in tmp/.
 type Batch struct {
 	s       *Store
 	pending []pendingMsg
 	done    bool
-	buf     []byte // Deliver's copy buffer, reused for every message of the batch
+	buf     []byte        // Deliver's copy buffer, reused for every message of the batch
+	nr      neutralReader // Deliver's header filter, reused likewise
 }
 
 // deliverBuffer is the size of Deliver's copy buffer: each write(2) moves up to this much.
@@ -61,16 +62,11 @@ func newKey(t time.Time) string {
 		"Q" + strconv.FormatUint(keySeq.Add(1), 10) + "R" + hex.EncodeToString(rnd[:]) + "." + host
 }
 
-// validUIDL reports whether a UIDL can be stored: not empty, at most 512 bytes, no line breaks.
-func validUIDL(u string) error {
-	if u == "" || len(u) > 512 || strings.ContainsAny(u, "\r\n\x00") {
-		return fmt.Errorf("storage: unusable UIDL %q", u)
-	}
-	return nil
-}
-
-// Deliver streams r into a new file in tmp/ with an X-Poplar-UIDL header in front, and returns the
-// message's key. The message is not yet visible or durable: Commit makes it so. r is read to its end.
+// Deliver streams r into a new file in tmp/ with Poplar's own lines in front (X-Poplar-UIDL when
+// info.UIDL is set, X-Poplar-Partial when info.Partial is), and returns the message's key. The
+// message's own X-Poplar-* header fields are renamed X-Original-Poplar-* (see neutralReader); its
+// other bytes are stored as they are. info.UIDL must be "" or satisfy StorableUIDL unchanged. The
+// message is not yet visible or durable: Commit makes it so. r is read to its end.
 func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	if b.done {
 		return "", errors.New("storage: batch already committed or aborted")
@@ -92,14 +88,7 @@ func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	if b.buf == nil {
 		b.buf = make([]byte, deliverBuffer)
 	}
-	var head []byte
-	if info.UIDL != "" {
-		head = append(head, "X-Poplar-UIDL: "+escapeUIDL(info.UIDL)+"\n"...)
-	}
-	if info.Partial {
-		head = append(head, "X-Poplar-Partial: yes\n"...)
-	}
-	if err := copyFull(f, r, b.buf, head); err != nil {
+	if err := writeMessage(f, r, b.buf, &b.nr, info.UIDL, info.Partial); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return "", fmt.Errorf("storage: delivering message: %w", err)
@@ -110,6 +99,15 @@ func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	}
 	b.pending = append(b.pending, pendingMsg{tmp: tmp, key: key, info: info})
 	return key, nil
+}
+
+// writeMessage writes to w Poplar's own lines for uidl and partial and then the message read from
+// r with its X-Poplar-* header fields neutralised, in large writes through buf. Deliver and
+// ReplacePartial both store messages through it.
+func writeMessage(w io.Writer, r io.Reader, buf []byte, nr *neutralReader, uidl string, partial bool) error {
+	nr.reset(r)
+	defer nr.reset(nil) // do not keep the caller's reader
+	return copyFull(w, nr, buf, ownLines(uidl, partial))
 }
 
 // copyFull writes head and then all of r to w, filling buf before each write so a message goes to
@@ -227,8 +225,18 @@ func (b *Batch) Abort() {
 }
 
 // ReplacePartial replaces the partial (headers-only) copy of the message with this UIDL by the
-// whole message read from r, in place: the new file takes the old one's key, folder and flags.
+// whole message read from r, in place: the new file takes the old one's key, folder and flags, and
+// Poplar's own UIDL line (no partial mark). It holds the store's write lock from the lookup of the
+// old file to the rename over it, so a move, flag change or deletion by Poplar (in this process or
+// another) happens wholly before or wholly after it; the rename also fails, rather than make a
+// second copy, when another program moved or deleted the old file meanwhile. r is read to its end
+// while the lock is held. It returns ErrNotFound when no partial message has this UIDL.
 func (s *Store) ReplacePartial(uidl string, r io.Reader) (Summary, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return Summary{}, err
+	}
+	defer unlock()
 	folders, err := s.Folders()
 	if err != nil {
 		return Summary{}, err
@@ -248,6 +256,7 @@ func (s *Store) ReplacePartial(uidl string, r io.Reader) (Summary, error) {
 	return Summary{}, fmt.Errorf("%w: no partial message with UIDL %q", ErrNotFound, uidl)
 }
 
+// replace writes the whole message r over the partial message m of folderName. s.lock is held.
 func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, error) {
 	f, err := s.folder(folderName)
 	if err != nil {
@@ -257,17 +266,19 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 	if !ok {
 		return Summary{}, fmt.Errorf("%w: %s", ErrNotFound, m.Key)
 	}
-	tmp := filepath.Join(f.path, "tmp", m.Key+".full")
-	fh, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	dst := filepath.Join(f.path, old.sub, old.name)
+	if _, err := os.Lstat(dst); err != nil {
+		// Changed by another program since the folder was last listed.
+		return Summary{}, fmt.Errorf("%w: %s/%s: %w", ErrNotFound, folderName, m.Key, err)
+	}
+	// A fresh Poplar key in tmp/: RemoveTmp knows the name (and waits for the store lock).
+	tmp := filepath.Join(f.path, "tmp", newKey(time.Now()))
+	fh, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return Summary{}, fmt.Errorf("storage: %w", err)
 	}
-	w := bufio.NewWriterSize(fh, 64<<10)
-	w.WriteString("X-Poplar-UIDL: " + escapeUIDL(m.UIDL) + "\n")
-	_, err = w.ReadFrom(r)
-	if err == nil {
-		err = w.Flush()
-	}
+	var nr neutralReader
+	err = writeMessage(fh, r, make([]byte, deliverBuffer), &nr, m.UIDL, false)
 	if err == nil {
 		err = fh.Sync()
 	}
@@ -278,22 +289,14 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 		os.Remove(tmp)
 		return Summary{}, fmt.Errorf("storage: replacing partial message: %w", err)
 	}
-	unlock, err := s.lock()
-	if err != nil {
+	// The new file takes the old name (key and flags). Exchanging the two names, where the file
+	// system can, fails when the old name is gone instead of creating the message a second time.
+	if err := renameOver(tmp, dst); err != nil {
 		os.Remove(tmp)
+		return Summary{}, fmt.Errorf("storage: replacing partial message: %w", err)
+	}
+	if err := syncDir(filepath.Join(f.path, old.sub)); err != nil {
 		return Summary{}, err
-	}
-	// Give the new file a changed name (the new file's size is part of a reader's cache key) that
-	// keeps the key and flags: rename over the old name is atomic.
-	dst := filepath.Join(f.path, old.sub, old.name)
-	err = os.Rename(tmp, dst)
-	if err == nil {
-		err = syncDir(filepath.Join(f.path, old.sub))
-	}
-	unlock()
-	if err != nil {
-		os.Remove(tmp)
-		return Summary{}, fmt.Errorf("storage: %w", err)
 	}
 	// The folder's mtime does not change on a rename over an existing name: re-read this entry.
 	buf := make([]byte, ingestBytes)
@@ -312,4 +315,21 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 	}
 	f.mu.Unlock()
 	return e.sum, nil
+}
+
+// renameOver puts the file src in the place of the existing file dst and removes the old dst. It
+// fails with an error satisfying errors.Is(err, fs.ErrNotExist) when dst does not exist, where
+// the file system can exchange two names atomically (renameat2 RENAME_EXCHANGE); elsewhere it is
+// a plain rename.
+func renameOver(src, dst string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE)
+	switch {
+	case err == nil:
+		os.Remove(src) // now the old file
+		return nil
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EOPNOTSUPP):
+		return os.Rename(src, dst)
+	default:
+		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
+	}
 }

@@ -350,7 +350,7 @@ func ingest(path string, buf []byte) (*entry, error) {
 	e := &entry{}
 	e.sum.Size = fi.Size()
 	e.sum.Received = receivedTime(filepath.Base(path), fi.ModTime())
-	e.sum.UIDL, e.sum.Partial = poplarHeaders(head)
+	e.sum.UIDL, e.sum.Partial = ownFields(head)
 	var rest io.Reader = bytes.NewReader(head)
 	if n == len(buf) {
 		rest = io.MultiReader(bytes.NewReader(head), fh)
@@ -371,38 +371,6 @@ func receivedTime(name string, mod time.Time) time.Time {
 		}
 	}
 	return mod
-}
-
-// poplarHeaders finds X-Poplar-UIDL and X-Poplar-Partial in the header block of head.
-func poplarHeaders(head []byte) (uidl string, partial bool) {
-	for len(head) > 0 {
-		i := bytes.IndexByte(head, '\n')
-		var line []byte
-		if i < 0 {
-			line, head = head, nil
-		} else {
-			line, head = head[:i], head[i+1:]
-		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) == 0 {
-			break // end of header
-		}
-		if len(line) > 9 && (line[0] == 'X' || line[0] == 'x') {
-			k, v, ok := bytes.Cut(line, []byte(":"))
-			if !ok {
-				continue
-			}
-			switch strings.ToLower(string(k)) {
-			case "x-poplar-uidl":
-				if u, err := unescapeUIDL(string(bytes.TrimSpace(v))); err == nil {
-					uidl = u
-				}
-			case "x-poplar-partial":
-				partial = strings.EqualFold(string(bytes.TrimSpace(v)), "yes")
-			}
-		}
-	}
-	return uidl, partial
 }
 
 func (f *folder) resort() {
@@ -486,10 +454,12 @@ func (s *Store) Summary(folderName, key string) (Summary, error) {
 	return e.sum, nil
 }
 
-// Index file format, version 1: magic, the two folder stamps, the record count, the records, and a
+// Index file format, version 2: magic, the two folder stamps, the record count, the records, and a
 // CRC-32 of everything before it. Strings are a uvarint length and bytes; times are varint Unix
-// seconds (Date also has its zone offset in minutes).
-const indexMagic = "POPLAR-INDEX 1\n"
+// seconds (Date also has its zone offset in minutes). Version 2 has the layout of version 1; its
+// UIDL and Partial come from Poplar's own lines only (ownFields), so an index of version 1, which
+// may hold a UIDL a sender wrote into a message, is rebuilt.
+const indexMagic = "POPLAR-INDEX 2\n"
 
 func (f *folder) writeIndex() error {
 	var b bytes.Buffer

@@ -32,7 +32,7 @@ type LedgerEntry struct {
 //
 // UIDLs are escaped (escapeUIDL) so a record is always one line of printable ASCII. A torn last line
 // (a crash mid-append) is cut off at open; any other malformed line makes the ledger corrupt, and
-// it is rebuilt from the X-Poplar-UIDL headers of the stored messages.
+// it is rebuilt from the stored messages' own X-Poplar-UIDL lines (ownFields).
 type ledger struct {
 	path string
 
@@ -402,9 +402,10 @@ func (s *Store) ExpungedUIDLs() ([]string, error) {
 	return out, nil
 }
 
-// RebuildLedger replaces the ledger with one made from the X-Poplar-UIDL headers of every stored
-// message, keeping what the old ledger knew of server deletions and expunged messages when it can
-// be read. It is what happens automatically when the ledger is corrupt.
+// RebuildLedger replaces the ledger with one made from the UIDL line Poplar wrote on line 1 of
+// every stored message (see ownFields), keeping what the old ledger knew of server deletions and
+// expunged messages when it can be read. It is what happens automatically when the ledger is
+// corrupt. Ledger records no stored message vouches for (and not deleted or expunged) are dropped.
 func (s *Store) RebuildLedger() error {
 	folders, err := s.Folders()
 	if err != nil {

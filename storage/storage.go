@@ -12,9 +12,12 @@
 //	DIR/poplar/lock, fetch.lock        flock(2) locks: store writes; one fetch at a time
 //
 // Delivery writes into tmp/, makes the data durable, renames into new/ and syncs the folder, and
-// only then appends the ledger record; every message carries its server UIDL in an X-Poplar-UIDL
-// header, so the ledger can be rebuilt from the messages and a crash between the two steps is
-// repaired the next time the folder is read. Folders are 0700 and files 0600.
+// only then appends the ledger record. Every message Poplar stores starts with its own lines: line 1
+// "X-Poplar-UIDL: <server UIDL>", then "X-Poplar-Partial: yes" when only the header was fetched.
+// So the ledger can be rebuilt from the messages, and a crash between the two steps is repaired the
+// next time the folder is read. Only those leading lines count: X-Poplar-* fields in a message's
+// own header are renamed X-Original-Poplar-* as it is delivered, so a sender cannot make Poplar
+// believe anything about this or another message. Folders are 0700 and files 0600.
 //
 // The package is written on the standard library: the Maildir module available (emersion/go-maildir)
 // never fsyncs and fails a whole listing on one stray file name.
@@ -24,11 +27,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -58,11 +63,14 @@ type Store struct {
 	mu      sync.Mutex // guards folders and the ledger cache
 	folders map[string]*folder
 	ledger  *ledger
+
+	fetchHeld atomic.Int32 // fetch locks held through this Store (LockFetch)
 }
 
 // Open opens (creating when needed) the account store in dir: the Maildir at dir/Maildir with an
 // Inbox and a Trash, and the state folder dir/poplar. It removes stale files from tmp/ (older
-// than 36 hours, as the Maildir specification says) and repairs a torn ledger.
+// than 36 hours, as the Maildir specification says; a fetch removes Poplar's own at once with
+// RemoveTmp) and repairs a torn ledger.
 func Open(dir string) (*Store, error) {
 	s := &Store{dir: dir, maildir: filepath.Join(dir, "Maildir"), state: filepath.Join(dir, "poplar"), folders: map[string]*folder{}}
 	for _, d := range []string{dir, s.state, filepath.Join(s.state, "index")} {
@@ -196,18 +204,24 @@ func (s *Store) Folders() ([]FolderInfo, error) {
 	return out, nil
 }
 
-// cleanTmp removes files in tmp/ folders older than 36 hours (left by a crash mid-delivery).
-func (s *Store) cleanTmp() {
+// tmpDirs lists the tmp/ folders of every Maildir folder.
+func (s *Store) tmpDirs() []string {
 	dirs := []string{filepath.Join(s.maildir, "tmp")}
 	if des, err := os.ReadDir(s.maildir); err == nil {
 		for _, de := range des {
-			if de.IsDir() && strings.HasPrefix(de.Name(), ".") {
+			if de.IsDir() && strings.HasPrefix(de.Name(), ".") && de.Name() != "." && de.Name() != ".." {
 				dirs = append(dirs, filepath.Join(s.maildir, de.Name(), "tmp"))
 			}
 		}
 	}
+	return dirs
+}
+
+// cleanTmp removes files in tmp/ folders older than 36 hours (left by a crash mid-delivery), as
+// the Maildir specification says, whoever made them.
+func (s *Store) cleanTmp() {
 	cutoff := time.Now().Add(-36 * time.Hour)
-	for _, d := range dirs {
+	for _, d := range s.tmpDirs() {
 		des, _ := os.ReadDir(d)
 		for _, de := range des {
 			if fi, err := de.Info(); err == nil && fi.ModTime().Before(cutoff) {
@@ -217,19 +231,121 @@ func (s *Store) cleanTmp() {
 	}
 }
 
+// RemoveTmp removes every file Poplar left in the tmp/ folder of any Maildir folder, whatever its
+// age: the message a killed fetch was writing, or the whole message a killed ReplacePartial was
+// writing. It knows Poplar's files by their names (the unique names Poplar makes); files of other
+// programs are left to the 36-hour rule applied by Open. It returns how many files it removed.
+//
+// The caller must hold this Store's fetch lock (LockFetch); RemoveTmp fails otherwise. Then no
+// file it removes is in use: Batch.Deliver writes into tmp/ only under the fetch lock (a fetch
+// calls RemoveTmp before its first delivery), and ReplacePartial writes there only under the
+// store's write lock, which RemoveTmp takes too. Moves, flag changes and deletions rename files
+// between new/ and cur/ and never use tmp/; the index and ledger files are written in DIR/poplar.
+func (s *Store) RemoveTmp() (removed int, err error) {
+	if s.fetchHeld.Load() == 0 {
+		return 0, errors.New("storage: RemoveTmp called without the fetch lock")
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	var errs []error
+	for _, d := range s.tmpDirs() {
+		des, err := os.ReadDir(d)
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("storage: %w", err))
+			}
+			continue
+		}
+		for _, de := range des {
+			if !de.Type().IsRegular() || !poplarKey(de.Name()) {
+				continue
+			}
+			err := os.Remove(filepath.Join(d, de.Name()))
+			switch {
+			case err == nil:
+				removed++
+			case !errors.Is(err, os.ErrNotExist):
+				errs = append(errs, fmt.Errorf("storage: removing a stale temporary file: %w", err))
+			}
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// poplarKey reports whether name has the shape of the unique names newKey makes:
+// SECONDS.M<microseconds>P<pid>Q<sequence>R<8 hex digits>.HOST.
+func poplarKey(name string) bool {
+	digits := func(s string) (rest string, ok bool) {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return s[i:], i > 0
+	}
+	rest, ok := digits(name)
+	for _, sep := range []string{".M", "P", "Q"} {
+		if !ok || !strings.HasPrefix(rest, sep) {
+			return false
+		}
+		rest, ok = digits(rest[len(sep):])
+	}
+	if !ok || len(rest) < 11 || rest[0] != 'R' || rest[9] != '.' {
+		return false
+	}
+	for _, c := range []byte(rest[1:9]) {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// FreeSpace returns the bytes available to this (unprivileged) user on the file system that
+// holds the Maildir: statfs(2)'s available blocks times its block size. It does I/O (one system
+// call) and says nothing of quotas.
+func (s *Store) FreeSpace() (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(s.maildir, &st); err != nil {
+		return 0, fmt.Errorf("storage: free space of %s: %w", s.maildir, err)
+	}
+	// Bavail counts fragments of Frsize bytes (as statvfs(3) says); Frsize is 0 on old kernels.
+	size := uint64(st.Frsize)
+	if size == 0 {
+		size = uint64(st.Bsize)
+	}
+	if size != 0 && st.Bavail > math.MaxInt64/size {
+		return math.MaxInt64, nil
+	}
+	return int64(st.Bavail * size), nil
+}
+
 // lock takes the store's cross-process write lock; call the returned function to release it.
 func (s *Store) lock() (func(), error) {
 	return flock(filepath.Join(s.state, "lock"), true)
 }
 
 // LockFetch takes the account's fetch lock without waiting: only one fetch per account runs at a
-// time, across processes. It returns ErrFetchInProgress when another holds it.
+// time, across processes. It returns ErrFetchInProgress when another holds it. Call unlock once,
+// when the fetch is over; RemoveTmp and Batch deliveries belong inside.
 func (s *Store) LockFetch() (unlock func(), err error) {
 	u, err := flock(filepath.Join(s.state, "fetch.lock"), false)
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		return nil, ErrFetchInProgress
 	}
-	return u, err
+	if err != nil {
+		return nil, err
+	}
+	s.fetchHeld.Add(1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.fetchHeld.Add(-1)
+			u()
+		})
+	}, nil
 }
 
 // flock opens path and takes an exclusive flock on it, waiting when wait is set.
