@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 func TestOwnFields(t *testing.T) {
@@ -332,6 +333,32 @@ func TestOldIndexRebuilt(t *testing.T) {
 	}
 	if m, err := s2.Summary(Inbox, key); err != nil || m.UIDL != "u1" {
 		t.Errorf("after a version 1 index: UIDL %q, %v; want u1", m.UIDL, err)
+	}
+}
+
+// TestPoisonedLedgerRepaired: a store where an earlier version recorded a sender's forged UIDL
+// for a message (an F record naming the message's key with another UIDL) forgets that record,
+// so the real message with that UIDL is fetched; what the ledger knows of real messages stays.
+func TestPoisonedLedgerRepaired(t *testing.T) {
+	s := openStore(t)
+	keys := deliver(t, s, map[string]string{"u1": msg("forged", "a"), "u3": msg("other", "b")})
+	if err := s.MarkServerDeleted([]string{"u3"}); err != nil {
+		t.Fatal(err)
+	}
+	// What the old rule appended when it read "X-Poplar-UIDL: u2" further down u1's header, and
+	// the record of a message deleted on the server whose copy here is gone.
+	if err := s.ledger.appendRecords([]string{fetchedRecord("u2", keys["u1"], time.Now()), fetchedRecord("u4", "1.gone.host", time.Now()), "D u4"}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.Ledger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l["u2"]; ok || s.Fetched("u2") {
+		t.Errorf("the forged record of u2 survived: %+v", l["u2"])
+	}
+	if l["u1"].Key != keys["u1"] || l["u3"].Key != keys["u3"] || !l["u3"].ServerDeleted || !l["u4"].ServerDeleted || len(l) != 3 {
+		t.Errorf("ledger after the repair = %+v", l)
 	}
 }
 

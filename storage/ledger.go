@@ -288,7 +288,13 @@ func unescapeUIDL(s string) (string, error) {
 
 // reconcile records in the ledger every stored message whose UIDL it lacks: a message renamed
 // into place just before a crash, before its record was appended. It reads every folder's
-// index (refreshed from disk), so it costs a few stat calls and one map lookup per message.
+// index (refreshed from disk), so it costs a few stat calls and a map lookup per message and per
+// ledger record.
+//
+// It also drops, by rebuilding the ledger, any record of a UIDL the server still has whose key
+// names a stored message that carries another UIDL (or none): versions before index format 2 took
+// a UIDL from anywhere in a message's header, so a sender could make Poplar record a later
+// message as fetched; the message itself now says otherwise (ownFields), and the record goes.
 func (s *Store) reconcile() error {
 	folders, err := s.Folders()
 	if err != nil {
@@ -296,6 +302,7 @@ func (s *Store) reconcile() error {
 	}
 	l := s.ledger
 	var missing []*entry
+	bogus := false
 	for _, fi := range folders {
 		f, err := s.folder(fi.Name)
 		if err != nil {
@@ -312,8 +319,19 @@ func (s *Store) reconcile() error {
 				missing = append(missing, &c)
 			}
 		}
+		for u, le := range l.entries {
+			if le.Key == "" || le.Expunged || le.ServerDeleted {
+				continue
+			}
+			if e, ok := f.byKey[le.Key]; ok && e.sum.UIDL != u {
+				bogus = true
+			}
+		}
 		l.mu.Unlock()
 		f.mu.Unlock()
+	}
+	if bogus {
+		return s.RebuildLedger()
 	}
 	if len(missing) > 0 {
 		l.adopt(missing)
