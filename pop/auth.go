@@ -21,9 +21,12 @@ import (
 type AuthMethod int
 
 const (
-	// AuthAuto picks the strongest mechanism the server offers that works with the credentials:
-	// SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, then USER/PASS; with only a token,
-	// XOAUTH2 or OAUTHBEARER. APOP is never chosen automatically.
+	// AuthAuto tries, in this order, what the server offers and the connection allows:
+	// SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN, USER/PASS (when CAPA lists USER or
+	// failed), APOP (when the greeting has a timestamp), and USER/PASS as a last resort when CAPA
+	// did not list it. It moves to the next only when the server refuses a method (see
+	// Error.IsAuthFailure), never after a wrong password. On an unencrypted connection without
+	// Options.AllowInsecureAuth only SCRAM is tried. With only a token: XOAUTH2 or OAUTHBEARER.
 	AuthAuto        AuthMethod = iota
 	AuthUser                   // USER and PASS (cleartext)
 	AuthAPOP                   // APOP (needs a timestamp in the greeting)
@@ -66,13 +69,19 @@ func ParseAuthMethod(s string) (AuthMethod, error) {
 	return 0, fmt.Errorf("pop: unknown authentication method %q", s)
 }
 
-// cleartext reports whether the method reveals the secret to anyone reading the connection.
-func (m AuthMethod) cleartext() bool {
-	switch m {
-	case AuthUser, AuthPlain, AuthLogin, AuthXOAUTH2, AuthOAUTHBEARER:
-		return true
+// needsEncryption reports whether the method reveals the secret to anyone reading the
+// connection: in cleartext (USER/PASS, PLAIN, LOGIN, the tokens) or as a digest a capture lets
+// anyone crack offline (CRAM-MD5, APOP). Only SCRAM is fit for an unencrypted connection.
+func (m AuthMethod) needsEncryption() bool {
+	return m != AuthSCRAMSHA1 && m != AuthSCRAMSHA256
+}
+
+// mechanism is the method's SASL name, "" for USER and APOP.
+func (m AuthMethod) mechanism() string {
+	if m == AuthAuto || m == AuthUser || m == AuthAPOP {
+		return ""
 	}
-	return false
+	return strings.ToUpper(m.String())
 }
 
 // Credentials are what Auth logs in with. Token is an OAuth2 access token for XOAUTH2 and
@@ -84,66 +93,34 @@ type Credentials struct {
 	Token    string
 }
 
-// Auth logs in and then asks for the capabilities again. A rejected login is an *Error whose
-// IsAuthFailure tells a wrong password from a locked mailbox (IN-USE) or a LOGIN-DELAY.
-// It returns ErrInsecureAuth, before sending anything, when a cleartext secret would cross an
-// unencrypted connection without Options.AllowInsecureAuth.
+// Auth logs in and then asks for the capabilities again. When the server offers UTF8 (RFC 6856)
+// it is sent first, whatever the credentials (a -ERR to it is ignored). A rejected login is an
+// *Error whose IsAuthFailure tells a wrong password from a locked mailbox (IN-USE) or a
+// LOGIN-DELAY; a method the server refuses or does not offer is a *MethodRefusedError. It returns
+// ErrInsecureAuth, before sending anything, when the method (or, with AuthAuto, every method the
+// server offers) would expose the secret on an unencrypted connection without
+// Options.AllowInsecureAuth.
 func (c *Client) Auth(ctx context.Context, cr Credentials) error {
 	if c.authed {
 		return errors.New("pop: already authenticated")
 	}
-	m := cr.Method
-	if m == AuthAuto {
-		var err error
-		if m, err = c.pickMethod(cr); err != nil {
-			return err
-		}
-	} else if m.cleartext() && !c.secure() && !c.opts.AllowInsecureAuth {
-		return ErrInsecureAuth
+	methods, err := c.authMethods(cr)
+	if err != nil {
+		return err
 	}
-	if c.caps.UTF8 && (!isASCII(cr.Username) || !isASCII(cr.Password)) {
-		if _, err := c.simple(ctx, "UTF8"); err != nil {
+	if c.caps.UTF8 {
+		// Courier, for one, rewrites every message with UTF-8 headers unless the client sent UTF8.
+		if _, err := c.simple(ctx, "UTF8"); err != nil && !isErrReply(err) {
 			return err
 		}
 	}
-	var err error
-	switch m {
-	case AuthUser:
-		err = c.userPass(ctx, cr)
-	case AuthAPOP:
-		err = c.apop(ctx, cr)
-	case AuthPlain:
-		err = c.sasl(ctx, "PLAIN", []byte("\x00"+cr.Username+"\x00"+cr.Password), nil)
-	case AuthLogin:
-		step := 0
-		err = c.sasl(ctx, "LOGIN", nil, func([]byte) ([]byte, error) {
-			step++
-			switch step {
-			case 1:
-				return []byte(cr.Username), nil
-			case 2:
-				return []byte(cr.Password), nil
-			}
-			return nil, errors.New("pop: LOGIN: unexpected extra challenge")
-		})
-	case AuthCRAMMD5:
-		err = c.sasl(ctx, "CRAM-MD5", nil, func(ch []byte) ([]byte, error) {
-			mac := hmac.New(md5.New, []byte(cr.Password))
-			mac.Write(ch)
-			return []byte(cr.Username + " " + hex.EncodeToString(mac.Sum(nil))), nil
-		})
-	case AuthSCRAMSHA1:
-		err = c.scram(ctx, "SCRAM-SHA-1", sha1.New, cr)
-	case AuthSCRAMSHA256:
-		err = c.scram(ctx, "SCRAM-SHA-256", sha256.New, cr)
-	case AuthXOAUTH2:
-		err = c.sasl(ctx, "XOAUTH2", []byte("user="+cr.Username+"\x01auth=Bearer "+cr.Token+"\x01\x01"),
-			func([]byte) ([]byte, error) { return []byte{}, nil }) // an error challenge: answer empty, then -ERR
-	case AuthOAUTHBEARER:
-		err = c.sasl(ctx, "OAUTHBEARER", []byte("n,a="+saslName(cr.Username)+",\x01auth=Bearer "+cr.Token+"\x01\x01"),
-			func([]byte) ([]byte, error) { return []byte{1}, nil }) // RFC 7628 3.2.3: a failure challenge is answered with %x01
-	default:
-		return fmt.Errorf("pop: unknown authentication method %v", m)
+	for _, m := range methods {
+		err = c.login(ctx, m, cr)
+		var e *Error
+		if err == nil || !errors.As(err, &e) || !e.refusesMethod() || c.brokenErr() != nil {
+			break
+		}
+		err = &MethodRefusedError{Method: m, Offered: c.offered(), Err: err}
 	}
 	if err != nil {
 		return err
@@ -155,53 +132,106 @@ func (c *Client) Auth(ctx context.Context, cr Credentials) error {
 	return nil
 }
 
+// login runs one login method.
+func (c *Client) login(ctx context.Context, m AuthMethod, cr Credentials) error {
+	switch m {
+	case AuthUser:
+		return c.userPass(ctx, cr)
+	case AuthAPOP:
+		return c.apop(ctx, cr)
+	case AuthPlain:
+		return c.sasl(ctx, "PLAIN", []byte("\x00"+cr.Username+"\x00"+cr.Password), nil)
+	case AuthLogin:
+		step := 0
+		return c.sasl(ctx, "LOGIN", nil, func([]byte) ([]byte, error) {
+			step++
+			switch step {
+			case 1:
+				return []byte(cr.Username), nil
+			case 2:
+				return []byte(cr.Password), nil
+			}
+			return nil, errors.New("pop: LOGIN: unexpected extra challenge")
+		})
+	case AuthCRAMMD5:
+		return c.sasl(ctx, "CRAM-MD5", nil, func(ch []byte) ([]byte, error) {
+			mac := hmac.New(md5.New, []byte(cr.Password))
+			mac.Write(ch)
+			return []byte(cr.Username + " " + hex.EncodeToString(mac.Sum(nil))), nil
+		})
+	case AuthSCRAMSHA1:
+		return c.scram(ctx, "SCRAM-SHA-1", sha1.New, cr)
+	case AuthSCRAMSHA256:
+		return c.scram(ctx, "SCRAM-SHA-256", sha256.New, cr)
+	case AuthXOAUTH2:
+		return c.sasl(ctx, "XOAUTH2", []byte("user="+cr.Username+"\x01auth=Bearer "+cr.Token+"\x01\x01"),
+			func([]byte) ([]byte, error) { return []byte{}, nil }) // an error challenge: answer empty, then -ERR
+	case AuthOAUTHBEARER:
+		return c.sasl(ctx, "OAUTHBEARER", []byte("n,a="+saslName(cr.Username)+",\x01auth=Bearer "+cr.Token+"\x01\x01"),
+			func([]byte) ([]byte, error) { return []byte{1}, nil }) // RFC 7628 3.2.3: a failure challenge is answered with %x01
+	}
+	return fmt.Errorf("pop: unknown authentication method %v", m)
+}
+
+// offered lists what the server offers for MethodRefusedError.
+func (c *Client) offered() []string {
+	out := append([]string(nil), c.caps.SASL...)
+	if c.caps.User {
+		out = append(out, "USER")
+	}
+	if c.stamp != "" {
+		out = append(out, "APOP")
+	}
+	return out
+}
+
 // secure reports whether the connection is encrypted.
 func (c *Client) secure() bool { return c.tlsState != nil }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
+// authMethods returns the methods Auth tries, in order: the one asked for, or AuthAuto's
+// candidates (see AuthAuto).
+func (c *Client) authMethods(cr Credentials) ([]AuthMethod, error) {
+	allowed := c.secure() || c.opts.AllowInsecureAuth
+	if cr.Method != AuthAuto {
+		if cr.Method.needsEncryption() && !allowed {
+			return nil, ErrInsecureAuth
+		}
+		if cr.Method == AuthAPOP && c.stamp == "" {
+			return nil, &MethodRefusedError{Method: AuthAPOP, Offered: c.offered(),
+				Err: errors.New("pop: APOP: the server's greeting has no timestamp, so it does not support APOP")}
+		}
+		return []AuthMethod{cr.Method}, nil
+	}
+	var out []AuthMethod
+	exposed := false // a method was left out because the connection is not encrypted
+	add := func(m AuthMethod, offered bool) {
+		switch {
+		case !offered:
+		case m.needsEncryption() && !allowed:
+			exposed = true
+		default:
+			out = append(out, m)
 		}
 	}
-	return true
-}
-
-// pickMethod chooses a method for AuthAuto from the capabilities.
-func (c *Client) pickMethod(cr Credentials) (AuthMethod, error) {
-	insecureOK := c.secure() || c.opts.AllowInsecureAuth
 	if cr.Password == "" && cr.Token != "" {
-		for _, m := range []AuthMethod{AuthXOAUTH2, AuthOAUTHBEARER} {
-			if c.caps.HasSASL(strings.ToUpper(m.String())) {
-				if !insecureOK {
-					return 0, ErrInsecureAuth
-				}
-				return m, nil
-			}
+		add(AuthXOAUTH2, c.caps.HasSASL("XOAUTH2"))
+		add(AuthOAUTHBEARER, c.caps.HasSASL("OAUTHBEARER"))
+		if len(out) == 0 && !exposed {
+			return nil, fmt.Errorf("%w: the server offers neither XOAUTH2 nor OAUTHBEARER for a token", ErrNoMechanism)
 		}
-		return 0, fmt.Errorf("%w: the server offers neither XOAUTH2 nor OAUTHBEARER for a token", ErrNoMechanism)
-	}
-	refused := false
-	for _, m := range []AuthMethod{AuthSCRAMSHA256, AuthSCRAMSHA1, AuthCRAMMD5, AuthPlain, AuthLogin} {
-		if !c.caps.HasSASL(strings.ToUpper(m.String())) {
-			continue
-		}
-		if m.cleartext() && !insecureOK {
-			refused = true
-			continue
-		}
-		return m, nil
-	}
-	// USER/PASS is mandatory-to-try: a server may not list USER, or not answer CAPA at all.
-	if !insecureOK {
-		refused = true
 	} else {
-		return AuthUser, nil
+		for _, m := range []AuthMethod{AuthSCRAMSHA256, AuthSCRAMSHA1, AuthCRAMMD5, AuthPlain, AuthLogin} {
+			add(m, c.caps.HasSASL(m.mechanism()))
+		}
+		listed := !c.caps.Known || c.caps.User
+		add(AuthUser, listed)
+		add(AuthAPOP, c.stamp != "")
+		add(AuthUser, !listed) // a server may take USER without listing it
 	}
-	if refused {
-		return 0, ErrInsecureAuth
+	if len(out) == 0 {
+		return nil, ErrInsecureAuth
 	}
-	return 0, ErrNoMechanism
+	return out, nil
 }
 
 func (c *Client) userPass(ctx context.Context, cr Credentials) error {
@@ -215,27 +245,26 @@ func (c *Client) userPass(ctx context.Context, cr Credentials) error {
 	return err
 }
 
-// apopStamp returns the <...> timestamp of a greeting, or "".
+// apopStamp returns the first <...@...> of a greeting (RFC 1939 7: the APOP timestamp), or "".
 func apopStamp(greeting string) string {
-	i := strings.IndexByte(greeting, '<')
-	if i < 0 {
-		return ""
+	for rest := greeting; ; {
+		i := strings.IndexByte(rest, '<')
+		if i < 0 {
+			return ""
+		}
+		rest = rest[i:]
+		j := strings.IndexAny(rest[1:], "<>")
+		if j < 0 {
+			return ""
+		}
+		if s := rest[:j+2]; s[j+1] == '>' && strings.Contains(s, "@") {
+			return s
+		}
+		rest = rest[j+1:]
 	}
-	j := strings.IndexByte(greeting[i:], '>')
-	if j < 0 {
-		return ""
-	}
-	s := greeting[i : i+j+1]
-	if !strings.Contains(s, "@") {
-		return ""
-	}
-	return s
 }
 
 func (c *Client) apop(ctx context.Context, cr Credentials) error {
-	if c.stamp == "" {
-		return errors.New("pop: APOP: the server's greeting has no timestamp, so it does not support APOP")
-	}
 	sum := md5.Sum([]byte(c.stamp + cr.Password))
 	_, err := c.cmd(ctx, "APOP "+cr.Username+" "+hex.EncodeToString(sum[:]), "APOP "+cr.Username+" <redacted>")
 	if err == nil {
@@ -268,7 +297,7 @@ func (c *Client) sasl(ctx context.Context, mech string, initial []byte, next fun
 			return err
 		}
 		if l == "+" || strings.HasPrefix(l, "+ ") {
-			c.trace("S: " + l)
+			c.traceServer(l)
 			ch, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.TrimPrefix(l, "+")))
 			var resp []byte
 			if derr != nil {
@@ -293,7 +322,7 @@ func (c *Client) sasl(ctx context.Context, mech string, initial []byte, next fun
 			}
 			continue
 		}
-		c.trace("S: " + l)
+		c.traceServer(l)
 		switch {
 		case l == "+OK" || strings.HasPrefix(l, "+OK "):
 			return nil
@@ -361,7 +390,7 @@ func (c *Client) scram(ctx context.Context, mech string, h func() hash.Hash, cr 
 		case 2:
 			attrs := scramAttrs(string(ch))
 			if e, ok := attrs["e"]; ok {
-				return nil, fmt.Errorf("pop: %s: server says %q", mech, e)
+				return nil, fmt.Errorf("pop: %s: server says %q", mech, CleanText(e))
 			}
 			v, err := base64.StdEncoding.DecodeString(attrs["v"])
 			if err != nil || !hmac.Equal(v, serverSig) {

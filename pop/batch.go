@@ -44,7 +44,8 @@ func (r Request) line() (string, error) {
 
 // Batch runs reqs in order and calls fn once per request, in order, with the request's index and
 // either its message stream (RETR, TOP; nil for DELE) or its -ERR as an *Error. The stream is
-// valid only during the call; what fn does not read is skipped.
+// valid only during the call; what fn does not read is skipped (within Options.MaxMessageSize:
+// a longer reply ends the batch with ErrMessageTooLarge).
 //
 // When the server offers PIPELINING, up to Options.Window commands are sent ahead of the replies;
 // otherwise one command at a time. If fn returns an error, no further command is sent, the replies
@@ -91,7 +92,7 @@ func (c *Client) Batch(ctx context.Context, reqs []Request, fn func(i int, r io.
 		var d *dotReader
 		var r io.Reader
 		if err == nil && reqs[i].Op != OpDele {
-			d = &dotReader{c: c, what: lines[i], lineStart: true}
+			d = c.newDotReader(lines[i])
 			r = d
 		}
 		if stop == nil {

@@ -10,7 +10,7 @@ import (
 // Capabilities is what the server said in reply to CAPA (RFC 2449).
 type Capabilities struct {
 	Known          bool     // CAPA succeeded; when false the other fields are guesses (all false)
-	Raw            []string // every capability line as sent
+	Raw            []string // every capability line as sent, cleaned (CleanText)
 	Top            bool
 	UIDL           bool
 	User           bool
@@ -19,8 +19,8 @@ type Capabilities struct {
 	AuthRespCode   bool
 	STLS           bool
 	UTF8           bool
-	SASL           []string // mechanisms, upper case
-	Implementation string
+	SASL           []string // mechanisms, upper case, cleaned
+	Implementation string   // cleaned
 	// LoginDelay is the minimum time between logins (LOGIN-DELAY); 0 if not announced.
 	// LoginDelayPerUser is true when the server said "USER" (the value may change after login).
 	LoginDelay        time.Duration
@@ -44,8 +44,9 @@ func (c Capabilities) HasSASL(mech string) bool {
 
 // parseCapabilities interprets CAPA lines. Unknown capabilities are kept in Raw only.
 func parseCapabilities(lines []string) Capabilities {
-	c := Capabilities{Known: true, Raw: lines}
-	for _, l := range lines {
+	c := Capabilities{Known: true, Raw: make([]string, len(lines))}
+	for i, l := range lines {
+		c.Raw[i] = CleanText(l)
 		f := strings.Fields(l)
 		if len(f) == 0 {
 			continue
@@ -70,10 +71,12 @@ func parseCapabilities(lines []string) Capabilities {
 			c.UTF8 = true
 		case "SASL":
 			for _, m := range args {
-				c.SASL = append(c.SASL, strings.ToUpper(m))
+				if m = strings.ToUpper(CleanText(m)); m != "" {
+					c.SASL = append(c.SASL, m)
+				}
 			}
 		case "IMPLEMENTATION":
-			c.Implementation = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), f[0]))
+			c.Implementation = strings.TrimSpace(CleanText(strings.TrimPrefix(strings.TrimSpace(l), f[0])))
 		case "LOGIN-DELAY":
 			if len(args) > 0 {
 				if n, err := strconv.Atoi(args[0]); err == nil && n >= 0 {
@@ -96,9 +99,10 @@ func parseCapabilities(lines []string) Capabilities {
 }
 
 // Capa asks for the capabilities and stores them (see Capabilities). A -ERR reply (a server
-// without CAPA) is returned as an *Error and leaves Capabilities().Known false.
+// without CAPA) is returned as an *Error and leaves Capabilities().Known false. A reply of more
+// than 1000 lines or 1 MiB is ErrReplyTooLarge.
 func (c *Client) Capa(ctx context.Context) error {
-	lines, err := c.lines(ctx, "CAPA")
+	lines, err := c.lines(ctx, "CAPA", capaLimit)
 	if err != nil {
 		if isErrReply(err) {
 			c.caps = Capabilities{}

@@ -7,17 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+	"unicode/utf8"
 )
 
 // Client is one POP3 session. Its methods must not be called concurrently, except Close.
 type Client struct {
 	opts     Options
 	conn     net.Conn // the current transport (a *tls.Conn after TLS)
+	in       *meter   // conn, with the read deadlines
 	r        *bufio.Reader
 	w        *bufio.Writer
 	greeting string
@@ -25,6 +27,7 @@ type Client struct {
 	caps     Capabilities
 	tlsState *tls.ConnectionState
 	authed   bool
+	count    int // the largest message count STAT gave in this session; -1 before any STAT
 
 	ctx     context.Context // context of the command in progress
 	stopCtx func() bool     // unregisters the cancellation hook of ctx
@@ -34,24 +37,6 @@ type Client struct {
 	broken error // sticky: once set, every command fails with it
 }
 
-// deadlineConn sets a fresh deadline before each Read and Write, so a stalled peer fails after the
-// timeout however the bytes are consumed (status line, list or message stream).
-type deadlineConn struct {
-	net.Conn
-	timeout time.Duration
-}
-
-func (d *deadlineConn) Read(p []byte) (int, error) {
-	// An error here (a closed peer) shows up, more precisely, in the Read itself.
-	_ = d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
-	return d.Conn.Read(p)
-}
-
-func (d *deadlineConn) Write(p []byte) (int, error) {
-	_ = d.Conn.SetWriteDeadline(time.Now().Add(d.timeout))
-	return d.Conn.Write(p)
-}
-
 // NewClient starts a session on conn, which may be plain or already TLS: it reads the greeting and
 // does no other I/O. It does not ask for capabilities (see Capa). On error conn is closed.
 func NewClient(conn net.Conn, opts Options) (*Client, error) {
@@ -59,7 +44,7 @@ func NewClient(conn net.Conn, opts Options) (*Client, error) {
 }
 
 func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error) {
-	c := &Client{opts: opts}
+	c := &Client{opts: opts, count: -1}
 	c.setConn(conn)
 	if tc, ok := conn.(*tls.Conn); ok {
 		st := tc.ConnectionState()
@@ -75,7 +60,7 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 		conn.Close()
 		return nil, err
 	}
-	c.greeting = line
+	c.greeting = strings.TrimSpace(CleanText(line))
 	c.stamp = apopStamp(line)
 	c.caps = Capabilities{}
 	return c, nil
@@ -83,9 +68,9 @@ func newClient(ctx context.Context, conn net.Conn, opts Options) (*Client, error
 
 func (c *Client) setConn(conn net.Conn) {
 	c.conn = conn
-	dc := &deadlineConn{Conn: conn, timeout: c.opts.timeout()}
-	c.r = bufio.NewReaderSize(dc, MaxLineLength)
-	c.w = bufio.NewWriterSize(dc, 4096)
+	c.in = newMeter(conn, &c.opts)
+	c.r = bufio.NewReaderSize(c.in, MaxLineLength)
+	c.w = bufio.NewWriterSize(c.in, 4096)
 }
 
 // Dial connects to addr ("host:port"), sets up TLS as opts.Security says, reads the greeting and
@@ -176,7 +161,7 @@ func (c *Client) StartTLS(ctx context.Context) error {
 	return nil
 }
 
-// Greeting is the server's greeting line, after "+OK".
+// Greeting is the server's greeting line after "+OK", cleaned (CleanText).
 func (c *Client) Greeting() string { return c.greeting }
 
 // TLSState returns the TLS connection state and true when the connection is encrypted.
@@ -265,6 +250,8 @@ func (c *Client) ioErr(what string, err error) error {
 		err = fmt.Errorf("pop: %s: %w", what, context.Cause(c.ctx))
 	} else if b := c.brokenErr(); b != nil && b != ErrClosed && errors.Is(err, net.ErrClosed) {
 		err = b
+	} else if se := (*slowError)(nil); errors.As(err, &se) {
+		err = fmt.Errorf("%w: %s", se, what)
 	} else {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -296,14 +283,30 @@ func verb(line string) string {
 	return line
 }
 
+// trace writes a client line to the trace (stripped of control characters: the user name is
+// the user's, but need not be clean).
 func (c *Client) trace(s string) {
 	if c.opts.Trace != nil {
-		io.WriteString(c.opts.Trace, s+"\n")
+		io.WriteString(c.opts.Trace, stripControls(s)+"\n")
 	}
 }
 
-// readLine reads one line (without its CRLF or LF), at most MaxLineLength bytes.
+// traceServer writes a server line to the trace, cleaned.
+func (c *Client) traceServer(line string) {
+	if c.opts.Trace != nil {
+		io.WriteString(c.opts.Trace, "S: "+CleanText(line)+"\n")
+	}
+}
+
+// readLine reads one status line (without its CRLF or LF), at most MaxLineLength bytes, which
+// must arrive whole within the timeout.
 func (c *Client) readLine(what string) (string, error) {
+	c.in.startLine()
+	return c.nextLine(what)
+}
+
+// nextLine reads one line of the reply being read, at most MaxLineLength bytes.
+func (c *Client) nextLine(what string) (string, error) {
 	b, err := c.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		err = fmt.Errorf("%w: %s longer than %d bytes", ErrLineTooLong, what, MaxLineLength)
@@ -326,7 +329,7 @@ func (c *Client) readStatus(cmd string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c.trace("S: " + line)
+	c.traceServer(line)
 	switch {
 	case line == "+OK" || strings.HasPrefix(line, "+OK ") || strings.HasPrefix(line, "+OK\t"):
 		return strings.TrimSpace(line[3:]), nil
@@ -338,9 +341,15 @@ func (c *Client) readStatus(cmd string) (string, error) {
 	return "", err
 }
 
+// clip cleans server text for an error message and shortens it to 80 bytes.
 func clip(s string) string {
+	s = CleanText(s)
 	if len(s) > 80 {
-		return s[:80] + "..."
+		i := 80
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		return s[:i] + "..."
 	}
 	return s
 }
@@ -371,31 +380,63 @@ func (c *Client) simple(ctx context.Context, line string) (string, error) {
 	return s, err
 }
 
-// lines runs a command with a multi-line reply and returns its lines (each bounded by MaxLineLength).
-func (c *Client) lines(ctx context.Context, line string) ([]string, error) {
+// replyLimit bounds a multi-line reply other than a message: at most lines lines and bytes
+// bytes (each line also at most MaxLineLength). why explains the bound in errors.
+type replyLimit struct {
+	lines, bytes int
+	why          string
+}
+
+// capaLimit bounds a CAPA reply: real ones have a few dozen short lines.
+var capaLimit = replyLimit{lines: 1000, bytes: 1 << 20, why: "1000 lines and 1 MiB are accepted"}
+
+// listSlack is how many lines more than the STAT count a LIST or UIDL reply may have.
+const listSlack = 64
+
+// lines runs a command with a multi-line reply and returns its lines, within lim.
+func (c *Client) lines(ctx context.Context, line string, lim replyLimit) ([]string, error) {
 	if _, err := c.cmd(ctx, line, line); err != nil {
 		return nil, err
 	}
 	defer c.end()
-	return c.readLines(verb(line))
+	return c.readLines(verb(line), lim)
 }
 
-func (c *Client) readLines(cmd string) ([]string, error) {
+func (c *Client) readLines(cmd string, lim replyLimit) ([]string, error) {
+	c.in.startStream()
 	var out []string
+	size := 0
 	for {
-		l, err := c.readLine(cmd + " list")
+		l, err := c.nextLine(cmd + " list")
 		if err != nil {
 			return nil, err
 		}
 		if l == "." {
 			return out, nil
 		}
+		if size += len(l) + 2; len(out) >= lim.lines || size > lim.bytes {
+			err := fmt.Errorf("%w: %s reply longer than %d lines or %d bytes (%s)", ErrReplyTooLarge, cmd, lim.lines, lim.bytes, lim.why)
+			c.fail(err)
+			return nil, err
+		}
 		if strings.HasPrefix(l, ".") {
 			l = l[1:]
 		}
-		c.trace("S: " + l)
+		c.traceServer(l)
 		out = append(out, l)
 	}
+}
+
+// listLimit bounds a LIST or UIDL reply by the message count of STAT, which it issues first if
+// this session has not.
+func (c *Client) listLimit(ctx context.Context) (replyLimit, error) {
+	if c.count < 0 {
+		if _, _, err := c.Stat(ctx); err != nil {
+			return replyLimit{}, err
+		}
+	}
+	n := min(c.count, math.MaxInt/2) + listSlack
+	return replyLimit{lines: n, bytes: math.MaxInt, why: fmt.Sprintf("STAT said %d messages", c.count)}, nil
 }
 
 // Noop sends NOOP (keeps the session alive).
@@ -416,7 +457,8 @@ func (c *Client) Dele(ctx context.Context, id int) error {
 	return err
 }
 
-// Stat returns the number of messages and their total size in octets.
+// Stat returns the number of messages and their total size in octets. The count bounds the
+// replies of List and UIDL for the rest of the session.
 func (c *Client) Stat(ctx context.Context) (count int, size int64, err error) {
 	s, err := c.simple(ctx, "STAT")
 	if err != nil {
@@ -431,6 +473,7 @@ func (c *Client) Stat(ctx context.Context) (count int, size int64, err error) {
 	if err1 != nil || err2 != nil || n < 0 || sz < 0 {
 		return 0, 0, fmt.Errorf("%w: STAT reply %q is not two numbers", ErrProtocol, clip(s))
 	}
+	c.count = max(c.count, n) // RSET may bring back messages a later STAT no longer counts
 	return n, sz, nil
 }
 
@@ -446,9 +489,15 @@ type UIDEntry struct {
 	UID string
 }
 
-// List returns the size of every message not marked deleted.
+// List returns the size of every message not marked deleted. It issues STAT first when this
+// session has not, and fails with ErrReplyTooLarge when the reply has more than 64 lines beyond
+// the largest count STAT gave.
 func (c *Client) List(ctx context.Context) ([]MessageInfo, error) {
-	ls, err := c.lines(ctx, "LIST")
+	lim, err := c.listLimit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := c.lines(ctx, "LIST", lim)
 	if err != nil {
 		return nil, err
 	}
@@ -472,9 +521,14 @@ func (c *Client) ListOne(ctx context.Context, id int) (MessageInfo, error) {
 	return parseListLine(s)
 }
 
-// UIDL returns the unique id of every message not marked deleted.
+// UIDL returns the unique id of every message not marked deleted. Like List, it issues STAT
+// first when this session has not, and bounds the reply by its count.
 func (c *Client) UIDL(ctx context.Context) ([]UIDEntry, error) {
-	ls, err := c.lines(ctx, "UIDL")
+	lim, err := c.listLimit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := c.lines(ctx, "UIDL", lim)
 	if err != nil {
 		return nil, err
 	}
@@ -513,7 +567,9 @@ func parseListLine(l string) (MessageInfo, error) {
 }
 
 // parseUIDLLine parses "id uid". The uid is everything after the id, trimmed: RFC 1939 allows
-// 1-70 printable characters, but servers send longer ones and odd punctuation, which are kept.
+// 1-70 printable characters, but servers send longer ones (of any length up to MaxLineLength),
+// 8-bit bytes and odd punctuation, which are kept. A space or a control character (C0, DEL, C1)
+// in it is ErrProtocol.
 func parseUIDLLine(l string) (UIDEntry, error) {
 	l = strings.TrimSpace(l)
 	i := strings.IndexAny(l, " \t")
@@ -526,7 +582,7 @@ func parseUIDLLine(l string) (UIDEntry, error) {
 		return UIDEntry{}, fmt.Errorf("%w: UIDL line %q is not an id and a unique id", ErrProtocol, clip(l))
 	}
 	for _, r := range uid {
-		if r < 0x21 || r == 0x7f {
+		if r < 0x21 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return UIDEntry{}, fmt.Errorf("%w: UIDL line %q: unique id has a control character or space", ErrProtocol, clip(l))
 		}
 	}
@@ -534,7 +590,8 @@ func parseUIDLLine(l string) (UIDEntry, error) {
 }
 
 // Retr retrieves message id. The stream is dot-unstuffed with LF line ends and is valid until the
-// next command on the client; reading it to the end is not required.
+// next command on the client; reading it to the end is not required (the next command skips the
+// rest). A reply larger than Options.MaxMessageSize fails with ErrMessageTooLarge.
 func (c *Client) Retr(ctx context.Context, id int) (io.Reader, error) {
 	return c.stream(ctx, "RETR "+strconv.Itoa(id))
 }
@@ -551,7 +608,7 @@ func (c *Client) stream(ctx context.Context, line string) (io.Reader, error) {
 	if _, err := c.cmd(ctx, line, line); err != nil {
 		return nil, err
 	}
-	d := &dotReader{c: c, what: line, lineStart: true}
+	d := c.newDotReader(line)
 	c.open = d
 	return d, nil
 }

@@ -49,8 +49,14 @@ func (e *Error) Temporary() bool {
 }
 
 // IsAuthFailure reports whether the server rejected the credentials: the AUTH code, or a failed
-// login command (PASS, APOP, AUTH) without a code saying the failure was something else.
+// login command (PASS, APOP, AUTH) without a code saying the failure was something else. A
+// refusal of the login method itself is not an authentication failure: an -ERR to USER (no
+// password has been sent yet), or a reply whose text says the command is not allowed, disabled,
+// not supported or unknown. Auth returns those as a *MethodRefusedError.
 func (e *Error) IsAuthFailure() bool {
+	if e.refusesMethod() {
+		return false
+	}
 	if e.Code == CodeAuth {
 		return true
 	}
@@ -58,15 +64,70 @@ func (e *Error) IsAuthFailure() bool {
 		return false
 	}
 	switch e.Command {
-	case "PASS", "APOP", "AUTH", "USER":
+	case "PASS", "APOP", "AUTH":
 		return true
 	}
 	return false
 }
 
-// parseErr builds an Error from the text after "-ERR".
+// refusalWords are what servers say when they refuse a login method rather than the credentials,
+// e.g. Dovecot's "[AUTH] Plaintext authentication disallowed on non-secure connections".
+var refusalWords = []string{"not allowed", "disallowed", "disabled", "not supported", "unsupported",
+	"unknown command", "not available", "not enabled", "not implemented", "unrecognized command"}
+
+// refusesMethod reports whether e is the server refusing a login method, not the credentials.
+func (e *Error) refusesMethod() bool {
+	if e.Code != "" && e.Code != CodeAuth {
+		return false
+	}
+	switch e.Command {
+	case "USER":
+		return true // no password was sent: whatever the reason, it was not a wrong one
+	case "PASS", "APOP", "AUTH":
+		t := strings.ToLower(e.Text)
+		if strings.Contains(t, "account") {
+			return false // "account disabled" is about the user, not the method
+		}
+		for _, w := range refusalWords {
+			if strings.Contains(t, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// MethodRefusedError means the server refused the login method itself, not the credentials (see
+// Error.IsAuthFailure), or does not offer it. It satisfies errors.Is(err, ErrMethodRefused).
+type MethodRefusedError struct {
+	Method AuthMethod // the method refused (with AuthAuto, the last one tried)
+	// Offered is what the server offers, as a user would choose it: its SASL mechanisms (upper
+	// case), "USER" when CAPA lists it, and "APOP" when the greeting has a timestamp. It may be empty.
+	Offered []string
+	Err     error // the server's reply (an *Error), or why the method cannot be used; may be nil
+}
+
+func (e *MethodRefusedError) Error() string {
+	var b strings.Builder
+	b.WriteString("pop: the server does not accept the sign-in method " + e.Method.String())
+	if e.Err != nil {
+		b.WriteString(" (" + strings.TrimPrefix(e.Err.Error(), "pop: ") + ")")
+	}
+	if len(e.Offered) > 0 {
+		b.WriteString("; it offers " + strings.Join(e.Offered, ", "))
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *MethodRefusedError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrMethodRefused.
+func (e *MethodRefusedError) Is(target error) bool { return target == ErrMethodRefused }
+
+// parseErr builds an Error from the text after "-ERR"; the text is cleaned (CleanText).
 func parseErr(cmd, text string) *Error {
-	text = strings.TrimSpace(text)
+	text = strings.TrimSpace(CleanText(text))
 	e := &Error{Command: cmd, Text: text}
 	if strings.HasPrefix(text, "[") {
 		if i := strings.IndexByte(text, ']'); i > 0 {
@@ -98,9 +159,25 @@ var (
 	// complete STLS. No credential has been sent. A server that normally offers STLS and now does
 	// not may be under a stripping attack.
 	ErrSTARTTLSUnavailable = errors.New("pop: the server did not offer STARTTLS (STLS); no password was sent")
-	// ErrInsecureAuth means a cleartext password or token would have gone over an unencrypted
-	// connection and Options.AllowInsecureAuth was not set.
+	// ErrInsecureAuth means a cleartext password or token, or a CRAM-MD5 or APOP digest, would
+	// have gone over an unencrypted connection and Options.AllowInsecureAuth was not set. Nothing
+	// was sent.
 	ErrInsecureAuth = errors.New("pop: refusing to send a password over an unencrypted connection")
+	// ErrMethodRefused matches every *MethodRefusedError.
+	ErrMethodRefused = errors.New("pop: the server does not accept this sign-in method")
+	// ErrStalled means the server sent nothing for Options.Timeout while a reply was due. It is
+	// also an os.ErrDeadlineExceeded. The connection is closed.
+	ErrStalled = errors.New("pop: the server stopped sending")
+	// ErrTooSlow means a status line did not arrive whole within Options.Timeout, or a multi-line
+	// reply arrived slower than Options.MinRate. It is also an os.ErrDeadlineExceeded. The
+	// connection is closed.
+	ErrTooSlow = errors.New("pop: the server is sending too slowly")
+	// ErrMessageTooLarge means a RETR or TOP reply exceeded Options.MaxMessageSize. The
+	// connection is closed (the rest of the reply was not read).
+	ErrMessageTooLarge = errors.New("pop: message too large")
+	// ErrReplyTooLarge means a CAPA, LIST or UIDL reply had more lines or bytes than the client
+	// accepts (see the package documentation). It is also an ErrProtocol. The connection is closed.
+	ErrReplyTooLarge = fmt.Errorf("%w: reply too large", ErrProtocol)
 	// ErrNoMechanism means no authentication mechanism both sides support works with the credentials.
 	ErrNoMechanism = errors.New("pop: no usable authentication mechanism")
 	// ErrProtocol marks a reply that breaks RFC 1939; the connection cannot be used further.

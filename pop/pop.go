@@ -4,14 +4,38 @@
 //
 // A Client wraps one connection. NewClient reads the greeting and does nothing else; Dial connects,
 // negotiates TLS (implicit or STLS) and asks for the capabilities. Every command takes a context:
-// cancelling it closes the connection. Every read and write has a deadline (Options.Timeout), and
-// every read is bounded: a status or list line longer than MaxLineLength is an error, while message
-// bodies are streamed and may have lines of any length.
+// cancelling it closes the connection.
+//
+// Every read is bounded in time and in size, so a broken or hostile server cannot hold a session
+// for ever or fill memory:
+//   - A status line (and the greeting, and each SASL challenge) must arrive whole within
+//     Options.Timeout, however the server spreads its bytes. A multi-line reply (CAPA, LIST, UIDL,
+//     RETR, TOP) must keep up Options.MinRate: in every Timeout at least MinRate×Timeout bytes.
+//     A server that sends nothing for Timeout fails with ErrStalled, one that trickles with
+//     ErrTooSlow. Time the caller spends between reads of a message stream does not count.
+//     Every write has a deadline of Timeout.
+//   - A status or list line longer than MaxLineLength is ErrLineTooLong. A CAPA reply may have at
+//     most 1000 lines and 1 MiB (this includes the CAPA before STLS, which anyone on the path can
+//     forge); a LIST or UIDL reply at most 64 lines more than the message count of STAT, which
+//     List and UIDL issue first when this session has not; more is ErrReplyTooLarge. A RETR or
+//     TOP reply larger than Options.MaxMessageSize is ErrMessageTooLarge. Message bodies are
+//     streamed and may have lines of any length.
 //
 // Retr and Top return a stream of the message, dot-unstuffed and with CRLF line ends turned into LF
 // (as mail is stored in a Maildir); it is valid until the next command. Batch sends many RETR, TOP
 // and DELE commands ahead when the server offers PIPELINING and hands each reply to a callback in
 // order; this is where a download's speed comes from.
+//
+// Auth sends UTF8 (RFC 6856) whenever the server offers it, so servers that rewrite messages with
+// raw UTF-8 headers for older clients (Courier) send them as they are. AuthAuto logs in with the
+// strongest method the server offers and falls back to the next when the server refuses a method
+// (not the password); on an unencrypted connection it sends no password, CRAM-MD5 or APOP digest
+// (all crackable from a capture) without Options.AllowInsecureAuth. A refused method is a
+// *MethodRefusedError, never an authentication failure.
+//
+// Text from the server that a user may see — the greeting, -ERR text, capabilities, the trace —
+// is passed through CleanText, which removes control characters, terminal escapes, bidirectional
+// overrides and markup.
 //
 // The package is written on the standard library alone: the POP3 clients available as modules either
 // buffer whole messages, corrupt dot-stuffed lines or lack pipelining and SASL, and net/textproto's
@@ -34,8 +58,8 @@ const (
 	SecurityTLS Security = iota
 	// SecuritySTARTTLS is a plain connection upgraded with STLS before any credential is sent (port 110).
 	SecuritySTARTTLS
-	// SecurityNone is an unencrypted connection; passwords are refused on it unless
-	// Options.AllowInsecureAuth is set.
+	// SecurityNone is an unencrypted connection; passwords, tokens, CRAM-MD5 and APOP are
+	// refused on it unless Options.AllowInsecureAuth is set (SCRAM is allowed).
 	SecurityNone
 )
 
@@ -73,8 +97,15 @@ func (s Security) DefaultPort() int {
 	return 110
 }
 
-// DefaultTimeout is the deadline for each read and write when Options.Timeout is zero.
+// DefaultTimeout is the network timeout when Options.Timeout is zero.
 const DefaultTimeout = 60 * time.Second
+
+// DefaultMinRate is the slowest a multi-line reply may arrive, in bytes per second, when
+// Options.MinRate is zero: 1 KiB/s, 60 KiB in each default Timeout.
+const DefaultMinRate = 1 << 10
+
+// DefaultMaxMessageSize bounds a RETR or TOP reply when Options.MaxMessageSize is zero: 1 GiB.
+const DefaultMaxMessageSize = 1 << 30
 
 // MaxLineLength bounds a status line and each line of a CAPA, LIST or UIDL reply, in bytes.
 const MaxLineLength = 64 << 10
@@ -94,15 +125,26 @@ type Options struct {
 	// Fingerprint pins the server's leaf certificate by its SHA-256 (hex, colons and case ignored).
 	// When set it replaces chain verification: the connection is accepted exactly when the pin matches.
 	Fingerprint string
-	// AllowInsecureAuth allows a cleartext password (USER/PASS, PLAIN, LOGIN) or a token over an
-	// unencrypted connection. Off by default.
+	// AllowInsecureAuth allows a cleartext password (USER/PASS, PLAIN, LOGIN), a token, or a
+	// CRAM-MD5 or APOP digest (which a capture lets anyone crack offline) over an unencrypted
+	// connection. Off by default.
 	AllowInsecureAuth bool
-	// Timeout is the deadline for each read and each write; 0 means DefaultTimeout.
+	// Timeout is the network timeout; 0 means DefaultTimeout. A status line must arrive whole
+	// within it, a multi-line reply must bring MinRate×Timeout bytes in each Timeout, and each
+	// write must finish within it.
 	Timeout time.Duration
+	// MinRate is the slowest, in bytes per second, a multi-line reply (CAPA, LIST, UIDL, RETR,
+	// TOP) may arrive; slower is ErrTooSlow. 0 means DefaultMinRate; a negative value only
+	// requires some byte in each Timeout.
+	MinRate int
+	// MaxMessageSize bounds a RETR or TOP reply, in bytes as sent (dot-stuffed, CRLF line ends);
+	// a larger one is ErrMessageTooLarge. 0 means DefaultMaxMessageSize.
+	MaxMessageSize int64
 	// Window is how many pipelined commands Batch keeps in flight; 0 means DefaultWindow.
 	Window int
 	// Trace, when set, receives the protocol dialogue (commands and status lines, not message bodies).
-	// Passwords, SASL responses and tokens are replaced by "<redacted>".
+	// Passwords, SASL responses and tokens are replaced by "<redacted>"; server lines pass
+	// through CleanText.
 	Trace io.Writer
 }
 
@@ -111,6 +153,22 @@ func (o *Options) timeout() time.Duration {
 		return DefaultTimeout
 	}
 	return o.Timeout
+}
+
+// windowBytes is how many bytes a multi-line reply must bring in each Timeout.
+func (o *Options) windowBytes() int64 {
+	rate := o.MinRate
+	if rate == 0 {
+		rate = DefaultMinRate
+	}
+	return max(1, int64(float64(rate)*o.timeout().Seconds()))
+}
+
+func (o *Options) maxMessageSize() int64 {
+	if o.MaxMessageSize <= 0 {
+		return DefaultMaxMessageSize
+	}
+	return o.MaxMessageSize
 }
 
 func (o *Options) window() int {

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +103,18 @@ func login(t *testing.T, addr string, opts pop.Options, cr pop.Credentials) *pop
 		t.Fatalf("Auth: %v", err)
 	}
 	return c
+}
+
+// tryLogin dials addr and logs in with cr, and returns the client (closed at cleanup) and what
+// Auth said.
+func tryLogin(t *testing.T, addr string, opts pop.Options, cr pop.Credentials) (*pop.Client, error) {
+	t.Helper()
+	c, err := pop.Dial(context.Background(), addr, opts)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, c.Auth(context.Background(), cr)
 }
 
 func TestPopserverRoundTrip(t *testing.T) {
@@ -239,12 +253,7 @@ func TestPopserverInUse(t *testing.T) {
 	r := startRig(t, popserver.Config{}, nil)
 	c := login(t, r.tls, r.opts(), pop.Credentials{})
 	defer c.Close()
-	c2, err := pop.Dial(context.Background(), r.tls, r.opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	err = c2.Auth(context.Background(), pop.Credentials{Username: "alice", Password: "wonder land"})
+	_, err := tryLogin(t, r.tls, r.opts(), pop.Credentials{Username: "alice", Password: "wonder land"})
 	var e *pop.Error
 	if !errors.As(err, &e) || e.Code != pop.CodeInUse || e.IsAuthFailure() || !e.Temporary() {
 		t.Fatalf("second login = %v, want a temporary IN-USE error", err)
@@ -280,12 +289,7 @@ func TestSecurityModes(t *testing.T) {
 		}
 	}
 	t.Run("wrong password", func(t *testing.T) {
-		c, err := pop.Dial(ctx, r.tls, r.opts())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		err = c.Auth(ctx, pop.Credentials{Username: "alice", Password: "nope"})
+		_, err := tryLogin(t, r.tls, r.opts(), pop.Credentials{Username: "alice", Password: "nope"})
 		var e *pop.Error
 		if !errors.As(err, &e) || !e.IsAuthFailure() {
 			t.Fatalf("wrong password = %v, want an auth failure", err)
@@ -331,8 +335,8 @@ func TestSlowServerDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = io.ReadAll(rd)
-	if err == nil || !strings.Contains(err.Error(), "timeout") {
-		t.Fatalf("reading from a one-byte-per-400ms server = %v, want a timeout", err)
+	if !errors.Is(err, pop.ErrStalled) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("reading from a one-byte-per-400ms server = %v, want ErrStalled (a deadline)", err)
 	}
 }
 
@@ -348,4 +352,272 @@ func TestTraceHasNoPassword(t *testing.T) {
 			t.Errorf("%v trace leaks or lacks redaction:\n%s", m, tr.String())
 		}
 	}
+}
+
+// TestUTF8Downgrade: against a server that replaces messages with UTF-8 headers for clients that
+// did not send UTF8 (as Courier does), the client gets the original bytes.
+func TestUTF8Downgrade(t *testing.T) {
+	msg := []byte("From: Jörg Müller <joerg@example.org>\r\nSubject: Grüße aus Köln\r\n\r\nHallo\r\n")
+	r := startRig(t, popserver.Config{UTF8Downgrade: true}, [][]byte{msg, []byte("Subject: ascii\r\n\r\nk\xf6rper\r\n")})
+	ctx := context.Background()
+	retr := func(t *testing.T, c *pop.Client, id int) []byte {
+		t.Helper()
+		rd, err := c.Retr(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Run("client", func(t *testing.T) {
+		c := login(t, r.tls, r.opts(), pop.Credentials{})
+		defer c.Close()
+		if got := retr(t, c, 1); !bytes.Equal(got, wireForm(msg)) {
+			t.Errorf("Retr of a message with UTF-8 headers = %q, want %q", got, wireForm(msg))
+		}
+	})
+	t.Run("session without UTF8", func(t *testing.T) {
+		// NewClient asks for no CAPA, so Auth does not know the server offers UTF8.
+		conn, err := tls.Dial("tcp", r.tls, &tls.Config{RootCAs: r.cert.Pool(), ServerName: "localhost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := pop.NewClient(conn, r.opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Auth(ctx, pop.Credentials{Username: "alice", Password: "wonder land"}); err != nil {
+			t.Fatal(err)
+		}
+		notice := wireForm([]byte(fmt.Sprintf(popserver.DowngradeNotice, "localhost")))
+		if got := retr(t, c, 1); !bytes.Equal(got, notice) {
+			t.Errorf("Retr without UTF8 = %q, want the server's notice", got)
+		}
+		if got := retr(t, c, 2); !bytes.Equal(got, []byte("Subject: ascii\n\nk\xf6rper\n")) {
+			t.Errorf("Retr of a message with an ASCII header = %q, want it unchanged", got)
+		}
+	})
+}
+
+// TestAuthAutoWhereSomeMethodWorks: auto logs in with APOP when the server refuses or does not
+// offer USER/PASS, and a refused method is a MethodRefusedError, not a wrong password.
+func TestAuthAutoWhereSomeMethodWorks(t *testing.T) {
+	refuse := func(verb, reply string) *popserver.Faults {
+		return &popserver.Faults{Reply: func(v, _ string) string {
+			if v == verb {
+				return reply
+			}
+			return ""
+		}}
+	}
+	tests := []struct {
+		name    string
+		cfg     popserver.Config
+		method  pop.AuthMethod
+		refused bool // want a MethodRefusedError; else a login with want
+		want    string
+	}{
+		{"no USER in CAPA, no SASL", popserver.Config{DisableUSER: true, DisableSASL: true}, pop.AuthAuto, false, "APOP"},
+		{"USER not allowed", popserver.Config{DisableSASL: true, Faults: refuse("USER", "-ERR [AUTH] Plaintext authentication disallowed")}, pop.AuthAuto, false, "APOP"},
+		{"USER unknown", popserver.Config{DisableSASL: true, Faults: refuse("USER", "-ERR unknown command")}, pop.AuthAuto, false, "APOP"},
+		{"PASS disabled", popserver.Config{DisableSASL: true, Faults: refuse("PASS", "-ERR plaintext authentication disabled")}, pop.AuthAuto, false, "APOP"},
+		{"PLAIN not supported", popserver.Config{Faults: refuse("AUTH", "-ERR mechanism not supported")}, pop.AuthAuto, false, "USER"},
+		{"nothing works", popserver.Config{DisableUSER: true, DisableSASL: true, DisableAPOP: true}, pop.AuthAuto, true, ""},
+		{"explicit PLAIN refused", popserver.Config{DisableSASL: true}, pop.AuthPlain, true, ""},
+		{"explicit APOP without timestamp", popserver.Config{DisableAPOP: true}, pop.AuthAPOP, true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startRig(t, tc.cfg, nil)
+			var tr bytes.Buffer
+			o := r.opts()
+			o.Trace = &tr
+			_, err := tryLogin(t, r.tls, o, pop.Credentials{Method: tc.method, Username: "alice", Password: "wonder land"})
+			if !tc.refused {
+				if err != nil || !strings.Contains(tr.String(), "C: "+tc.want+" ") {
+					t.Fatalf("Auth = %v, want a login with %s:\n%s", err, tc.want, tr.String())
+				}
+				return
+			}
+			var re *pop.MethodRefusedError
+			var pe *pop.Error
+			if !errors.As(err, &re) || !errors.Is(err, pop.ErrMethodRefused) || (errors.As(err, &pe) && pe.IsAuthFailure()) {
+				t.Fatalf("Auth = %v, want a MethodRefusedError that is not an auth failure", err)
+			}
+			if re.Method != tc.method && tc.method != pop.AuthAuto {
+				t.Errorf("MethodRefusedError.Method = %v, want %v", re.Method, tc.method)
+			}
+			for _, o := range re.Offered {
+				if o == "APOP" && tc.cfg.DisableAPOP || o == "USER" && tc.cfg.DisableUSER || o == "PLAIN" && tc.cfg.DisableSASL {
+					t.Errorf("Offered = %v lists %s, which the server does not offer", re.Offered, o)
+				}
+			}
+		})
+	}
+	t.Run("wrong password is not a refusal", func(t *testing.T) {
+		r := startRig(t, popserver.Config{DisableSASL: true}, nil)
+		_, err := tryLogin(t, r.tls, r.opts(), pop.Credentials{Username: "alice", Password: "nope"})
+		var pe *pop.Error
+		if !errors.As(err, &pe) || !pe.IsAuthFailure() || errors.Is(err, pop.ErrMethodRefused) {
+			t.Fatalf("wrong password = %v, want an auth failure", err)
+		}
+	})
+}
+
+// TestTricklingServer: a server that sends its greeting or a message a byte now and then is
+// given up after about the timeout, not when it pleases.
+func TestTricklingServer(t *testing.T) {
+	msg := []byte("Subject: slow\r\n\r\n" + strings.Repeat("a line of text\r\n", 20))
+	t.Run("greeting", func(t *testing.T) {
+		r := startRig(t, popserver.Config{Faults: &popserver.Faults{LineByteDelay: 15 * time.Millisecond}}, nil)
+		o := r.opts()
+		o.Timeout = 300 * time.Millisecond
+		c, err := pop.Dial(context.Background(), r.tls, o)
+		if err == nil {
+			c.Close()
+		}
+		if !errors.Is(err, pop.ErrTooSlow) {
+			t.Fatalf("Dial of a trickling server = %v, want ErrTooSlow", err)
+		}
+	})
+	t.Run("message", func(t *testing.T) {
+		r := startRig(t, popserver.Config{Faults: &popserver.Faults{ByteDelay: 15 * time.Millisecond}}, [][]byte{msg})
+		o := r.opts()
+		o.Timeout = 300 * time.Millisecond
+		c := login(t, r.tls, o, pop.Credentials{})
+		defer c.Close()
+		err := c.Batch(context.Background(), []pop.Request{{Op: pop.OpRetr, ID: 1}}, func(_ int, rd io.Reader, err error) error {
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, rd)
+			return err
+		})
+		if !errors.Is(err, pop.ErrTooSlow) {
+			t.Fatalf("Batch RETR from a trickling server = %v, want ErrTooSlow", err)
+		}
+	})
+}
+
+// TestSlowReaderIsNotASlowServer: time the caller spends between reads of a message does not count
+// against the server.
+func TestSlowReaderIsNotASlowServer(t *testing.T) {
+	msgs := testMessages()
+	r := startRig(t, popserver.Config{}, msgs)
+	o := r.opts()
+	o.Timeout = 200 * time.Millisecond
+	c := login(t, r.tls, o, pop.Credentials{})
+	defer c.Close()
+	reqs := []pop.Request{{Op: pop.OpRetr, ID: 7}, {Op: pop.OpRetr, ID: 4}}
+	err := c.Batch(context.Background(), reqs, func(i int, rd io.Reader, err error) error {
+		if err != nil {
+			return err
+		}
+		var got bytes.Buffer
+		buf := make([]byte, 256<<10)
+		for pauses := 0; ; pauses++ {
+			n, err := rd.Read(buf)
+			got.Write(buf[:n])
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if pauses < 3 {
+				time.Sleep(300 * time.Millisecond) // a slow disk: longer than the timeout
+			}
+		}
+		if want := wireForm(msgs[reqs[i].ID-1]); !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("message %d: got %d bytes, want %d", reqs[i].ID, got.Len(), len(want))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Batch with a slow reader = %v", err)
+	}
+}
+
+// TestRepliesBoundedInTotal: CAPA (also before STLS), LIST, UIDL, RETR and TOP replies have a
+// total bound, and a Batch that does not read an endless reply still ends.
+func TestRepliesBoundedInTotal(t *testing.T) {
+	ctx := context.Background()
+	t.Run("CAPA before STLS", func(t *testing.T) {
+		r := startRig(t, popserver.Config{Faults: &popserver.Faults{CapaPadding: 2000}}, nil)
+		o := r.opts()
+		o.Security = pop.SecuritySTARTTLS
+		c, err := pop.Dial(ctx, r.sw, o)
+		if err == nil {
+			c.Close()
+		}
+		if !errors.Is(err, pop.ErrReplyTooLarge) {
+			t.Fatalf("Dial with a 2 MB CAPA = %v, want ErrReplyTooLarge", err)
+		}
+	})
+	for _, cmd := range []string{"LIST", "UIDL"} {
+		t.Run(cmd, func(t *testing.T) {
+			var seen []string
+			var mu sync.Mutex
+			r := startRig(t, popserver.Config{Faults: &popserver.Faults{ExtraListLines: 100, Reply: func(v, _ string) string {
+				mu.Lock()
+				seen = append(seen, v)
+				mu.Unlock()
+				return ""
+			}}}, [][]byte{[]byte("a\r\n"), []byte("b\r\n")})
+			c := login(t, r.tls, r.opts(), pop.Credentials{})
+			defer c.Close()
+			var err error
+			if cmd == "LIST" {
+				_, err = c.List(ctx)
+			} else {
+				_, err = c.UIDL(ctx)
+			}
+			if !errors.Is(err, pop.ErrReplyTooLarge) {
+				t.Fatalf("%s with 100 lines more than STAT = %v, want ErrReplyTooLarge", cmd, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if n := len(seen); n < 2 || seen[n-2] != "STAT" || seen[n-1] != cmd {
+				t.Errorf("commands %v, want STAT before %s", seen, cmd)
+			}
+		})
+	}
+	t.Run("RETR", func(t *testing.T) {
+		msg := []byte("Subject: size\r\n\r\n" + strings.Repeat("0123456789\r\n", 100))
+		r := startRig(t, popserver.Config{}, [][]byte{msg})
+		for _, tc := range []struct {
+			max  int64
+			want error
+		}{{int64(len(msg)), nil}, {int64(len(msg)) - 1, pop.ErrMessageTooLarge}} {
+			o := r.opts()
+			o.MaxMessageSize = tc.max
+			c := login(t, r.tls, o, pop.Credentials{})
+			rd, err := c.Retr(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadAll(rd); !errors.Is(err, tc.want) && err != tc.want {
+				t.Errorf("Retr of %d bytes with MaxMessageSize %d = %v, want %v", len(msg), tc.max, err, tc.want)
+			}
+			c.Close()
+			waitUnlocked(t, r)
+		}
+	})
+	t.Run("endless TOP not read", func(t *testing.T) {
+		r := startRig(t, popserver.Config{Faults: &popserver.Faults{EndlessMessages: true}}, [][]byte{[]byte("Subject: x\r\n\r\nbody\r\n")})
+		o := r.opts()
+		o.MaxMessageSize = 1 << 20
+		c := login(t, r.tls, o, pop.Credentials{})
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second) // without the bound, Batch would never end
+		defer cancel()
+		err := c.Batch(ctx, []pop.Request{{Op: pop.OpTop, ID: 1}, {Op: pop.OpDele, ID: 1}}, func(int, io.Reader, error) error { return nil })
+		if !errors.Is(err, pop.ErrMessageTooLarge) {
+			t.Fatalf("Batch with an endless TOP = %v, want ErrMessageTooLarge", err)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package pop
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 )
 
@@ -14,6 +15,14 @@ type dotReader struct {
 	lineStart bool
 	done      bool
 	err       error
+	size, max int64 // bytes of the reply consumed, and the most allowed (Options.MaxMessageSize)
+	term      int   // length of the terminating line, once scan has found it
+}
+
+// newDotReader starts reading the multi-line reply of command what, at the minimum rate.
+func (c *Client) newDotReader(what string) *dotReader {
+	c.in.startStream()
+	return &dotReader{c: c, what: what, lineStart: true, max: c.opts.maxMessageSize()}
 }
 
 // scanState is how scan left a buffer.
@@ -48,6 +57,9 @@ func (d *dotReader) Read(p []byte) (int, error) {
 		used, m, st := d.scan(buf, p[n:])
 		n += m
 		r.Discard(used)
+		if d.size += int64(used); d.size-int64(d.term) > d.max {
+			return n, d.tooLarge()
+		}
 		switch st {
 		case scanDone:
 			return n, d.finish()
@@ -76,12 +88,14 @@ func (d *dotReader) scan(buf, out []byte) (used, n int, st scanState) {
 				}
 				switch rest[1] {
 				case '\n':
+					d.term = 2
 					return used + 2, n, scanDone
 				case '\r':
 					if len(rest) < 3 {
 						return used, n, scanNeedMore
 					}
 					if rest[2] == '\n' {
+						d.term = 3
 						return used + 3, n, scanDone
 					}
 				}
@@ -138,20 +152,30 @@ func (d *dotReader) scan(buf, out []byte) (used, n int, st scanState) {
 
 func (d *dotReader) finish() error {
 	d.done = true
-	if d.c.open == d {
-		d.c.open = nil
-		d.c.end()
-	}
+	d.release()
 	return io.EOF
+}
+
+// tooLarge ends a reply longer than Options.MaxMessageSize; the connection cannot be used further.
+func (d *dotReader) tooLarge() error {
+	d.err = fmt.Errorf("%w: the %s reply exceeds %d bytes (Options.MaxMessageSize)", ErrMessageTooLarge, d.what, d.max)
+	d.c.fail(d.err)
+	d.release()
+	return d.err
 }
 
 func (d *dotReader) fail(err error) error {
 	d.err = d.c.ioErr(d.what+" (reading the message)", err)
+	d.release()
+	return d.err
+}
+
+// release ends the command when d is the client's open reply.
+func (d *dotReader) release() {
 	if d.c.open == d {
 		d.c.open = nil
 		d.c.end()
 	}
-	return d.err
 }
 
 // drain reads the rest of the reply so the next command's reply can be read.

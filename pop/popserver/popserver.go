@@ -1,6 +1,6 @@
-// Package popserver is a small, standards-following POP3 server (RFC 1939, 2449, 2595, 5034) over
-// a Mailbox: implicit TLS and STLS, CAPA, UIDL, TOP, PIPELINING, RESP-CODES, USER/PASS, APOP and
-// SASL PLAIN. It keeps RFC 1939's UPDATE-state semantics: DELE only marks, RSET unmarks, and the
+// Package popserver is a small, standards-following POP3 server (RFC 1939, 2449, 2595, 5034, 6856)
+// over a Mailbox: implicit TLS and STLS, CAPA, UIDL, TOP, PIPELINING, RESP-CODES, USER/PASS, APOP,
+// SASL PLAIN and, on request, UTF8. It keeps RFC 1939's UPDATE-state semantics: DELE only marks, RSET unmarks, and the
 // marked messages are deleted when QUIT ends a TRANSACTION-state session; a session that drops
 // deletes nothing. A second session on a locked mailbox gets -ERR [IN-USE].
 //
@@ -10,6 +10,7 @@ package popserver
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/md5"
 	"crypto/tls"
 	"encoding/base64"
@@ -44,8 +45,15 @@ type Config struct {
 	LoginDelay int
 	// Expire, when not empty, is announced in CAPA as EXPIRE (e.g. "NEVER" or "30").
 	Expire string
-	// Disable* switch capabilities off, to play an older server.
-	DisablePipelining, DisableUIDL, DisableTop, DisableSTLS, DisableCAPA, DisableAPOP, DisableSASL bool
+	// Disable* switch capabilities off, to play an older server. DisableUSER leaves USER out of
+	// CAPA and answers USER with "-ERR [AUTH] USER/PASS is disabled, use APOP", as servers that
+	// only take APOP or SASL do.
+	DisablePipelining, DisableUIDL, DisableTop, DisableSTLS, DisableCAPA, DisableAPOP, DisableSASL, DisableUSER bool
+	// UTF8Downgrade plays Courier: CAPA lists UTF8 (RFC 6856), the UTF8 command is accepted before
+	// login, and in a session that has not sent it every message whose header has a byte above
+	// 0x7F is replaced, in RETR and TOP, by a short 7-bit message saying so (LIST sizes stay those
+	// of the originals). See DowngradeNotice.
+	UTF8Downgrade bool
 	// RequireTLSForAuth refuses USER, PASS, APOP and AUTH before TLS, as a careful server does.
 	RequireTLSForAuth bool
 	// IdleTimeout closes a session with no command for this long; default 10 minutes (RFC 1939).
@@ -64,9 +72,31 @@ type Faults struct {
 	Reply func(verb, args string) string
 	// CutAfterBytes, when > 0, closes each connection once that many bytes have been sent on it.
 	CutAfterBytes int64
-	// ByteDelay, when > 0, sleeps this long before each byte of a message body (a slow server).
+	// ByteDelay, when > 0, sleeps this long after each byte of a message body (a slow server).
 	ByteDelay time.Duration
+	// LineByteDelay, when > 0, sleeps this long after each byte of every other line the server
+	// sends: the greeting, status lines and the lines of CAPA, LIST and UIDL (a trickling server).
+	LineByteDelay time.Duration
+	// EndlessMessages makes RETR and TOP replies never end: after the message the server sends
+	// "x" lines until the connection breaks.
+	EndlessMessages bool
+	// ExtraListLines, when > 0, adds that many lines, numbered after the last message, to every
+	// LIST and UIDL reply (a server whose lists disagree with STAT).
+	ExtraListLines int
+	// CapaPadding, when > 0, adds that many lines of 1000 bytes ("X-PADDING xxx...") to every
+	// CAPA reply, before and after STLS.
+	CapaPadding int
 }
+
+// DowngradeNotice is the message a Config.UTF8Downgrade server sends instead of one with UTF-8
+// headers when the session has not sent UTF8. %s is the server's Hostname.
+const DowngradeNotice = "From: Mail Delivery System <postmaster@%s>\r\n" +
+	"Subject: Message with UTF-8 headers not shown\r\n" +
+	"MIME-Version: 1.0\r\n" +
+	"Content-Type: text/plain; charset=us-ascii\r\n" +
+	"\r\n" +
+	"This message has UTF-8 headers, and your mail program did not enable UTF-8\r\n" +
+	"(RFC 6856), so it cannot be shown here.\r\n"
 
 // Server serves POP3 sessions. Use New; Close stops it.
 type Server struct {
@@ -251,6 +281,7 @@ type session struct {
 	mbox    Mailbox
 	entries []Entry
 	deleted []bool
+	utf8    bool // the client sent UTF8
 }
 
 func (s *Server) session(conn net.Conn, isTLS bool) {
@@ -328,8 +359,25 @@ func (ss *session) readLine() (string, error) {
 }
 
 func (ss *session) reply(line string) {
+	if f := ss.s.cfg.Faults; f != nil && f.LineByteDelay > 0 {
+		ss.trickle([]byte(line+"\r\n"), f.LineByteDelay)
+		return
+	}
 	ss.w.WriteString(line)
 	ss.w.WriteString("\r\n")
+}
+
+// trickle sends b a byte at a time, sleeping delay after each (Faults). It reports false when
+// the connection broke.
+func (ss *session) trickle(b []byte, delay time.Duration) bool {
+	for _, c := range b {
+		ss.w.WriteByte(c)
+		if ss.w.Flush() != nil {
+			return false
+		}
+		time.Sleep(delay)
+	}
+	return true
 }
 
 // command handles one command and reports whether the session is over.
@@ -369,12 +417,17 @@ func (ss *session) capa() {
 	}
 	ss.reply("RESP-CODES")
 	ss.reply("AUTH-RESP-CODE")
+	if cfg.UTF8Downgrade {
+		ss.reply("UTF8")
+	}
 	if ss.authed == "" {
 		if !cfg.DisableSTLS && cfg.TLSConfig != nil && !ss.tls {
 			ss.reply("STLS")
 		}
 		if ss.tls || !cfg.RequireTLSForAuth {
-			ss.reply("USER")
+			if !cfg.DisableUSER {
+				ss.reply("USER")
+			}
 			if !cfg.DisableSASL {
 				ss.reply("SASL PLAIN")
 			}
@@ -387,6 +440,11 @@ func (ss *session) capa() {
 		ss.reply("EXPIRE " + cfg.Expire)
 	}
 	ss.reply("IMPLEMENTATION " + cfg.Implementation)
+	if f := cfg.Faults; f != nil {
+		for i := 0; i < f.CapaPadding; i++ {
+			ss.reply("X-PADDING " + strings.Repeat("x", 990))
+		}
+	}
 	ss.reply(".")
 }
 
@@ -424,7 +482,18 @@ func (ss *session) authorization(verb, args string) bool {
 		}
 	}
 	switch verb {
+	case "UTF8":
+		if !cfg.UTF8Downgrade {
+			ss.reply("-ERR unknown command")
+			return false
+		}
+		ss.utf8 = true
+		ss.reply("+OK UTF8 enabled")
 	case "USER":
+		if cfg.DisableUSER {
+			ss.reply("-ERR [AUTH] USER/PASS is disabled, use APOP")
+			return false
+		}
 		if args == "" {
 			ss.reply("-ERR USER needs a name")
 			return false
@@ -573,6 +642,11 @@ func (ss *session) transaction(verb, args string) bool {
 				ss.reply(fmt.Sprintf("%d %s", i+1, field(i)))
 			}
 		}
+		if f := cfg.Faults; f != nil {
+			for i := 0; i < f.ExtraListLines; i++ {
+				ss.reply(fmt.Sprintf("%d x%d", len(ss.entries)+i+1, i))
+			}
+		}
 		ss.reply(".")
 	case "RETR":
 		if i := ss.msg(args); i >= 0 {
@@ -617,13 +691,21 @@ func (ss *session) send(i, bodyLines int) bool {
 		return false
 	}
 	defer rc.Close()
+	var msg io.Reader = rc
+	if ss.s.cfg.UTF8Downgrade && !ss.utf8 {
+		if msg, err = ss.downgrade(rc); err != nil {
+			ss.reply("-ERR [SYS/TEMP] cannot read message")
+			return false
+		}
+	}
 	ss.reply("+OK " + strconv.FormatInt(ss.entries[i].Size, 10) + " octets")
-	br := bufio.NewReaderSize(rc, 64<<10)
+	br := bufio.NewReaderSize(msg, 64<<10)
 	inBody := false
 	lineStart := true
 	var delay time.Duration
+	endless := false
 	if f := ss.s.cfg.Faults; f != nil {
-		delay = f.ByteDelay
+		delay, endless = f.ByteDelay, f.EndlessMessages
 	}
 	for {
 		if inBody && lineStart && bodyLines >= 0 {
@@ -649,12 +731,8 @@ func (ss *session) send(i, bodyLines int) bool {
 				inBody = true
 			}
 			if delay > 0 {
-				for _, b := range content {
-					ss.w.WriteByte(b)
-					if ss.w.Flush() != nil {
-						return true
-					}
-					time.Sleep(delay)
+				if !ss.trickle(content, delay) {
+					return true
 				}
 			} else {
 				ss.w.Write(content)
@@ -678,8 +756,34 @@ func (ss *session) send(i, bodyLines int) bool {
 			return true // cannot finish the reply: the client must see a broken session
 		}
 	}
+	for endless {
+		if _, err := ss.w.WriteString("x\r\n"); err != nil {
+			return true
+		}
+	}
 	ss.reply(".")
 	return false
+}
+
+// downgrade returns the message of r, or DowngradeNotice when its header has 8-bit bytes
+// (Config.UTF8Downgrade, for a session that has not sent UTF8).
+func (ss *session) downgrade(r io.Reader) (io.Reader, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	header := b
+	for _, sep := range []string{"\r\n\r\n", "\n\n"} {
+		if i := bytes.Index(b, []byte(sep)); i >= 0 && i < len(header) {
+			header = b[:i]
+		}
+	}
+	for _, c := range header {
+		if c >= 0x80 {
+			return strings.NewReader(fmt.Sprintf(DowngradeNotice, ss.s.cfg.Hostname)), nil
+		}
+	}
+	return bytes.NewReader(b), nil
 }
 
 func (ss *session) quit() {
