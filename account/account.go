@@ -54,9 +54,11 @@ type Account struct {
 }
 
 // New returns an account with the defaults a user expects: implicit TLS on 995, automatic login
-// method, messages removed from the server once stored (as POP3 intends), enabled.
+// method, messages left on the server (as Thunderbird does: a user who also reads mail on a
+// phone or in webmail must not find it gone there), enabled.
 func New(name, host, user string) Account {
-	return Account{Name: name, Host: host, Username: user, Security: SecurityTLS, Port: 995, Auth: "auto", Enabled: true}
+	return Account{Name: name, Host: host, Username: user, Security: SecurityTLS, Port: 995, Auth: "auto",
+		LeaveOnServer: true, Enabled: true}
 }
 
 // FieldError names the account and the setting that is wrong.
@@ -122,6 +124,13 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// SameServer reports whether b logs in to the same server as a: the same host (in any case),
+// port, security and user name. A stored password is sent only where it was stored for.
+func (a Account) SameServer(b Account) bool {
+	return strings.EqualFold(strings.TrimSpace(a.Host), strings.TrimSpace(b.Host)) && a.Port == b.Port &&
+		a.Security == b.Security && a.Username == b.Username
 }
 
 // Addr returns "host:port".
@@ -200,7 +209,7 @@ func LoadConfig(dir string) (*Config, error) {
 }
 
 // applyDefaults fills in the settings an account in a hand-written file leaves out with New's
-// values (the port: the usual one for the security mode). A setting
+// values (the port: the usual one for the security mode; leave_on_server: true). A setting
 // that is present, even as 0 or false, is kept.
 func applyDefaults(c *Config, md toml.MetaData) {
 	defined := make([]map[string]bool, 0, len(c.Accounts))
@@ -231,6 +240,9 @@ func applyDefaults(c *Config, md toml.MetaData) {
 		}
 		if !has["enabled"] {
 			a.Enabled = def.Enabled
+		}
+		if !has["leave_on_server"] {
+			a.LeaveOnServer = def.LeaveOnServer
 		}
 	}
 }

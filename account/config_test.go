@@ -73,6 +73,7 @@ host = "mail.example.org"
 username = "you"
 security = "starttls"
 enabled = false
+leave_on_server = false
 
 [[accounts]]
 name = "ported"
@@ -86,11 +87,18 @@ port = 1995
 	}
 	want := []Account{
 		New("minimal", "pop.example.org", "me"),
-		{Name: "explicit", Host: "mail.example.org", Username: "you", Security: SecuritySTARTTLS, Port: 110, Auth: "auto", Enabled: false},
-		{Name: "ported", Host: "h", Username: "u", Security: SecurityTLS, Port: 1995, Auth: "auto", Enabled: true},
+		{Name: "explicit", Host: "mail.example.org", Username: "you", Security: SecuritySTARTTLS, Port: 110, Auth: "auto", LeaveOnServer: false, Enabled: false},
+		{Name: "ported", Host: "h", Username: "u", Security: SecurityTLS, Port: 1995, Auth: "auto", LeaveOnServer: true, Enabled: true},
 	}
 	if !reflect.DeepEqual(c.Accounts, want) {
 		t.Fatalf("loaded\n%+v\nwant\n%+v", c.Accounts, want)
+	}
+}
+
+// TestNewKeepsMailOnServer: a new account, however it is made, leaves mail on the server.
+func TestNewKeepsMailOnServer(t *testing.T) {
+	if a := New("n", "h", "u"); !a.LeaveOnServer || a.DeleteAfterDays != 0 || a.DeleteWhenDeletedHere {
+		t.Fatalf("New = %+v, want mail left on the server for good", a)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/poplar-mail/poplar/pop"
@@ -19,6 +20,8 @@ func Explain(err error, name string) (what, remedy string) {
 	var ce *pop.CertificateError
 	var ne net.Error
 	var dnsErr *net.DNSError
+	var le *LoginDelayError
+	var re *pop.MethodRefusedError
 	switch {
 	case err == nil:
 		return "", ""
@@ -39,8 +42,23 @@ func Explain(err error, name string) (what, remedy string) {
 	case errors.Is(err, pop.ErrNoMechanism):
 		return fmt.Sprintf("%s offers no login method Poplar can use with these credentials", name),
 			"Choose another authentication method in the account settings"
+	case errors.As(err, &le):
+		return fmt.Sprintf("The server of %s allows the next check at %s", name, le.When()),
+			"Poplar checks again then; checking earlier would be refused (the server's LOGIN-DELAY)"
+	case errors.As(err, &re):
+		return fmt.Sprintf("The server of %s does not accept the sign-in method %s; it offers %s", name, re.Method, offered(re.Offered)),
+			"Choose one of those as the login method in the account settings (\"auto\" picks one when the connection is encrypted)"
+	case errors.Is(err, pop.ErrStalled):
+		return fmt.Sprintf("The server of %s stopped sending", name),
+			"Try again later; nothing was lost, and messages already stored will not be fetched twice"
+	case errors.Is(err, pop.ErrTooSlow):
+		return fmt.Sprintf("The server of %s is sending too slowly", name),
+			"Try again later or on a better connection; nothing was lost, and messages already stored will not be fetched twice"
+	case errors.Is(err, pop.ErrMessageTooLarge):
+		return fmt.Sprintf("A message on %s is larger than Poplar accepts (%v)", name, err),
+			"It stays on the server; read it in webmail or with another program"
 	case errors.As(err, new(*StoreError)):
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+		if errors.Is(err, ErrNoSpace) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
 			return fmt.Sprintf("No room left on the disk to store mail for %s", name),
 				"Free some disk space, then get mail again; nothing was deleted from the server that is not stored here"
 		}
@@ -88,4 +106,12 @@ func explainReply(pe *pop.Error, name string) (what, remedy string) {
 		return fmt.Sprintf("Wrong user name or password for %s", name), "Open Settings and check the user name and password"
 	}
 	return fmt.Sprintf("The server of %s said no to %s: %s", name, pe.Command, pe.Text), "Try again later"
+}
+
+// offered lists the sign-in methods a server offers, for a user.
+func offered(methods []string) string {
+	if len(methods) == 0 {
+		return "none that Poplar knows"
+	}
+	return strings.Join(methods, ", ")
 }

@@ -10,7 +10,7 @@ import (
 	"net"
 	"os"
 	"sort"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/poplar-mail/poplar/pop"
@@ -56,10 +56,12 @@ type Result struct {
 
 // FetchOptions configure Fetch.
 type FetchOptions struct {
-	Secrets SecretStore      // where the password is; nil means the OS keyring
-	Events  func(Event)      // may be nil; called on the fetching goroutine
-	Now     func() time.Time // the clock, for "delete after N days"; nil means time.Now
-	Trace   io.Writer        // protocol trace (never contains the password)
+	Secrets SecretStore // where the password is; nil means the OS keyring
+	// Events, when set, receives every event of the fetch in order, on the goroutine that called
+	// Fetch, and all of them before Fetch returns.
+	Events func(Event)
+	Now    func() time.Time // the clock, for "delete after N days"; nil means time.Now
+	Trace  io.Writer        // protocol trace (never contains the password)
 	// MaxRetries bounds the retries of temporary failures (IN-USE, SYS/TEMP, network); default 3.
 	MaxRetries int
 	// RetryDelay is the first backoff delay, doubled each time; default 2 s.
@@ -68,16 +70,38 @@ type FetchOptions struct {
 	// after this many messages or bytes (defaults 64 and 16 MB), and always at the end.
 	CommitEvery int
 	CommitBytes int64
-	// Timeout is the network deadline for each read and write; default 60 s.
+	// Timeout is the network deadline: each status line must arrive within it, and a message
+	// must keep arriving at pop's minimum rate; default 60 s (pop.DefaultTimeout).
 	Timeout time.Duration
+	// MaxMessageSize is the largest message downloaded; a larger one is left on the server with a
+	// Note. 0 means DefaultMaxMessageSize.
+	MaxMessageSize int64
+	// MinFreeSpace is the disk space a fetch leaves free: it stops, with a StoreError wrapping
+	// ErrNoSpace, before storing a message that would leave less. 0 means DefaultMinFreeSpace.
+	MinFreeSpace int64
 }
+
+// DefaultMaxMessageSize is the largest message a fetch downloads unless FetchOptions says otherwise.
+const DefaultMaxMessageSize = 1 << 30
+
+// DefaultMinFreeSpace is the disk space a fetch leaves free unless FetchOptions says otherwise.
+const DefaultMinFreeSpace = 32 << 20
+
+// MaxLoginDelay caps the server's LOGIN-DELAY: a bogus value never blocks an account for longer.
+const MaxLoginDelay = time.Hour
+
+// ErrNoSpace means the disk holding the mail has too little free space for the next message.
+var ErrNoSpace = errors.New("account: not enough free disk space")
 
 // LoginDelayError means the server's LOGIN-DELAY forbids logging in before RetryAt.
 type LoginDelayError struct{ RetryAt time.Time }
 
 func (e *LoginDelayError) Error() string {
-	return fmt.Sprintf("account: the server allows the next login at %s (LOGIN-DELAY)", e.RetryAt.Local().Format("15:04:05"))
+	return "account: the server allows the next login at " + e.When() + " (LOGIN-DELAY)"
 }
+
+// When is RetryAt as a user reads it: local date and time.
+func (e *LoginDelayError) When() string { return e.RetryAt.Local().Format("Mon 2 Jan 2006 15:04:05") }
 
 // QuitError means QUIT failed after DELE: the server did not commit the deletions. The messages
 // are stored locally; the next fetch deletes them again and never downloads them twice.
@@ -126,6 +150,12 @@ func Fetch(ctx context.Context, a Account, store *storage.Store, opts FetchOptio
 	if f.opts.CommitBytes <= 0 {
 		f.opts.CommitBytes = 16 << 20
 	}
+	if f.opts.MaxMessageSize <= 0 {
+		f.opts.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if f.opts.MinFreeSpace <= 0 {
+		f.opts.MinFreeSpace = DefaultMinFreeSpace
+	}
 	f.emit(Event{Kind: Started})
 	res, err := f.run(ctx)
 	switch {
@@ -147,12 +177,28 @@ type fetcher struct {
 	res      Result
 	lastProg time.Time
 	noted    map[string]bool
+
+	// stored holds the summaries the commit goroutine made durable and the fetching goroutine
+	// has not yet reported: every event is emitted by the goroutine that called Fetch.
+	storedMu sync.Mutex
+	stored   []storage.Summary
 }
 
 func (f *fetcher) emit(e Event) {
 	if f.opts.Events != nil {
 		e.Account = f.a.Name
 		f.opts.Events(e)
+	}
+}
+
+// emitStored reports, as MessageStored events, what the commit goroutine made durable so far.
+func (f *fetcher) emitStored() {
+	f.storedMu.Lock()
+	sums := f.stored
+	f.stored = nil
+	f.storedMu.Unlock()
+	for _, s := range sums {
+		f.emit(Event{Kind: MessageStored, Summary: s})
 	}
 }
 
@@ -172,24 +218,31 @@ func (f *fetcher) run(ctx context.Context) (Result, error) {
 		return f.res, err
 	}
 	defer unlock()
+	// A run killed mid-download left its partial message in tmp/; with the fetch lock held no
+	// other delivery is under way, so whatever Poplar left there is garbage.
+	if _, err := f.store.RemoveTmp(); err != nil {
+		return f.res, &StoreError{Err: err}
+	}
 	secret, err := f.opts.Secrets.Get(f.a.Name)
 	if err != nil {
 		return f.res, err
 	}
 	delay := f.opts.RetryDelay
+	stalls := 0
 	for attempt := 0; ; attempt++ {
-		if next := f.store.NextLogin(); f.opts.Now().Before(next) {
-			wait := next.Sub(f.opts.Now())
-			if wait > 2*time.Minute {
-				return f.res, &LoginDelayError{RetryAt: next}
-			}
-			if err := sleep(ctx, wait); err != nil {
-				return f.res, err
-			}
+		if err := f.waitLoginDelay(ctx); err != nil {
+			return f.res, err
 		}
 		err = f.session(ctx, secret)
 		if err == nil || !retryable(err) || attempt >= f.opts.MaxRetries || ctx.Err() != nil {
 			return f.res, err
+		}
+		if stalled(err) {
+			// A server that stalls once may stall again: one more try, so a stalled fetch
+			// ends within about twice the network timeout.
+			if stalls++; stalls > 1 {
+				return f.res, err
+			}
 		}
 		f.res.Retries++
 		f.note(fmt.Sprintf("retrying after: %v", err))
@@ -198,6 +251,21 @@ func (f *fetcher) run(ctx context.Context) (Result, error) {
 		}
 		delay *= 2
 	}
+}
+
+// waitLoginDelay waits out a short LOGIN-DELAY recorded by an earlier session (of this or another
+// process) and fails with a *LoginDelayError for a long one. A recorded time further ahead than
+// MaxLoginDelay is not the server's word (no session records more): it is ignored.
+func (f *fetcher) waitLoginDelay(ctx context.Context) error {
+	now := f.opts.Now()
+	next := f.store.NextLogin()
+	if !now.Before(next) || next.Sub(now) > MaxLoginDelay {
+		return nil
+	}
+	if wait := next.Sub(now); wait > 2*time.Minute {
+		return &LoginDelayError{RetryAt: next}
+	}
+	return sleep(ctx, next.Sub(now))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -223,10 +291,15 @@ func retryable(err error) bool {
 	var le *LoginDelayError
 	var se *StoreError
 	if errors.As(err, &se) || errors.As(err, &ce) || errors.As(err, &qe) || errors.As(err, &le) || errors.Is(err, pop.ErrSTARTTLSUnavailable) ||
-		errors.Is(err, pop.ErrInsecureAuth) || errors.Is(err, pop.ErrServerAuth) || errors.Is(err, ErrNoUIDL) {
+		errors.Is(err, pop.ErrInsecureAuth) || errors.Is(err, pop.ErrServerAuth) || errors.Is(err, ErrNoUIDL) || errors.Is(err, pop.ErrMessageTooLarge) {
 		return false
 	}
-	return isNetErr(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, pop.ErrClosed)
+	return stalled(err) || isNetErr(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, pop.ErrClosed)
+}
+
+// stalled reports whether the server stopped sending or sent too slowly.
+func stalled(err error) bool {
+	return errors.Is(err, pop.ErrStalled) || errors.Is(err, pop.ErrTooSlow) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // isNetErr reports whether err came from the network: a *net.OpError or a deadline. (Not any
@@ -250,20 +323,14 @@ func (f *fetcher) session(ctx context.Context, secret string) error {
 	po := f.a.PopOptions()
 	po.Trace = f.opts.Trace
 	po.Timeout = f.opts.Timeout
-	c, err := pop.Dial(ctx, f.a.Addr(), po)
+	po.MaxMessageSize = f.opts.MaxMessageSize
+	c, err := dialLogin(ctx, f.a, secret, po)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	cr := pop.Credentials{Method: f.a.AuthMethod(), Username: f.a.Username, Password: secret}
-	if cr.Method == pop.AuthXOAUTH2 {
-		cr.Password, cr.Token = "", secret
-	}
-	if err := c.Auth(ctx, cr); err != nil {
-		return err
-	}
 	if d := c.Capabilities().LoginDelay; d > 0 {
-		f.store.SetNextLogin(f.opts.Now().Add(d))
+		f.store.SetNextLogin(f.opts.Now().Add(min(d, MaxLoginDelay)))
 	}
 	msgs, err := f.list(ctx, c)
 	if err != nil {
@@ -278,6 +345,10 @@ func (f *fetcher) session(ctx context.Context, secret string) error {
 	for _, m := range msgs {
 		if _, done := ledger[m.uid]; done {
 			f.res.Skipped++
+			continue
+		}
+		if m.size > f.opts.MaxMessageSize {
+			f.note(fmt.Sprintf("message %d is %s, larger than the %s limit: it is left on the server", m.id, humanBytes(m.size), humanBytes(f.opts.MaxMessageSize)))
 			continue
 		}
 		todo = append(todo, m)
@@ -319,7 +390,20 @@ func (f *fetcher) session(ctx context.Context, secret string) error {
 	return nil
 }
 
-// list returns the server's messages with their unique ids and sizes.
+// humanBytes writes a size the way a user reads it.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// list returns the server's messages with their unique ids (as the store keeps them) and sizes.
 func (f *fetcher) list(ctx context.Context, c *pop.Client) ([]message, error) {
 	sizes, err := c.List(ctx)
 	if err != nil {
@@ -336,7 +420,11 @@ func (f *fetcher) list(ctx context.Context, c *pop.Client) ([]message, error) {
 	if err == nil {
 		for _, u := range uids {
 			if i, ok := byID[u.ID]; ok {
-				msgs[i].uid = u.UID
+				uid, hashed := storage.StorableUIDL(u.UID)
+				if hashed {
+					f.note(fmt.Sprintf("the server's unique ids are longer than %d bytes; Poplar keeps a hash of each instead", storage.MaxUIDL))
+				}
+				msgs[i].uid = uid
 			}
 		}
 		var out []message
@@ -389,6 +477,23 @@ func (f *fetcher) list(ctx context.Context, c *pop.Client) ([]message, error) {
 	return msgs, nil
 }
 
+// headerOnlyRoom is the disk space a header-only (TOP n 0) message is assumed to need.
+const headerOnlyRoom = 64 << 10
+
+// checkRoom fails with a StoreError wrapping ErrNoSpace when storing need more bytes would leave
+// less than MinFreeSpace free on the store's disk.
+func (f *fetcher) checkRoom(m message, need int64) error {
+	free, err := f.store.FreeSpace()
+	if err != nil {
+		return &StoreError{Err: err}
+	}
+	if free-need < f.opts.MinFreeSpace {
+		return &StoreError{Err: fmt.Errorf("%w: message %d needs %s and %s is free (Poplar keeps %s free)",
+			ErrNoSpace, m.id, humanBytes(need), humanBytes(max(free, 0)), humanBytes(f.opts.MinFreeSpace))}
+	}
+	return nil
+}
+
 // download retrieves todo with pipelined RETR (or TOP n 0 above the size limit), streaming each
 // message into the store, and commits in groups.
 func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, totalBytes int64) error {
@@ -405,27 +510,23 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 	}
 	// Group commit runs beside the download: while one group of messages is being made durable,
 	// the next streams into tmp/. Every group is committed before any DELE is sent.
-	type group struct {
-		b *storage.Batch
-		n int
-	}
-	groups := make(chan group, 1)
+	groups := make(chan *storage.Batch, 1)
 	committed := make(chan error, 1)
 	go func() {
 		var first error
-		for g := range groups {
+		for b := range groups {
 			if first != nil {
-				g.b.Abort()
+				b.Abort()
 				continue
 			}
-			sums, err := g.b.Commit()
+			sums, err := b.Commit()
 			if err != nil {
 				first = &StoreError{Err: err}
 				continue
 			}
-			for _, s := range sums {
-				f.emit(Event{Kind: MessageStored, Summary: s})
-			}
+			f.storedMu.Lock()
+			f.stored = append(f.stored, sums...)
+			f.storedMu.Unlock()
 		}
 		committed <- first
 	}()
@@ -435,18 +536,26 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 	var doneBytes int64
 	flush := func() {
 		if batch.Len() > 0 {
-			groups <- group{b: batch, n: batch.Len()}
+			groups <- batch
 			batch = f.store.NewBatch()
 		}
 		pendingBytes = 0
 	}
 	f.emit(Event{Kind: Progress, TotalMessages: len(todo), TotalBytes: totalBytes})
 	err := c.Batch(ctx, reqs, func(i int, r io.Reader, err error) error {
+		f.emitStored()
 		if err != nil {
 			return err
 		}
-		cr := &countingReader{r: r}
 		partial := reqs[i].Op == pop.OpTop
+		need := todo[i].size
+		if partial {
+			need = headerOnlyRoom
+		}
+		if err := f.checkRoom(todo[i], need); err != nil {
+			return err
+		}
+		cr := &countingReader{r: r}
 		if _, err := batch.Deliver(cr, storage.DeliverInfo{UIDL: todo[i].uid, Partial: partial, Received: f.opts.Now()}); err != nil {
 			if cr.err != nil {
 				return err // the message stream broke, not the store
@@ -473,7 +582,9 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 	// Keep what arrived whole, even when the download failed: commit it before reporting.
 	flush()
 	close(groups)
-	if cerr := <-committed; cerr != nil {
+	cerr := <-committed
+	f.emitStored()
+	if cerr != nil {
 		return errors.Join(err, cerr)
 	}
 	return err
@@ -538,68 +649,23 @@ func (f *fetcher) toDelete(msgs []message) ([]message, error) {
 	return out, nil
 }
 
-// TestConnection logs in to the account's server with password and returns its capabilities
-// (after login) and greeting. It changes nothing on the server.
-func TestConnection(ctx context.Context, a Account, password string) (pop.Capabilities, string, error) {
-	po := a.PopOptions()
-	po.Timeout = 20 * time.Second
-	c, err := pop.Dial(ctx, a.Addr(), po)
+// StoredOnServer counts the messages Poplar stored whole that the server still holds as far as the
+// ledger knows: what switching the account to "delete from the server after downloading" would
+// remove there at its next fetch.
+func StoredOnServer(s *storage.Store) (int, error) {
+	ledger, err := s.Ledger()
 	if err != nil {
-		return pop.Capabilities{}, "", err
+		return 0, err
 	}
-	defer c.Close()
-	cr := pop.Credentials{Method: a.AuthMethod(), Username: a.Username, Password: password}
-	if err := c.Auth(ctx, cr); err != nil {
-		return c.Capabilities(), c.Greeting(), err
-	}
-	if _, _, err := c.Stat(ctx); err != nil {
-		return c.Capabilities(), c.Greeting(), err
-	}
-	caps := c.Capabilities()
-	c.Quit(ctx)
-	return caps, c.Greeting(), nil
-}
-
-// FetchRest downloads the whole of a message stored as header only and replaces it in place.
-func FetchRest(ctx context.Context, a Account, store *storage.Store, uidl string, secrets SecretStore) (storage.Summary, error) {
-	if secrets == nil {
-		secrets = Keyring()
-	}
-	secret, err := secrets.Get(a.Name)
+	partial, err := s.PartialUIDLs()
 	if err != nil {
-		return storage.Summary{}, err
+		return 0, err
 	}
-	unlock, err := store.LockFetch()
-	if err != nil {
-		return storage.Summary{}, err
-	}
-	defer unlock()
-	c, err := pop.Dial(ctx, a.Addr(), a.PopOptions())
-	if err != nil {
-		return storage.Summary{}, err
-	}
-	defer c.Close()
-	if err := c.Auth(ctx, pop.Credentials{Method: a.AuthMethod(), Username: a.Username, Password: secret}); err != nil {
-		return storage.Summary{}, err
-	}
-	uids, err := c.UIDL(ctx)
-	if err != nil {
-		return storage.Summary{}, err
-	}
-	for _, u := range uids {
-		if u.UID != uidl {
-			continue
+	n := 0
+	for u, e := range ledger {
+		if !e.ServerDeleted && !partial[u] {
+			n++
 		}
-		r, err := c.Retr(ctx, u.ID)
-		if err != nil {
-			return storage.Summary{}, err
-		}
-		s, err := store.ReplacePartial(uidl, r)
-		if err != nil {
-			return storage.Summary{}, err
-		}
-		c.Quit(ctx)
-		return s, nil
 	}
-	return storage.Summary{}, fmt.Errorf("account: the message is no longer on the server (%s)", strings.TrimSpace(uidl))
+	return n, nil
 }

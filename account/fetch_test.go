@@ -45,6 +45,7 @@ func startDovecot(t *testing.T, msgs [][]byte) *dovecotRig {
 	p, _ := strconv.Atoi(port)
 	a := New("work", host, "dana")
 	a.Port = p
+	a.LeaveOnServer = false // the rigs start in delete mode; tests that keep mail say so
 	a.CAFile = srv.CAFile
 	return &dovecotRig{srv: srv, acct: a}
 }
@@ -291,6 +292,7 @@ func startPopserver(t *testing.T, cfg popserver.Config, msgs [][]byte) *popRig {
 	p, _ := strconv.Atoi(port)
 	a := New("work", host, "dana")
 	a.Port = p
+	a.LeaveOnServer = false // the rigs start in delete mode; tests that keep mail say so
 	a.Fingerprint = pop.CertFingerprint(cert.DER)
 	return &popRig{srv: srv, mbox: mb, acct: a}
 }

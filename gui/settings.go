@@ -93,9 +93,17 @@ type accountForm struct {
 	security, auth                                              *widget.Select
 	leave, deleteHere, startup, enabled, insecure               *widget.Check
 	days, every, sizeLimit                                      *widget.Entry
-	warning, testResult                                         *widget.Label
+	warning, testResult, policyHelp                             *widget.Label
 	form                                                        *widget.Form
 	saveBtn, testBtn                                            *widget.Button
+}
+
+// policySentence says in one plain sentence what the leave-on-server choice does.
+func policySentence(leave bool) string {
+	if leave {
+		return "Poplar downloads a copy and leaves the mail on the server, so webmail and your phone still see it."
+	}
+	return "Poplar deletes each message from the server as soon as it is safely stored here; webmail and other devices will no longer see it."
 }
 
 func intValidator(field string, lo, hi int) fyne.StringValidator {
@@ -175,14 +183,18 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 	f.insecure.SetChecked(a.AllowInsecureAuth)
 	f.days = entry(strconv.Itoa(a.DeleteAfterDays), "0")
 	f.days.Validator = intValidator("days", 0, 36500)
+	f.policyHelp = widget.NewLabel("")
+	f.policyHelp.Wrapping = fyne.TextWrapWord
 	f.leave = widget.NewCheck("Leave messages on the server", func(on bool) {
 		if on {
 			f.days.Enable()
 		} else {
 			f.days.Disable()
 		}
+		f.policyHelp.SetText(policySentence(on))
 	})
 	f.leave.SetChecked(a.LeaveOnServer)
+	f.policyHelp.SetText(policySentence(a.LeaveOnServer))
 	if !a.LeaveOnServer {
 		f.days.Disable()
 	}
@@ -213,8 +225,10 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 		widget.NewFormItem("Fingerprint", f.fingerprint),
 		widget.NewFormItem("", f.insecure),
 		widget.NewFormItem("", f.leave),
-		widget.NewFormItem("Delete after days", f.days),
-		widget.NewFormItem("", f.deleteHere),
+		widget.NewFormItem("", f.policyHelp),
+		&widget.FormItem{Text: "Delete after days", Widget: f.days,
+			HintText: "0 keeps them on the server for good; otherwise each is deleted there N days after it arrived here."},
+		&widget.FormItem{Widget: f.deleteHere, HintText: "Emptying the Trash here deletes those messages from the server too."},
 		widget.NewFormItem("", f.startup),
 		widget.NewFormItem("Check every (min)", f.every),
 		widget.NewFormItem("Size limit (KB)", f.sizeLimit),
@@ -266,11 +280,19 @@ func (u *UI) editAccount(a *account.Account) {
 			f.testResult.SetText("Cannot save: " + err.Error())
 			return
 		}
-		if err := u.saveAccount(acct, f.password.Text, isNew); err != nil {
-			f.testResult.SetText("Cannot save: " + err.Error())
+		password := f.password.Text
+		commit := func() {
+			if err := u.saveAccount(acct, password, isNew); err != nil {
+				f.testResult.SetText("Cannot save: " + err.Error())
+				return
+			}
+			d.Hide()
+		}
+		if isNew || !base.LeaveOnServer || acct.LeaveOnServer {
+			commit()
 			return
 		}
-		d.Hide()
+		u.confirmDeleteFromServer(acct.Name, commit)
 	})
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
@@ -288,7 +310,35 @@ func (u *UI) editAccount(a *account.Account) {
 	u.lastFormDialog = d
 }
 
-// testConnection logs in with the form's settings off the UI goroutine and shows the result.
+// confirmDeleteFromServer asks before an existing account switches to deleting mail from the
+// server, saying how many messages the next check removes there; yes runs commit.
+func (u *UI) confirmDeleteFromServer(name string, commit func()) {
+	u.bg(func() {
+		n := -1
+		if s, err := u.store(name); err == nil {
+			if c, err := account.StoredOnServer(s); err == nil {
+				n = c
+			}
+		}
+		u.do(func() {
+			what := "the messages already downloaded here"
+			if n >= 0 {
+				what = fmt.Sprintf("the %d messages already downloaded here", n)
+			}
+			msg := fmt.Sprintf("The next check deletes from the server %s, and every new message once it is stored here.\n"+
+				"Webmail, your phone and other programs will no longer see them. Delete from the server?", what)
+			dialog.ShowConfirm("Delete mail from the server?", msg, func(ok bool) {
+				if ok {
+					commit()
+				}
+			}, u.win)
+		})
+	})
+}
+
+// testConnection logs in with the form's settings off the UI goroutine and shows the result. With
+// an empty password field it uses the stored password, but only for the server and user it was
+// stored for: after the host, port, security or user name changed it asks for the password.
 func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
 	acct, err := f.account()
 	if err != nil {
@@ -297,14 +347,30 @@ func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
 	}
 	pw := f.password.Text
 	if pw == "" {
-		pw, _ = u.env.Secrets.Get(acct.Name)
+		saved, ok := u.findAccount(acct.Name)
+		if !ok || !saved.SameServer(acct) {
+			f.testResult.SetText("Enter the password to test the connection: the stored one is sent only to the server and user it was saved for.")
+			return
+		}
 	}
 	btn.Disable()
 	f.testResult.SetText("Connecting to " + acct.Addr() + "…")
 	u.bg(func() {
+		secret := pw
+		if secret == "" {
+			var err error
+			if secret, err = u.env.Secrets.Get(acct.Name); err != nil {
+				u.do(func() {
+					btn.Enable()
+					what, remedy := account.Explain(err, acct.Name)
+					f.testResult.SetText(what + ". " + remedy + ".")
+				})
+				return
+			}
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		caps, greeting, err := account.TestConnection(ctx, acct, pw)
+		caps, greeting, err := account.TestConnection(ctx, acct, secret)
 		u.do(func() {
 			btn.Enable()
 			if err != nil {

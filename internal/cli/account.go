@@ -4,12 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/storage"
 )
 
 // secrets returns the SecretStore commands use: the OS keyring, unless Env overrides it.
@@ -25,7 +27,8 @@ func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
 	usage := func() int {
 		fmt.Fprintln(e.Stderr, `Usage:
   poplar account add NAME --host H [--port P] [--security tls|starttls|none] --user U [--email E]
-                     [--leave-on-server] [--delete-after-days N] [--delete-when-deleted-here]
+                     [--leave-on-server (default) | --delete-from-server] [--delete-after-days N]
+                     [--delete-when-deleted-here]
                      [--ca-file F] [--fingerprint SHA256] [--size-limit KB] [--password-stdin]
   poplar account list
   poplar account set NAME --FLAG VALUE...   (any flag of add; booleans take true/false)
@@ -59,7 +62,7 @@ func accountFlags(fs *flag.FlagSet, a *account.Account) {
 	fs.StringVar(&a.CAFile, "ca-file", a.CAFile, "extra trusted CA certificates (PEM, absolute path)")
 	fs.StringVar(&a.Fingerprint, "fingerprint", a.Fingerprint, "pinned SHA-256 fingerprint of the server certificate")
 	fs.BoolVar(&a.AllowInsecureAuth, "allow-insecure-auth", a.AllowInsecureAuth, "allow the password over an unencrypted connection")
-	fs.BoolVar(&a.LeaveOnServer, "leave-on-server", a.LeaveOnServer, "keep messages on the server after downloading them")
+	fs.BoolVar(&a.LeaveOnServer, "leave-on-server", a.LeaveOnServer, "keep messages on the server after downloading them (the default for a new account)")
 	fs.IntVar(&a.DeleteAfterDays, "delete-after-days", a.DeleteAfterDays, "with --leave-on-server: delete from the server after N days (0 = never)")
 	fs.BoolVar(&a.DeleteWhenDeletedHere, "delete-when-deleted-here", a.DeleteWhenDeletedHere, "delete from the server when deleted here for good")
 	fs.BoolVar(&a.CheckAtStartup, "check-at-startup", a.CheckAtStartup, "the app checks this account when it starts")
@@ -74,6 +77,26 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		return 2
 	}
 	name := args[0]
+	// The flags are parsed twice: first to learn --config-dir and --data-dir (and to report a bad
+	// flag), then onto the account loaded from that folder, so its other settings are kept.
+	flags := func(a *account.Account, g *Globals, out io.Writer) (fs *flag.FlagSet, pwStdin, deleteFromServer *bool) {
+		fs = flag.NewFlagSet("poplar account "+sub, flag.ContinueOnError)
+		fs.SetOutput(out)
+		g.flags(fs)
+		accountFlags(fs, a)
+		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input and store it in the keyring")
+		deleteFromServer = fs.Bool("delete-from-server", false, "delete each message from the server once it is stored here (same as --leave-on-server=false)")
+		return fs, pwStdin, deleteFromServer
+	}
+	var scratch account.Account
+	first, _, _ := flags(&scratch, &g, e.Stderr)
+	if err := first.Parse(boolValues(args[1:])); err != nil {
+		return 2
+	}
+	if first.NArg() > 0 {
+		fmt.Fprintf(e.Stderr, "poplar account %s: unexpected argument %q\n", sub, first.Arg(0))
+		return 2
+	}
 	if err := g.resolve(e.Getenv); err != nil {
 		fmt.Fprintf(e.Stderr, "poplar account: %v\n", err)
 		return 1
@@ -99,20 +122,20 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		}
 		a = *p
 	}
-	fs := flag.NewFlagSet("poplar account "+sub, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	g.flags(fs)
-	accountFlags(fs, &a)
-	pwStdin := fs.Bool("password-stdin", false, "read the password from standard input and store it in the keyring")
+	wasLeft := a.LeaveOnServer && sub == "set"
+	fs, pwStdin, deleteFromServer := flags(&a, &g, io.Discard)
 	if err := fs.Parse(boolValues(args[1:])); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.Stderr, "poplar account %s: unexpected argument %q\n", sub, fs.Arg(0))
-		return 2
+		return 2 // reported by the first parse
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if *deleteFromServer {
+		if a.LeaveOnServer && given["leave-on-server"] {
+			fmt.Fprintf(e.Stderr, "poplar account %s: --delete-from-server and --leave-on-server contradict each other\n", sub)
+			return 2
+		}
+		a.LeaveOnServer = false
+	}
 	if sec, err := pop.ParseSecurity(a.Security); err == nil {
 		a.Security = sec.String() // "STLS", "plain" and the like are written as the canonical name
 		if a.Port == 0 || (given["security"] && !given["port"]) {
@@ -149,13 +172,38 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		}
 	}
 	fmt.Fprintf(e.Stdout, "Account %q saved in %s\n", name, g.ConfigDir)
+	if wasLeft && !a.LeaveOnServer {
+		warnDeleteFromServer(e, g, name)
+	}
 	return 0
+}
+
+// warnDeleteFromServer says what switching an account to delete-after-download does at its next
+// fetch: the messages already stored here are deleted from the server too.
+func warnDeleteFromServer(e *Env, g Globals, name string) {
+	dir := account.DataDir(g.DataDir, name)
+	if _, err := os.Stat(dir); err != nil {
+		return // nothing fetched yet
+	}
+	s, err := storage.Open(dir)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "warning: %v\n", err)
+		return
+	}
+	defer s.Close()
+	n, err := account.StoredOnServer(s)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "warning: %v\n", err)
+		return
+	}
+	fmt.Fprintf(e.Stderr, "note: the next fetch of %q deletes from the server the %d messages already stored here, "+
+		"and every new message once it is stored; webmail and other devices will no longer see them\n", name, n)
 }
 
 // boolValues turns "--flag true"/"--flag false" into "--flag=true" for boolean flags, as users of
 // 'account set' write them.
 func boolValues(args []string) []string {
-	bools := map[string]bool{"allow-insecure-auth": true, "leave-on-server": true, "delete-when-deleted-here": true,
+	bools := map[string]bool{"allow-insecure-auth": true, "leave-on-server": true, "delete-from-server": true, "delete-when-deleted-here": true,
 		"check-at-startup": true, "enabled": true, "password-stdin": true}
 	var out []string
 	for i := 0; i < len(args); i++ {

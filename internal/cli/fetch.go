@@ -60,6 +60,11 @@ func runFetch(ctx context.Context, e *Env, g Globals, args []string) int {
 		}
 	}
 	secrets := e.secrets()
+	if *pwStdin && len(accts) != 1 {
+		// One password read once must never go to several servers.
+		fmt.Fprintf(e.Stderr, "poplar fetch: --password-stdin reads one password: name one account (%d would be fetched)\n", len(accts))
+		return 2
+	}
 	if *pwStdin {
 		pw, err := readPassword(e.Stdin)
 		if err != nil {

@@ -1,0 +1,98 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/storage"
+)
+
+// Credentials returns what logs in to the account's server with secret: the password, or for
+// an OAuth2 account the access token.
+func (a Account) Credentials(secret string) pop.Credentials {
+	cr := pop.Credentials{Method: a.AuthMethod(), Username: a.Username, Password: secret}
+	if cr.Method == pop.AuthXOAUTH2 {
+		cr.Password, cr.Token = "", secret
+	}
+	return cr
+}
+
+// dialLogin connects to the account's server with po and logs in with secret: the one path that
+// fetch, TestConnection and FetchRest share. When the login fails the client is returned closed
+// beside the error, so its greeting and capabilities can still be shown.
+func dialLogin(ctx context.Context, a Account, secret string, po pop.Options) (*pop.Client, error) {
+	c, err := pop.Dial(ctx, a.Addr(), po)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Auth(ctx, a.Credentials(secret)); err != nil {
+		c.Close()
+		return c, err
+	}
+	return c, nil
+}
+
+// TestConnection logs in to the account's server with secret (a password, or an OAuth2 token)
+// and returns its capabilities (after login) and greeting. It changes nothing on the server.
+func TestConnection(ctx context.Context, a Account, secret string) (pop.Capabilities, string, error) {
+	po := a.PopOptions()
+	po.Timeout = 20 * time.Second
+	c, err := dialLogin(ctx, a, secret, po)
+	if c == nil {
+		return pop.Capabilities{}, "", err
+	}
+	defer c.Close()
+	if err != nil {
+		return c.Capabilities(), c.Greeting(), err
+	}
+	if _, _, err := c.Stat(ctx); err != nil {
+		return c.Capabilities(), c.Greeting(), err
+	}
+	caps := c.Capabilities()
+	c.Quit(ctx)
+	return caps, c.Greeting(), nil
+}
+
+// FetchRest downloads the whole of a message stored as header only and replaces it in place.
+func FetchRest(ctx context.Context, a Account, store *storage.Store, uidl string, secrets SecretStore) (storage.Summary, error) {
+	if secrets == nil {
+		secrets = Keyring()
+	}
+	secret, err := secrets.Get(a.Name)
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	unlock, err := store.LockFetch()
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	defer unlock()
+	c, err := dialLogin(ctx, a, secret, a.PopOptions())
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	defer c.Close()
+	uids, err := c.UIDL(ctx)
+	if err != nil {
+		return storage.Summary{}, err
+	}
+	for _, u := range uids {
+		if id, _ := storage.StorableUIDL(u.UID); id != uidl {
+			continue
+		}
+		r, err := c.Retr(ctx, u.ID)
+		if err != nil {
+			return storage.Summary{}, err
+		}
+		s, err := store.ReplacePartial(uidl, r)
+		if err != nil {
+			return storage.Summary{}, &StoreError{Err: err}
+		}
+		c.Quit(ctx)
+		return s, nil
+	}
+	return storage.Summary{}, fmt.Errorf("account: the message is no longer on the server (%s)", strings.TrimSpace(uidl))
+}
