@@ -275,6 +275,13 @@ func TestErrorCodes(t *testing.T) {
 		{"PASS", "-ERR invalid", "", "invalid", false, true},
 		{"RETR", "-ERR no such message", "", "no such message", false, false},
 		{"USER", "-ERR [utf8] need utf8", CodeUTF8, "need utf8", false, false},
+		// A refused method is not a wrong password.
+		{"USER", "-ERR [AUTH] Plaintext authentication disallowed", CodeAuth, "Plaintext authentication disallowed", false, false},
+		{"USER", "-ERR no such command", "", "no such command", false, false},
+		{"PASS", "-ERR plaintext authentication disabled", "", "plaintext authentication disabled", false, false},
+		{"AUTH", "-ERR [AUTH] mechanism not supported", CodeAuth, "mechanism not supported", false, false},
+		{"PASS", "-ERR [AUTH] account disabled", CodeAuth, "account disabled", false, true},
+		{"PASS", "-ERR [SYS/TEMP] USER not allowed now", CodeSysTemp, "USER not allowed now", true, false},
 	}
 	for _, tc := range tests {
 		c := client(t, Options{}, func(p *peer) {
