@@ -299,7 +299,8 @@ func retryable(err error) bool {
 
 // stalled reports whether the server stopped sending or sent too slowly.
 func stalled(err error) bool {
-	return errors.Is(err, pop.ErrStalled) || errors.Is(err, pop.ErrTooSlow) || errors.Is(err, os.ErrDeadlineExceeded)
+	return errors.Is(err, pop.ErrStalled) || errors.Is(err, pop.ErrTooSlow) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, context.DeadlineExceeded) // a connection or TLS handshake that did not finish in time
 }
 
 // isNetErr reports whether err came from the network: a *net.OpError or a deadline. (Not any

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/poplar-mail/poplar/pop"
 	"github.com/poplar-mail/poplar/pop/popserver"
 	"github.com/poplar-mail/poplar/storage"
 )
@@ -217,5 +221,111 @@ func TestLoginDelayIsCapped(t *testing.T) {
 	b := rig2.acct
 	if _, err := Fetch(context.Background(), b, s, FetchOptions{Secrets: secrets()}); err != nil {
 		t.Fatalf("a check with a next-login time in 2100 on disk = %v", err)
+	}
+}
+
+// TestUTF8HeadersStoredAsSent: a server that replaces mail with raw UTF-8 headers by a notice
+// unless the client enables UTF8 (as Courier does) still delivers the original bytes.
+func TestUTF8HeadersStoredAsSent(t *testing.T) {
+	orig := "From: Zoë Brontë <zoe@example.org>\nSubject: Grüße aus Köln — 你好\nTo: me@example.org\n\nHallo!\n"
+	rig := startPopserver(t, popserver.Config{UTF8Downgrade: true}, [][]byte{[]byte(orig)})
+	s := openTestStore(t)
+	mustFetch(t, rig.acct, s, FetchOptions{})
+	sums := mustSummaries(t, s)
+	if len(sums) != 1 {
+		t.Fatalf("%d messages stored", len(sums))
+	}
+	raw := readMessage(t, s, sums[0])
+	_, body, _ := strings.Cut(raw, "\n") // Poplar's own first line
+	if body != orig {
+		t.Fatalf("stored\n%q\nwant\n%q", body, orig)
+	}
+}
+
+// TestStalledServerEndsTheFetch: a server that stops in the middle of a message, or sends a byte
+// now and then, ends the fetch with a plain error after one retry at most; nothing partial stays
+// in tmp/, nothing is deleted, and what a killed run left in tmp/ is cleared by the next fetch.
+func TestStalledServerEndsTheFetch(t *testing.T) {
+	tests := []struct {
+		name   string
+		delay  time.Duration // after each byte of a message; 0: the server falls silent instead
+		target error
+		what   string
+	}{
+		{"stops sending", 0, pop.ErrStalled, "stopped sending"},
+		{"trickles", 150 * time.Millisecond, pop.ErrTooSlow, "sending too slowly"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			downloads := 0 // sessions that asked for the first message
+			rig := startPopserver(t, popserver.Config{Faults: &popserver.Faults{ByteDelay: tt.delay, Reply: func(verb, args string) string {
+				if verb == "RETR" && strings.TrimSpace(args) == "1" {
+					mu.Lock()
+					downloads++
+					mu.Unlock()
+					if tt.delay == 0 {
+						time.Sleep(1500 * time.Millisecond) // silent: not even the status line
+					}
+				}
+				return ""
+			}}}, testMail(2, 15))
+			s := openTestStore(t)
+			tmp := filepath.Join(s.Dir(), "Maildir", "tmp")
+			left := filepath.Join(tmp, "1700000000.M1P99Q1Rdeadbeef.host")
+			if err := os.WriteFile(left, []byte("X-Poplar-UIDL: m000001\nFrom: half"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// The stalled server's own session holds the mailbox lock until it notices the client
+			// left, so a retry may first meet IN-USE, which is retried as usual.
+			_, err := Fetch(context.Background(), rig.acct, s, FetchOptions{Secrets: secrets(), Timeout: 700 * time.Millisecond,
+				MaxRetries: 6, RetryDelay: 300 * time.Millisecond})
+			if !errors.Is(err, tt.target) {
+				t.Fatalf("Fetch = %v, want %v", err, tt.target)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if downloads != 2 {
+				t.Fatalf("%d sessions downloaded; a stall is retried once", downloads)
+			}
+			if what, _ := Explain(err, "work"); !strings.Contains(what, tt.what) {
+				t.Fatalf("Explain = %q, want %q", what, tt.what)
+			}
+			des, _ := os.ReadDir(tmp)
+			if len(des) != 0 {
+				t.Fatalf("tmp/ holds %d files after the fetch, first %s", len(des), des[0].Name())
+			}
+			if rig.mbox.Len() != 2 || len(localUIDLs(t, s)) != 0 {
+				t.Fatalf("%d on the server, %d stored", rig.mbox.Len(), len(localUIDLs(t, s)))
+			}
+		})
+	}
+}
+
+// TestLongUIDLs: a server whose unique ids exceed what the store keeps as is still works: each
+// message is stored once, found again on the next check, and deleted when the policy says so.
+func TestLongUIDLs(t *testing.T) {
+	rig := startPopserver(t, popserver.Config{}, nil)
+	for i := range 3 {
+		rig.mbox.Add(fmt.Sprintf("%d-%s", i, strings.Repeat("u", 600)), testMail(3, 16)[i])
+	}
+	a := rig.acct
+	a.LeaveOnServer = true
+	s := openTestStore(t)
+	var notes []string
+	res := mustFetch(t, a, s, FetchOptions{Events: func(e Event) {
+		if e.Kind == Note {
+			notes = append(notes, e.Text)
+		}
+	}})
+	if res.New != 3 || len(notes) != 1 || !strings.Contains(notes[0], "longer than 512 bytes") {
+		t.Fatalf("first fetch %+v, notes %q", res, notes)
+	}
+	if res := mustFetch(t, a, s, FetchOptions{}); res.New != 0 || res.Skipped != 3 {
+		t.Fatalf("second fetch %+v, want all 3 recognised", res)
+	}
+	a.LeaveOnServer = false
+	if res := mustFetch(t, a, s, FetchOptions{}); res.DeletedOnServer != 3 || rig.mbox.Len() != 0 {
+		t.Fatalf("delete-mode fetch %+v, %d left", res, rig.mbox.Len())
 	}
 }
