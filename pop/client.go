@@ -388,7 +388,7 @@ type replyLimit struct {
 }
 
 // capaLimit bounds a CAPA reply: real ones have a few dozen short lines.
-var capaLimit = replyLimit{lines: 1000, bytes: 1 << 20, why: "1000 lines and 1 MiB are accepted"}
+var capaLimit = replyLimit{lines: 1000, bytes: 1 << 20, why: "the most a CAPA reply may have"}
 
 // listSlack is how many lines more than the STAT count a LIST or UIDL reply may have.
 const listSlack = 64
@@ -414,8 +414,13 @@ func (c *Client) readLines(cmd string, lim replyLimit) ([]string, error) {
 		if l == "." {
 			return out, nil
 		}
-		if size += len(l) + 2; len(out) >= lim.lines || size > lim.bytes {
-			err := fmt.Errorf("%w: %s reply longer than %d lines or %d bytes (%s)", ErrReplyTooLarge, cmd, lim.lines, lim.bytes, lim.why)
+		size += len(l) + 2
+		if len(out) >= lim.lines || size > lim.bytes {
+			bound := fmt.Sprintf("%d lines", lim.lines)
+			if size > lim.bytes {
+				bound = fmt.Sprintf("%d bytes", lim.bytes)
+			}
+			err := fmt.Errorf("%w: the %s reply has more than %s (%s)", ErrReplyTooLarge, cmd, bound, lim.why)
 			c.fail(err)
 			return nil, err
 		}
@@ -436,7 +441,7 @@ func (c *Client) listLimit(ctx context.Context) (replyLimit, error) {
 		}
 	}
 	n := min(c.count, math.MaxInt/2) + listSlack
-	return replyLimit{lines: n, bytes: math.MaxInt, why: fmt.Sprintf("STAT said %d messages", c.count)}, nil
+	return replyLimit{lines: n, bytes: math.MaxInt, why: fmt.Sprintf("STAT said %d messages, and %d more lines are allowed", c.count, listSlack)}, nil
 }
 
 // Noop sends NOOP (keeps the session alive).

@@ -139,7 +139,8 @@ func parseErr(cmd, text string) *Error {
 }
 
 // CertificateError says the server's certificate was not trusted. Fingerprint is the SHA-256 of the
-// leaf certificate as CertFingerprint formats it, so a user can check it and pin it.
+// leaf certificate as CertFingerprint formats it, so a user can check it and pin it. Subject is
+// cleaned (CleanText).
 type CertificateError struct {
 	Host        string
 	Subject     string

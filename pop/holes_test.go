@@ -361,3 +361,27 @@ func ExampleCleanText() {
 	fmt.Println(CleanText("+OK \x1b[31mPOP3\x1b[0m <b>ready</b> <1896.697170952@dbc.mtview.ca.us>"))
 	// Output: +OK POP3 ready <1896.697170952@dbc.mtview.ca.us>
 }
+
+// TestReplyWithinTimeoutAfterEarlyDeadline: the connection's deadline is moved only when near, so
+// it may fire before the one wanted; a reply that comes within the timeout still succeeds. Here
+// the second NOOP starts 0.4 timeouts after the first, and its reply takes 0.8 timeouts: the
+// deadline left from the first NOOP fires first.
+func TestReplyWithinTimeoutAfterEarlyDeadline(t *testing.T) {
+	const timeout = 2 * time.Second
+	c := client(t, Options{Timeout: timeout}, func(p *peer) {
+		p.send("+OK\r\n")
+		p.expect("NOOP")
+		p.send("+OK\r\n")
+		p.expect("NOOP")
+		time.Sleep(timeout * 8 / 10)
+		p.send("+OK\r\n")
+	})
+	ctx := context.Background()
+	if err := c.Noop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(timeout * 4 / 10)
+	if err := c.Noop(ctx); err != nil {
+		t.Fatalf("Noop answered within the timeout = %v, want nil", err)
+	}
+}

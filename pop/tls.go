@@ -85,7 +85,7 @@ func tlsConfig(opts *Options) (*tls.Config, error) {
 			}
 			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if !bytes.Equal(got[:], want) {
-				return &pinError{got: CertFingerprint(cs.PeerCertificates[0].Raw), subject: cs.PeerCertificates[0].Subject.String()}
+				return &pinError{got: CertFingerprint(cs.PeerCertificates[0].Raw), subject: CleanText(cs.PeerCertificates[0].Subject.String())}
 			}
 			return nil
 		}
@@ -117,7 +117,7 @@ func certError(host string, err error) error {
 	var ve *tls.CertificateVerificationError
 	if errors.As(err, &ve) && len(ve.UnverifiedCertificates) > 0 {
 		leaf := ve.UnverifiedCertificates[0]
-		return &CertificateError{Host: host, Subject: leaf.Subject.String(), Fingerprint: CertFingerprint(leaf.Raw), Err: ve.Err}
+		return &CertificateError{Host: host, Subject: CleanText(leaf.Subject.String()), Fingerprint: CertFingerprint(leaf.Raw), Err: ve.Err}
 	}
 	var pe *pinError
 	if errors.As(err, &pe) {
