@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // peer is the server side of a scripted session over net.Pipe.
@@ -575,7 +576,7 @@ func FuzzParseUIDLLine(f *testing.F) {
 	f.Add("99999999999999999999 a")
 	f.Fuzz(func(t *testing.T, s string) {
 		u, err := parseUIDLLine(s)
-		if err == nil && (u.ID < 1 || u.UID == "" || strings.ContainsAny(u.UID, " \t\r\n")) {
+		if err == nil && (u.ID < 1 || u.UID == "" || strings.ContainsFunc(u.UID, func(r rune) bool { return r == ' ' || unicode.IsControl(r) })) {
 			t.Fatalf("parseUIDLLine(%q) = %+v without error", s, u)
 		}
 	})
