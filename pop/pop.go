@@ -137,8 +137,9 @@ type Options struct {
 	// TOP) may arrive; slower is ErrTooSlow. 0 means DefaultMinRate; a negative value only
 	// requires some byte in each Timeout.
 	MinRate int
-	// MaxMessageSize bounds a RETR or TOP reply, in bytes as sent (dot-stuffed, CRLF line ends);
-	// a larger one is ErrMessageTooLarge. 0 means DefaultMaxMessageSize.
+	// MaxMessageSize bounds a RETR or TOP reply, in bytes as LIST counts them (with the line ends
+	// as sent, CRLF, and without dot-stuffing); a larger one is ErrMessageTooLarge. 0 means
+	// DefaultMaxMessageSize.
 	MaxMessageSize int64
 	// Window is how many pipelined commands Batch keeps in flight; 0 means DefaultWindow.
 	Window int

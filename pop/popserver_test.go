@@ -586,8 +586,8 @@ func TestRepliesBoundedInTotal(t *testing.T) {
 			}
 		})
 	}
-	t.Run("RETR", func(t *testing.T) {
-		msg := []byte("Subject: size\r\n\r\n" + strings.Repeat("0123456789\r\n", 100))
+	t.Run("RETR", func(t *testing.T) { // the bound counts as LIST does: CRLF, no dot-stuffing
+		msg := []byte("Subject: size\r\n\r\n" + strings.Repeat("0123456789\r\n.dot-stuffed on the wire\r\n", 50))
 		r := startRig(t, popserver.Config{}, [][]byte{msg})
 		for _, tc := range []struct {
 			max  int64

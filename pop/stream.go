@@ -16,6 +16,7 @@ type dotReader struct {
 	done      bool
 	err       error
 	size, max int64 // bytes of the reply consumed, and the most allowed (Options.MaxMessageSize)
+	stuffed   int64 // dots removed by dot-unstuffing, which LIST sizes do not count
 	term      int   // length of the terminating line, once scan has found it
 }
 
@@ -57,7 +58,7 @@ func (d *dotReader) Read(p []byte) (int, error) {
 		used, m, st := d.scan(buf, p[n:])
 		n += m
 		r.Discard(used)
-		if d.size += int64(used); d.size-int64(d.term) > d.max {
+		if d.size += int64(used); d.size-d.stuffed-int64(d.term) > d.max {
 			return n, d.tooLarge()
 		}
 		switch st {
@@ -100,6 +101,7 @@ func (d *dotReader) scan(buf, out []byte) (used, n int, st scanState) {
 					}
 				}
 				used++ // a stuffed dot
+				d.stuffed++
 				rest = rest[1:]
 			}
 			d.lineStart = false
