@@ -432,16 +432,17 @@ func (c *Client) readLines(cmd string, lim replyLimit) ([]string, error) {
 	}
 }
 
-// listLimit bounds a LIST or UIDL reply by the message count of STAT, which it issues first if
-// this session has not.
-func (c *Client) listLimit(ctx context.Context) (replyLimit, error) {
+// listing runs LIST or UIDL, whose reply is bounded by the message count of STAT (issued first
+// if this session has not).
+func (c *Client) listing(ctx context.Context, cmd string) ([]string, error) {
 	if c.count < 0 {
 		if _, _, err := c.Stat(ctx); err != nil {
-			return replyLimit{}, err
+			return nil, err
 		}
 	}
 	n := min(c.count, math.MaxInt/2) + listSlack
-	return replyLimit{lines: n, bytes: math.MaxInt, why: fmt.Sprintf("STAT said %d messages, and %d more lines are allowed", c.count, listSlack)}, nil
+	why := fmt.Sprintf("STAT said %d messages, and %d more lines are allowed", c.count, listSlack)
+	return c.lines(ctx, cmd, replyLimit{lines: n, bytes: math.MaxInt, why: why})
 }
 
 // Noop sends NOOP (keeps the session alive).
@@ -498,11 +499,7 @@ type UIDEntry struct {
 // session has not, and fails with ErrReplyTooLarge when the reply has more than 64 lines beyond
 // the largest count STAT gave.
 func (c *Client) List(ctx context.Context) ([]MessageInfo, error) {
-	lim, err := c.listLimit(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ls, err := c.lines(ctx, "LIST", lim)
+	ls, err := c.listing(ctx, "LIST")
 	if err != nil {
 		return nil, err
 	}
@@ -529,11 +526,7 @@ func (c *Client) ListOne(ctx context.Context, id int) (MessageInfo, error) {
 // UIDL returns the unique id of every message not marked deleted. Like List, it issues STAT
 // first when this session has not, and bounds the reply by its count.
 func (c *Client) UIDL(ctx context.Context) ([]UIDEntry, error) {
-	lim, err := c.listLimit(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ls, err := c.lines(ctx, "UIDL", lim)
+	ls, err := c.listing(ctx, "UIDL")
 	if err != nil {
 		return nil, err
 	}
