@@ -28,7 +28,7 @@ func Explain(err error, name string) (what, remedy string) {
 	case errors.Is(err, context.Canceled):
 		return "Cancelled", ""
 	case errors.As(err, &ce):
-		return fmt.Sprintf("The server certificate of %s is not trusted (%v)", name, ce.Err),
+		return fmt.Sprintf("The server certificate of %s is not trusted (%s)", name, pop.CleanText(ce.Err.Error())),
 			fmt.Sprintf("If you trust this server, pin its SHA-256 fingerprint %s in the account settings, or give the CA file that signed it", ce.Fingerprint)
 	case errors.Is(err, pop.ErrSTARTTLSUnavailable):
 		return fmt.Sprintf("%s did not offer STARTTLS, so no password was sent", name),
@@ -46,7 +46,7 @@ func Explain(err error, name string) (what, remedy string) {
 		return fmt.Sprintf("The server of %s allows the next check at %s", name, le.When()),
 			"Poplar checks again then; checking earlier would be refused (the server's LOGIN-DELAY)"
 	case errors.As(err, &re):
-		return fmt.Sprintf("The server of %s does not accept the sign-in method %s; it offers %s", name, re.Method, offered(re.Offered)),
+		return fmt.Sprintf("The server of %s does not accept the sign-in method %s; it offers %s", name, methodName(re.Method), offered(re.Offered)),
 			"Choose one of those as the login method in the account settings (\"auto\" picks one when the connection is encrypted)"
 	case errors.Is(err, pop.ErrStalled):
 		return fmt.Sprintf("The server of %s stopped sending", name),
@@ -114,4 +114,15 @@ func offered(methods []string) string {
 		return "none that Poplar knows"
 	}
 	return strings.Join(methods, ", ")
+}
+
+// methodName names a sign-in method as the account editor does.
+func methodName(m pop.AuthMethod) string {
+	switch m {
+	case pop.AuthUser:
+		return "password (USER/PASS)"
+	case pop.AuthAuto:
+		return "auto"
+	}
+	return strings.ToUpper(m.String())
 }

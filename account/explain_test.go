@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/poplar-mail/poplar/pop"
 )
@@ -37,6 +38,13 @@ func TestExplain(t *testing.T) {
 		{"disk full", &StoreError{Err: &os.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}}, "No room left on the disk to store mail for work", "Free some disk space"},
 		{"read-only store", &StoreError{Err: &os.PathError{Op: "open", Path: "/x", Err: syscall.EROFS}}, "could not be stored", "writable"},
 		{"cancelled", context.Canceled, "Cancelled", ""},
+		{"method refused", &pop.MethodRefusedError{Method: pop.AuthUser, Offered: []string{"APOP", "SCRAM-SHA-256"}, Err: &pop.Error{Command: "USER", Text: "not allowed"}},
+			"does not accept the sign-in method password (USER/PASS); it offers APOP, SCRAM-SHA-256", "login method"},
+		{"stalled", fmt.Errorf("pop: RETR: %w", pop.ErrStalled), "stopped sending", "nothing was lost"},
+		{"too slow", fmt.Errorf("pop: RETR: %w", pop.ErrTooSlow), "sending too slowly", "nothing was lost"},
+		{"no room", &StoreError{Err: fmt.Errorf("%w: message 3 needs 2 MB", ErrNoSpace)}, "No room left on the disk", "Free some disk space"},
+		{"login delay", &LoginDelayError{RetryAt: time.Date(2026, 12, 1, 9, 30, 0, 0, time.Local)}, "next check at Tue 1 Dec 2026 09:30", "checks again then"},
+		{"too large", fmt.Errorf("pop: RETR 4: %w", pop.ErrMessageTooLarge), "larger than Poplar accepts", "stays on the server"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -329,3 +329,27 @@ func TestLongUIDLs(t *testing.T) {
 		t.Fatalf("delete-mode fetch %+v, %d left", res, rig.mbox.Len())
 	}
 }
+
+// TestOAuth2TokenOnEveryPath: an OAuth2 account signs in with its token on every path that logs
+// in — fetch, Test connection and "Download the rest" — since they share one dial-and-login.
+func TestOAuth2TokenOnEveryPath(t *testing.T) {
+	big := "Subject: big\n\n" + strings.Repeat("the rest of the message\n", 200)
+	rig := startPopserver(t, popserver.Config{Tokens: popserver.Users(map[string]string{"dana": "ya29.token"})}, [][]byte{[]byte(big)})
+	a := rig.acct
+	a.Auth, a.LeaveOnServer, a.SizeLimitKB = "oauth2", true, 1
+	sec := MemSecrets{"work": "ya29.token"}
+	if _, _, err := TestConnection(context.Background(), a, "ya29.token"); err != nil {
+		t.Fatalf("TestConnection with a token: %v", err)
+	}
+	s := openTestStore(t)
+	if res := mustFetch(t, a, s, FetchOptions{Secrets: sec}); res.New != 1 || res.Partial != 1 {
+		t.Fatalf("fetch: %+v, want one header-only message", res)
+	}
+	sum, err := FetchRest(context.Background(), a, s, "m000001", sec)
+	if err != nil || sum.Partial {
+		t.Fatalf("FetchRest with a token = %+v, %v", sum, err)
+	}
+	if raw := readMessage(t, s, sum); !strings.HasSuffix(raw, big) {
+		t.Fatalf("after FetchRest the message is %d bytes, want the whole %d", len(raw), len(big))
+	}
+}

@@ -1,8 +1,8 @@
 // Package popserver is a small, standards-following POP3 server (RFC 1939, 2449, 2595, 5034, 6856)
 // over a Mailbox: implicit TLS and STLS, CAPA, UIDL, TOP, PIPELINING, RESP-CODES, USER/PASS, APOP,
-// SASL PLAIN and, on request, UTF8. It keeps RFC 1939's UPDATE-state semantics: DELE only marks, RSET unmarks, and the
-// marked messages are deleted when QUIT ends a TRANSACTION-state session; a session that drops
-// deletes nothing. A second session on a locked mailbox gets -ERR [IN-USE].
+// SASL PLAIN (and XOAUTH2 with Config.Tokens) and, on request, UTF8. It keeps RFC 1939's
+// UPDATE-state semantics: DELE only marks, RSET unmarks, and the marked messages are deleted when
+// QUIT ends a TRANSACTION-state session; a session that drops deletes nothing. A second session on a locked mailbox gets -ERR [IN-USE].
 //
 // Poplar uses it for its demo mailbox and its tests, the way net/http/httptest serves net/http's
 // tests; Faults lets tests make it misbehave on purpose.
@@ -34,6 +34,9 @@ type Config struct {
 	// Password returns a user's password, and false for an unknown user. It serves USER/PASS,
 	// APOP and SASL PLAIN.
 	Password func(user string) (string, bool)
+	// Tokens, when set, returns a user's OAuth2 access token, and false for an unknown user; it
+	// serves SASL XOAUTH2, which CAPA then lists.
+	Tokens func(user string) (string, bool)
 	// TLSConfig enables STLS on plain listeners and is required by ServeTLS.
 	TLSConfig *tls.Config
 	// Hostname goes into the greeting's APOP timestamp; default "localhost".
@@ -428,7 +431,9 @@ func (ss *session) capa() {
 			if !cfg.DisableUSER {
 				ss.reply("USER")
 			}
-			if !cfg.DisableSASL {
+			if !cfg.DisableSASL && cfg.Tokens != nil {
+				ss.reply("SASL PLAIN XOAUTH2")
+			} else if !cfg.DisableSASL {
 				ss.reply("SASL PLAIN")
 			}
 		}
@@ -537,7 +542,8 @@ func (ss *session) authorization(verb, args string) bool {
 func (ss *session) auth(args string) {
 	cfg := &ss.s.cfg
 	mech, initial, hasInitial := strings.Cut(args, " ")
-	if cfg.DisableSASL || !strings.EqualFold(mech, "PLAIN") {
+	xoauth2 := strings.EqualFold(mech, "XOAUTH2") && cfg.Tokens != nil
+	if cfg.DisableSASL || !(strings.EqualFold(mech, "PLAIN") || xoauth2) {
 		ss.reply("-ERR unsupported SASL mechanism")
 		return
 	}
@@ -558,6 +564,10 @@ func (ss *session) auth(args string) {
 		initial = ""
 	}
 	raw, err := base64.StdEncoding.DecodeString(initial)
+	if xoauth2 {
+		ss.xoauth2(raw, err)
+		return
+	}
 	parts := strings.Split(string(raw), "\x00")
 	if err != nil || len(parts) != 3 {
 		ss.reply("-ERR malformed PLAIN response")
@@ -569,6 +579,24 @@ func (ss *session) auth(args string) {
 		return
 	}
 	ss.login(parts[1])
+}
+
+// xoauth2 checks an XOAUTH2 initial response, "user=U^Aauth=Bearer T^A^A".
+func (ss *session) xoauth2(raw []byte, err error) {
+	var user, token string
+	for _, kv := range strings.Split(string(raw), "\x01") {
+		if v, ok := strings.CutPrefix(kv, "user="); ok {
+			user = v
+		} else if v, ok := strings.CutPrefix(kv, "auth=Bearer "); ok {
+			token = v
+		}
+	}
+	want, ok := ss.s.cfg.Tokens(user)
+	if err != nil || !ok || token == "" || token != want {
+		ss.reply("-ERR [AUTH] invalid token")
+		return
+	}
+	ss.login(user)
 }
 
 // login locks the user's mailbox and enters the TRANSACTION state.
