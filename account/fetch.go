@@ -349,7 +349,7 @@ func (f *fetcher) session(ctx context.Context, secret string) error {
 			continue
 		}
 		if m.size > f.opts.MaxMessageSize {
-			f.note(fmt.Sprintf("message %d is %s, larger than the %s limit: it is left on the server", m.id, humanBytes(m.size), humanBytes(f.opts.MaxMessageSize)))
+			f.note(fmt.Sprintf("message %d is %s, larger than the %s limit: it is left on the server", m.id, FormatSize(m.size), FormatSize(f.opts.MaxMessageSize)))
 			continue
 		}
 		todo = append(todo, m)
@@ -391,15 +391,15 @@ func (f *fetcher) session(ctx context.Context, secret string) error {
 	return nil
 }
 
-// humanBytes writes a size the way a user reads it.
-func humanBytes(n int64) string {
+// FormatSize writes a byte count the way a user reads it: "512 bytes", "3.2 KB", "1.5 GB".
+func FormatSize(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
 	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", n>>10)
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
@@ -490,7 +490,7 @@ func (f *fetcher) checkRoom(m message, need int64) error {
 	}
 	if free-need < f.opts.MinFreeSpace {
 		return &StoreError{Err: fmt.Errorf("%w: message %d needs %s and %s is free (Poplar keeps %s free)",
-			ErrNoSpace, m.id, humanBytes(need), humanBytes(max(free, 0)), humanBytes(f.opts.MinFreeSpace))}
+			ErrNoSpace, m.id, FormatSize(need), FormatSize(max(free, 0)), FormatSize(f.opts.MinFreeSpace))}
 	}
 	return nil
 }

@@ -117,7 +117,7 @@ func fetchOne(ctx context.Context, e *Env, g Globals, a account.Account, secrets
 		out.final(a.Name, fmt.Sprintf("%s: failed: %s. %s.", a.Name, what, remedy))
 		return false
 	}
-	line := fmt.Sprintf("%s: %d new (%s)", a.Name, res.New, humanBytes(res.Bytes))
+	line := fmt.Sprintf("%s: %d new (%s)", a.Name, res.New, account.FormatSize(res.Bytes))
 	if res.Partial > 0 {
 		line += fmt.Sprintf(", %d header only", res.Partial)
 	}
@@ -150,12 +150,12 @@ func (p *progressPrinter) event(ev account.Event) {
 			return
 		}
 		p.state[ev.Account] = fmt.Sprintf("%s %s %d/%d %s/%s", ev.Account, bar(ev.Bytes, ev.TotalBytes), ev.Messages, ev.TotalMessages,
-			humanBytes(ev.Bytes), humanBytes(ev.TotalBytes))
+			account.FormatSize(ev.Bytes), account.FormatSize(ev.TotalBytes))
 		if p.tty {
 			p.redraw()
 		} else if !p.quiet && (time.Since(p.last) > time.Second || ev.Messages == ev.TotalMessages) {
 			p.last = time.Now()
-			fmt.Fprintf(p.w, "%s: %d/%d messages, %s/%s\n", ev.Account, ev.Messages, ev.TotalMessages, humanBytes(ev.Bytes), humanBytes(ev.TotalBytes))
+			fmt.Fprintf(p.w, "%s: %d/%d messages, %s/%s\n", ev.Account, ev.Messages, ev.TotalMessages, account.FormatSize(ev.Bytes), account.FormatSize(ev.TotalBytes))
 		}
 	case account.Note:
 		if !p.quiet {

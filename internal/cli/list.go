@@ -95,7 +95,7 @@ func runList(ctx context.Context, e *Env, g Globals, args []string) int {
 		if !m.Date.IsZero() {
 			date = m.Date.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(e.Stdout, "%s%s %s  %-24s  %-50s %8s  %s\n", mark, att, date, fit(m.From, 24), fit(m.Subject, 50), humanBytes(m.Size), m.Key)
+		fmt.Fprintf(e.Stdout, "%s%s %s  %-24s  %-50s %8s  %s\n", mark, att, date, fit(m.From, 24), fit(m.Subject, 50), account.FormatSize(m.Size), m.Key)
 	}
 	return 0
 }

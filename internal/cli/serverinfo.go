@@ -116,7 +116,7 @@ func runServerInfo(ctx context.Context, e *Env, g Globals, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(w, "Mailbox:       %d messages, %s\n", n, humanBytes(size))
+	fmt.Fprintf(w, "Mailbox:       %d messages, %s\n", n, account.FormatSize(size))
 	if caps := c.Capabilities(); caps.Known {
 		fmt.Fprintln(w, "After login:")
 		printCaps(w, caps)
@@ -179,17 +179,4 @@ func readPassword(r io.Reader) (string, error) {
 		return "", errors.New("the password read from standard input is empty")
 	}
 	return line, nil
-}
-
-// humanBytes formats a size for people.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
