@@ -26,6 +26,15 @@ func runShow(ctx context.Context, e *Env, g Globals, args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintln(e.Stderr, "Usage: poplar show [--json] [--save-attachments DIR] FILE|ACCOUNT/KEY")
 		fs.PrintDefaults()
+		fmt.Fprintln(e.Stderr, `
+A damaged attachment (bad base64, cut short) is never saved under its own name: what could be
+decoded is saved as NAME`+mailview.PartialSuffix+`, and stderr names it with the reason.
+
+Exit status:
+  0  the message was shown and every attachment asked for was saved
+  1  the message could not be shown
+  2  wrong usage
+  3  the message was shown, but some attachments could not be saved, or only in part`)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return 2
@@ -55,45 +64,91 @@ func runShow(ctx context.Context, e *Env, g Globals, args []string) int {
 		return 1
 	}
 	m.Partial = partial
-	var saved []string
+	var res saveResult
 	if *saveDir != "" {
-		if err := os.MkdirAll(*saveDir, 0o700); err != nil {
-			fmt.Fprintf(e.Stderr, "poplar show: %v\n", err)
-			return 1
-		}
-		for _, a := range m.Attachments {
-			rc, err := open()
-			if err != nil {
-				fmt.Fprintf(e.Stderr, "poplar show: %v\n", err)
-				return 1
-			}
-			p, err := mailview.SaveAttachment(rc, a.Index, *saveDir)
-			rc.Close()
-			if err != nil {
-				fmt.Fprintf(e.Stderr, "poplar show: saving %s: %v\n", a.Name, err)
-				return 1
-			}
-			saved = append(saved, p)
-		}
+		res = saveAll(open, m.Attachments, *saveDir)
 	}
 	if *asJSON {
 		out := struct {
 			*mailview.Message
-			Text  string   `json:"text"`
-			Saved []string `json:"saved,omitempty"`
-		}{m, m.Text(), saved}
+			Text     string     `json:"text"`
+			Saved    []string   `json:"saved,omitempty"`
+			NotSaved []notSaved `json:"not_saved,omitempty"`
+		}{m, m.Text(), res.saved, res.failed}
 		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
 			return 1
 		}
-		return 0
+	} else {
+		printMessage(e.Stdout, m)
+		for _, p := range res.saved {
+			fmt.Fprintf(e.Stdout, "Saved %s\n", p)
+		}
 	}
-	printMessage(e.Stdout, m)
-	for _, p := range saved {
-		fmt.Fprintf(e.Stdout, "Saved %s\n", p)
+	for _, f := range res.failed {
+		fmt.Fprintf(e.Stderr, "poplar show: %s\n", f.Message)
+	}
+	if len(res.failed) > 0 {
+		return exitNotAllSaved
 	}
 	return 0
+}
+
+// exitNotAllSaved is show's exit status when the message was shown but some attachments could
+// not be saved, or only in part.
+const exitNotAllSaved = 3
+
+// saveResult is what saving a message's attachments did.
+type saveResult struct {
+	saved  []string   // files saved whole
+	failed []notSaved // attachments not saved, or only in part
+}
+
+// notSaved describes, for people and for --json, an attachment that was not saved whole.
+type notSaved struct {
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	Reason  string `json:"reason"`            // "bad base64", "truncated" or the error
+	Partial string `json:"partial,omitempty"` // the file holding what could be decoded
+	Message string `json:"message"`           // the line printed on stderr
+}
+
+// saveAll saves every attachment it can into dir and describes each one it could not save whole.
+// It never stops at one failure.
+func saveAll(open func() (io.ReadCloser, error), as []mailview.Attachment, dir string) saveResult {
+	var res saveResult
+	fail := func(a mailview.Attachment, reason, partial, msg string) {
+		res.failed = append(res.failed, notSaved{Index: a.Index, Name: a.Name, Reason: reason, Partial: partial, Message: msg})
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		for _, a := range as {
+			fail(a, err.Error(), "", fmt.Sprintf("%s could not be saved: %v", a.Name, err))
+		}
+		return res
+	}
+	for _, a := range as {
+		rc, err := open()
+		if err != nil {
+			fail(a, err.Error(), "", fmt.Sprintf("%s could not be saved: %v", a.Name, err))
+			continue
+		}
+		p, err := mailview.SaveAttachment(rc, a.Index, dir)
+		rc.Close()
+		var damaged *mailview.DamagedError
+		switch {
+		case errors.As(err, &damaged) && p != "":
+			fail(a, damaged.Reason, p, fmt.Sprintf("%s is damaged (%s); saved the %s that could be decoded as %s, which is incomplete",
+				a.Name, damaged.Reason, account.FormatSize(damaged.Decoded), p))
+		case errors.As(err, &damaged):
+			fail(a, damaged.Reason, "", fmt.Sprintf("%s is damaged (%s) and could not be saved: nothing could be decoded", a.Name, damaged.Reason))
+		case err != nil:
+			fail(a, err.Error(), "", fmt.Sprintf("%s could not be saved: %v", a.Name, err))
+		default:
+			res.saved = append(res.saved, p)
+		}
+	}
+	return res
 }
 
 func printMessage(w io.Writer, m *mailview.Message) {
@@ -127,7 +182,11 @@ func printMessage(w io.Writer, m *mailview.Message) {
 	if len(m.Attachments) > 0 {
 		fmt.Fprintln(w, "\nAttachments:")
 		for _, a := range m.Attachments {
-			fmt.Fprintf(w, "  [%d] %s (%s, %s)\n", a.Index, a.Name, a.ContentType, humanBytes(a.Size))
+			damage := ""
+			if a.Damaged != "" {
+				damage = "; damaged: " + a.Damaged
+			}
+			fmt.Fprintf(w, "  [%d] %s (%s, %s%s)\n", a.Index, a.Name, a.ContentType, account.FormatSize(a.Size), damage)
 		}
 	}
 	for _, warn := range m.Warnings {

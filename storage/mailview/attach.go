@@ -1,6 +1,7 @@
 package mailview
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -74,19 +75,61 @@ func SanitizeFilename(name, mediaType string, index int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xc0 != 0x80 }
 
+// DamagedError reports an attachment whose encoded data is damaged (bad base64, a part the
+// message ends inside...): only the first Decoded bytes could be decoded.
+type DamagedError struct {
+	Index   int    // the part number (see Attachment.Index)
+	Name    string // its sanitized file name
+	Reason  string // in plain words, e.g. "bad base64"
+	Decoded int64  // bytes decoded before the damage
+	Err     error  // what the decoder reported
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("mailview: %s (part %d) is damaged (%s)", e.Name, e.Index, e.Reason)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// damageReason describes in plain words why reading a part's body failed.
+func damageReason(err error) string {
+	var corrupt base64.CorruptInputError
+	switch {
+	case errors.As(err, &corrupt):
+		return "bad base64"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated"
+	case strings.HasPrefix(err.Error(), "quotedprintable:"):
+		return "bad quoted-printable"
+	}
+	return err.Error()
+}
+
+// isDamage reports whether err, from reading a part's body, means its data is damaged. An unknown
+// transfer encoding or charset is not damage: the part is kept undecoded.
+func isDamage(err error) bool {
+	return err != nil && !message.IsUnknownEncoding(err) && !message.IsUnknownCharset(err)
+}
+
 // ExtractAttachment writes the decoded content of part index (see Attachment.Index) to w and
-// returns its description.
+// returns its description. When the part's data is damaged, what could be decoded has been written
+// to w and the error is a *DamagedError; an error writing to w is returned wrapped.
 func ExtractAttachment(r io.Reader, index int, w io.Writer) (Attachment, error) {
 	var got Attachment
 	wk := &walker{opts: Options{}.withDefaults(), msg: &Message{}, extract: index}
 	var copyErr error
 	wk.onPart = func(e *message.Entity, a Attachment) error {
-		n, err := io.Copy(w, e.Body)
+		src := &errRecorder{r: e.Body}
+		n, err := io.Copy(w, src)
 		a.Size = n
-		got = a
-		if err != nil && !message.IsUnknownEncoding(err) && !message.IsUnknownCharset(err) {
+		switch {
+		case isDamage(src.err):
+			a.Damaged = damageReason(src.err)
+			copyErr = &DamagedError{Index: index, Name: a.Name, Reason: a.Damaged, Decoded: n, Err: src.err}
+		case err != nil && src.err == nil:
 			copyErr = fmt.Errorf("mailview: extracting part %d: %w", index, err)
 		}
+		got = a
 		return nil
 	}
 	if _, err := wk.top(r); err != nil {
@@ -98,59 +141,18 @@ func ExtractAttachment(r io.Reader, index int, w io.Writer) (Attachment, error) 
 	return got, copyErr
 }
 
-// InlineImage returns the bytes and media type of the part with Content-ID cid, at most max
-// bytes. open is called twice: once to find the part, once to extract it.
-func InlineImage(open func() (io.ReadCloser, error), cid string, max int64) ([]byte, string, error) {
-	rc, err := open()
-	if err != nil {
-		return nil, "", err
-	}
-	m, err := Read(rc, Options{})
-	rc.Close()
-	if err != nil {
-		return nil, "", err
-	}
-	var part *Attachment
-	for i := range m.Attachments {
-		if m.Attachments[i].ContentID == cid {
-			part = &m.Attachments[i]
-			break
-		}
-	}
-	if part == nil {
-		return nil, "", fmt.Errorf("%w: Content-ID %q", ErrNoPart, cid)
-	}
-	if part.Size > max {
-		return nil, "", fmt.Errorf("mailview: inline image %q is larger than %d bytes", cid, max)
-	}
-	rc, err = open()
-	if err != nil {
-		return nil, "", err
-	}
-	defer rc.Close()
-	buf := limitedBuffer{max: max}
-	if _, err := ExtractAttachment(rc, part.Index, &buf); err != nil {
-		return nil, "", err
-	}
-	return buf.b, part.ContentType, nil
-}
-
-type limitedBuffer struct {
-	b   []byte
-	max int64
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if int64(len(l.b)+len(p)) > l.max {
-		return 0, errors.New("mailview: image too large")
-	}
-	l.b = append(l.b, p...)
-	return len(p), nil
-}
+// PartialSuffix ends the name under which SaveAttachment keeps what could be decoded of a damaged
+// attachment, so that an incomplete file never passes for the real one.
+const PartialSuffix = ".partial"
 
 // SaveAttachment writes part index of the message into dir, under its sanitized name. It never
-// overwrites a file: when the name is taken it adds " (2)", " (3)"... It creates the file 0600 and
-// returns its path, which is always directly inside dir.
+// overwrites a file: when the name is taken it adds " (2)", " (3)"... It writes a temporary file
+// in dir, syncs it and only then gives it its name, 0600; the path returned is always directly
+// inside dir.
+//
+// A damaged part is never saved under its name: what could be decoded is saved as the name plus
+// PartialSuffix, the path returned names that file ("" when nothing could be decoded) and the
+// error is a *DamagedError. On any other error nothing is left in dir.
 func SaveAttachment(r io.Reader, index int, dir string) (string, error) {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
@@ -162,13 +164,40 @@ func SaveAttachment(r io.Reader, index int, dir string) (string, error) {
 	}
 	defer os.Remove(tmp.Name())
 	a, err := ExtractAttachment(r, index, tmp)
-	if cerr := tmp.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
+	var damaged *DamagedError
+	if errors.As(err, &damaged) {
+		if damaged.Decoded == 0 {
+			tmp.Close()
+			return "", err
+		}
+	} else if err != nil {
+		tmp.Close()
 		return "", err
 	}
+	if serr := tmp.Sync(); serr != nil {
+		tmp.Close()
+		return "", fmt.Errorf("mailview: saving %s: %w", a.Name, serr)
+	}
+	if cerr := tmp.Close(); cerr != nil {
+		return "", fmt.Errorf("mailview: saving %s: %w", a.Name, cerr)
+	}
 	name := a.Name
+	if damaged != nil {
+		name += PartialSuffix
+	}
+	p, lerr := linkFree(tmp.Name(), absDir, name)
+	if lerr != nil {
+		return "", lerr
+	}
+	if damaged != nil {
+		return p, damaged
+	}
+	return p, nil
+}
+
+// linkFree gives the file at tmp the first free name in dir: name, "stem (2).ext", ... A hard link
+// fails when the name exists, so no file is ever replaced.
+func linkFree(tmp, dir, name string) (string, error) {
 	ext := filepath.Ext(name)
 	stem := strings.TrimSuffix(name, ext)
 	for i := 1; i < 10000; i++ {
@@ -176,17 +205,25 @@ func SaveAttachment(r io.Reader, index int, dir string) (string, error) {
 		if i > 1 {
 			cand = fmt.Sprintf("%s (%d)%s", stem, i, ext)
 		}
-		p := filepath.Join(absDir, cand)
-		if filepath.Dir(p) != absDir {
-			return "", fmt.Errorf("mailview: refusing to save %q outside %s", cand, absDir)
+		p := filepath.Join(dir, cand)
+		if filepath.Dir(p) != dir {
+			return "", fmt.Errorf("mailview: refusing to save %q outside %s", cand, dir)
 		}
-		// A hard link fails when the name exists: no file is ever replaced.
-		if err := os.Link(tmp.Name(), p); err == nil {
+		if err := os.Link(tmp, p); err == nil {
 			os.Chmod(p, 0o600)
+			syncDir(dir)
 			return p, nil
 		} else if !errors.Is(err, os.ErrExist) {
 			return "", fmt.Errorf("mailview: saving %s: %w", cand, err)
 		}
 	}
-	return "", fmt.Errorf("mailview: no free name for %q in %s", name, absDir)
+	return "", fmt.Errorf("mailview: no free name for %q in %s", name, dir)
+}
+
+// syncDir makes a new name in dir durable; a failure only weakens durability, so it is ignored.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }

@@ -1,6 +1,8 @@
 package mailview
 
 import (
+	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -112,17 +114,78 @@ func collapseSpace(s string) string {
 	return out.String()
 }
 
-// safeLink returns href when it is an http, https or mailto link, else "".
+// safeLink returns href when it is an http or https link, the safe form of a mailto link (see
+// safeMailto), else "". Every link the reader shows, from HTML or found in plain text, passes here.
 func safeLink(href string) string {
 	h := strings.TrimSpace(href)
+	if strings.ContainsAny(h, "\x00\r\n") {
+		return ""
+	}
 	l := strings.ToLower(h)
-	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "mailto:") {
-		if strings.ContainsAny(h, "\x00\r\n") {
-			return ""
-		}
+	switch {
+	case strings.HasPrefix(l, "http://"), strings.HasPrefix(l, "https://"):
 		return cleanText(h)
+	case strings.HasPrefix(l, "mailto:"):
+		return safeMailto(h[len("mailto:"):])
 	}
 	return ""
+}
+
+// mailtoFields are the only mailto fields (RFC 6068) a link may carry to the mail program the
+// system opens it with. Everything else is dropped: attach=, attachment= (a local file sent
+// along), cc, bcc, in-reply-to, X-... headers.
+var mailtoFields = map[string]bool{"to": true, "subject": true, "body": true}
+
+// safeMailto rebuilds a mailto link (without its "mailto:") from its address and its to, subject
+// and body fields alone, each decoded and encoded again, so nothing hidden in an encoding or a
+// stray separator reaches the mail program. It returns "" when the address cannot be decoded.
+func safeMailto(rest string) string {
+	rest, _, _ = strings.Cut(rest, "#")
+	addr, query, _ := strings.Cut(rest, "?")
+	to, err := url.PathUnescape(addr)
+	if err != nil || strings.ContainsAny(to, "\x00\r\n") {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("mailto:")
+	b.WriteString(escapeMailto(cleanText(to), true))
+	seen := map[string]bool{}
+	sep := "?"
+	// Some mail programs split fields at a second '?' or at ';' too: so does this.
+	for _, f := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == '?' || r == ';' }) {
+		k, v, _ := strings.Cut(f, "=")
+		name, err := url.PathUnescape(k)
+		name = strings.ToLower(strings.TrimSpace(name))
+		if err != nil || !mailtoFields[name] || seen[name] {
+			continue
+		}
+		val, err := url.PathUnescape(v)
+		if err != nil {
+			continue
+		}
+		seen[name] = true
+		b.WriteString(sep + name + "=" + escapeMailto(cleanText(val), name == "to"))
+		sep = "&"
+	}
+	return b.String()
+}
+
+// escapeMailto percent-encodes s for a mailto link: every byte but letters, digits and "-._~",
+// and for addresses also "@+,".
+func escapeMailto(s string, address bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~", c) >= 0:
+			b.WriteByte(c)
+		case address && strings.IndexByte("@+,", c) >= 0:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 func attr(n *html.Node, key string) (string, bool) {

@@ -69,6 +69,9 @@ type Block struct {
 	Spans    []Span
 	ImageCID string // Kind == Image: the Content-ID of an inline image (see Attachment.ContentID)
 	Alt      string // Kind == Image: its alternative text
+	// ImageStatus, when Kind == Image, says whether the image can be shown: anything but ImageOK
+	// must never be decoded, and the reader shows ImageStatus.String() in its place.
+	ImageStatus ImageStatus
 }
 
 // Span is a run of text with one style. Link, when set, is an http, https or mailto target that the
@@ -88,6 +91,12 @@ type Attachment struct {
 	Size        int64 // decoded size in bytes
 	ContentID   string
 	Inline      bool
+	// Damaged says in plain words why the part's data could not be fully decoded ("bad base64"),
+	// "" when it is intact. Read sets it; only Size bytes could be decoded.
+	Damaged string
+	// ImageStatus, Width and Height describe an image/* part, from its header alone.
+	ImageStatus   ImageStatus
+	Width, Height int
 }
 
 // Options bound the work Read does on hostile input. Zero fields take the defaults.
@@ -96,6 +105,7 @@ type Options struct {
 	MaxDepth            int   // default 100
 	MaxTextBytes        int64 // per text part shown; default 8 MB
 	MaxInlineImageBytes int64 // default 10 MB
+	MaxImagePixels      int64 // per inline image; default 16 Mpixel
 }
 
 func (o Options) withDefaults() Options {
@@ -110,6 +120,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInlineImageBytes <= 0 {
 		o.MaxInlineImageBytes = 10 << 20
+	}
+	if o.MaxImagePixels <= 0 {
+		o.MaxImagePixels = 16 << 20
 	}
 	return o
 }
@@ -139,7 +152,29 @@ func Read(r io.Reader, opts Options) (*Message, error) {
 		}
 	}
 	m.BodyIsHTML = html
+	for i := range m.Body {
+		if b := &m.Body[i]; b.Kind == Image {
+			b.ImageStatus = imageStatus(m.Attachments, b.ImageCID)
+		}
+	}
 	return m, nil
+}
+
+// imageStatus says whether the inline image with Content-ID cid can be shown.
+func imageStatus(as []Attachment, cid string) ImageStatus {
+	for _, a := range as {
+		if a.ContentID != cid || cid == "" {
+			continue
+		}
+		switch {
+		case a.Damaged != "":
+			return ImageDamaged
+		case a.ImageStatus == ImageUnchecked:
+			return ImageUnsupported // not an image/* part
+		}
+		return a.ImageStatus
+	}
+	return ImageMissing
 }
 
 // segment is one inline text part of the body.
@@ -200,6 +235,25 @@ func (w *walker) top(r io.Reader) ([]segment, error) {
 	w.fallback = params["charset"]
 	w.headers(e.Header)
 	return w.entity(e, err, 0, ""), nil
+}
+
+// countingReader counts the bytes read and remembers the first error other than io.EOF.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
 }
 
 // errRecorder remembers a read error of the underlying reader, to tell a failing file from
@@ -343,11 +397,19 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 	a := Attachment{Index: index, Name: SanitizeFilename(name, mediaType, index), OrigName: name, ContentType: mediaType,
 		ContentID: contentID(e.Header), Inline: strings.EqualFold(disp, "inline") || (disp == "" && contentID(e.Header) != "")}
 	if !w.summary {
-		n, rerr := io.Copy(io.Discard, e.Body)
-		if rerr != nil && !message.IsUnknownEncoding(rerr) {
-			w.warn("part %d (%s) is damaged: %v", index, a.Name, rerr)
+		body := &countingReader{r: e.Body}
+		if strings.HasPrefix(mediaType, "image/") {
+			checkImagePart(&a, body, ImageLimits{MaxBytes: w.opts.MaxInlineImageBytes, MaxPixels: w.opts.MaxImagePixels})
 		}
-		a.Size = n
+		io.Copy(io.Discard, body)
+		a.Size = body.n
+		if isDamage(body.err) {
+			a.Damaged = damageReason(body.err)
+			w.warn("part %d (%s) is damaged (%s); only %d bytes could be decoded", index, a.Name, a.Damaged, a.Size)
+		}
+		if a.ImageStatus == ImageOK && a.Size > w.opts.MaxInlineImageBytes {
+			a.ImageStatus = ImageTooLarge
+		}
 	}
 	w.msg.Attachments = append(w.msg.Attachments, a)
 	return nil
@@ -517,7 +579,11 @@ func (m *Message) Text() string {
 			b.WriteString("----------------------------------------\n")
 			continue
 		case Image:
-			fmt.Fprintf(&b, "[image: %s]\n", firstNonEmpty(bl.Alt, bl.ImageCID))
+			if bl.ImageStatus == ImageOK || bl.ImageStatus == ImageUnchecked {
+				fmt.Fprintf(&b, "[image: %s]\n", firstNonEmpty(bl.Alt, bl.ImageCID))
+			} else {
+				fmt.Fprintf(&b, "[image: %s — %s]\n", firstNonEmpty(bl.Alt, bl.ImageCID), bl.ImageStatus)
+			}
 			continue
 		}
 		prefix := ""

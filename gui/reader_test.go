@@ -1,0 +1,119 @@
+package gui
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/poplar-mail/poplar/storage/mailview"
+	"github.com/poplar-mail/poplar/storage/mailview/mailviewtest"
+)
+
+// TestReaderImageTooLarge: an inline PNG of 20000×20000 pixels (392 KB on the wire, 400 MB
+// decoded) shows as a placeholder and is never decoded; a small one next to it still shows.
+func TestReaderImageTooLarge(t *testing.T) {
+	u, _ := newTestUI(t, map[string]string{"u1": mailviewtest.InlineImagesMessage()})
+	u.ui(func() { u.list.Select(0) })
+	u.wait()
+	var placeholders []string
+	var shown []*canvas.Image
+	u.ui(func() {
+		for _, o := range u.images.Objects {
+			switch o := o.(type) {
+			case *widget.Label:
+				placeholders = append(placeholders, o.Text)
+			case *canvas.Image:
+				shown = append(shown, o)
+			default:
+				t.Errorf("unexpected %T among the images", o)
+			}
+		}
+	})
+	if len(placeholders) != 1 || placeholders[0] != "[big: image too large to show]" {
+		t.Errorf("placeholders %q, want [\"[big: image too large to show]\"]", placeholders)
+	}
+	if len(shown) != 1 || shown[0].Image == nil || shown[0].Resource != nil || shown[0].Image.Bounds().Dx() != 4 || shown[0].Image.Bounds().Dy() != 3 {
+		t.Errorf("shown images %v, want the 4×3 image, decoded by Poplar (no resource for Fyne to decode)", shown)
+	}
+	if body := richText(u.body); !strings.Contains(body, "[inline image: big — image too large to show]") || !strings.Contains(body, "[inline image: small — shown below]") {
+		t.Errorf("body %q", body)
+	}
+}
+
+func TestLoadInlineImagesNeverDecodesRejected(t *testing.T) {
+	raw := mailviewtest.InlineImagesMessage()
+	m, err := mailview.Read(strings.NewReader(raw), mailview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Even if the display model wrongly said the big image was fine, the decode path refuses it.
+	for i := range m.Body {
+		m.Body[i].ImageStatus = mailview.ImageOK
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(raw)), nil }
+	got := loadInlineImages(open, m)
+	if len(got) != 2 || got[0].img != nil || got[0].problem != "image too large to show" || got[1].img == nil {
+		t.Errorf("loadInlineImages = %+v", got)
+	}
+}
+
+// TestSaveDamagedAttachmentText: Save… says in plain words what was saved of a damaged attachment.
+func TestSaveDamagedAttachmentText(t *testing.T) {
+	raw := mailviewtest.DamagedMessage()
+	m, err := mailview.Read(strings.NewReader(raw), mailview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(raw)), nil }
+	dir := t.TempDir()
+	want := map[string]string{
+		"good.bin": "Saved " + filepath.Join(dir, "good.bin"),
+		"bad.doc":  "bad.doc is damaged (bad base64): saved the 12 B that could be decoded as bad.doc.partial — the file is incomplete.",
+		"cut.pdf":  "cut.pdf is damaged (truncated): saved the 189 B that could be decoded as cut.pdf.partial — the file is incomplete.",
+	}
+	for _, a := range m.Attachments {
+		if got := saveAttachmentTo(open, a, dir); got != want[a.Name] {
+			t.Errorf("saving %s says %q, want %q", a.Name, got, want[a.Name])
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "good.bin")); err != nil || !bytes.Equal(b, mailviewtest.GoodAttachment()) {
+		t.Errorf("good.bin not saved byte-exact: %v", err)
+	}
+	for _, name := range []string{"bad.doc", "cut.pdf"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("damaged %s saved under its own name (%v)", name, err)
+		}
+	}
+	nothing := "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/pdf\n" +
+		"Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=x.pdf\n\n*!!*\n--b--\n"
+	got := saveAttachmentTo(func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(nothing)), nil },
+		mailview.Attachment{Index: 1, Name: "x.pdf"}, t.TempDir())
+	if want := "x.pdf is damaged (bad base64) and could not be saved: nothing in it could be decoded."; got != want {
+		t.Errorf("saving an undecodable attachment says %q, want %q", got, want)
+	}
+}
+
+// TestReaderMailtoLinks: the links the reader hands to the system keep only address, subject
+// and body.
+func TestReaderMailtoLinks(t *testing.T) {
+	raw := "Content-Type: text/html\n\n<a href=\"mailto:a@b?subject=x&amp;body=y&amp;attach=/etc/passwd&amp;%61ttachment=~/.ssh/id_rsa\">mail us</a>\n"
+	m, err := mailview.Read(strings.NewReader(raw), mailview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, s := range bodySegments(m.Body) {
+		if h, ok := s.(*widget.HyperlinkSegment); ok {
+			urls = append(urls, h.URL.String())
+		}
+	}
+	if got := strings.Join(urls, " "); got != "mailto:a@b?subject=x&body=y" {
+		t.Errorf("links %q, want only mailto:a@b?subject=x&body=y", got)
+	}
+}
