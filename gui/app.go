@@ -533,26 +533,13 @@ func (u *UI) openMessage(sum storage.Summary) {
 	})
 }
 
-// inlineImages reads the images the body shows by Content-ID (at most 10 MB each).
-func (u *UI) inlineImages(s *storage.Store, folder, key string, m *mailview.Message) []fyne.Resource {
-	var out []fyne.Resource
-	for _, b := range m.Body {
-		if b.Kind != mailview.Image || b.ImageCID == "" {
-			continue
-		}
-		data, ctype, err := mailview.InlineImage(func() (io.ReadCloser, error) { return s.OpenMessage(folder, key) }, b.ImageCID, 10<<20)
-		if err != nil || !strings.HasPrefix(ctype, "image/") {
-			continue
-		}
-		out = append(out, fyne.NewStaticResource(b.ImageCID, data))
-		if len(out) >= 20 {
-			break
-		}
-	}
-	return out
+// inlineImages reads the images the body shows by Content-ID, each decoded only within
+// mailview's budget (see loadInlineImages); the others come back with the reason.
+func (u *UI) inlineImages(s *storage.Store, folder, key string, m *mailview.Message) []inlineImage {
+	return loadInlineImages(func() (io.ReadCloser, error) { return s.OpenMessage(folder, key) }, m)
 }
 
-func (u *UI) showMessage(sum storage.Summary, m *mailview.Message, images []fyne.Resource) {
+func (u *UI) showMessage(sum storage.Summary, m *mailview.Message, images []inlineImage) {
 	u.current, u.currentSum = m, sum
 	u.subject.SetText(firstNonEmpty(m.Subject, "(no subject)"))
 	var h strings.Builder
@@ -587,8 +574,12 @@ func (u *UI) showMessage(sum storage.Summary, m *mailview.Message, images []fyne
 	u.body.Segments = bodySegments(m.Body)
 	u.body.Refresh()
 	u.images.RemoveAll()
-	for _, r := range images {
-		img := canvas.NewImageFromResource(r)
+	for _, im := range images {
+		if im.img == nil {
+			u.images.Add(imagePlaceholder(im)) // never decoded: too large, damaged...
+			continue
+		}
+		img := canvas.NewImageFromImage(im.img)
 		img.FillMode = canvas.ImageFillContain
 		img.SetMinSize(fyne.NewSize(320, 200))
 		u.images.Add(img)
@@ -619,22 +610,11 @@ func (u *UI) saveAttachment(a mailview.Attachment) {
 		}
 		u.bg(func() {
 			s, err := u.store(name)
-			var p string
+			text := fmt.Sprintf("Could not save %s: %v", a.Name, err)
 			if err == nil {
-				var rc io.ReadCloser
-				rc, err = s.OpenMessage(folder, key)
-				if err == nil {
-					p, err = mailview.SaveAttachment(rc, a.Index, dir.Path())
-					rc.Close()
-				}
+				text = saveAttachmentTo(func() (io.ReadCloser, error) { return s.OpenMessage(folder, key) }, a, dir.Path())
 			}
-			u.do(func() {
-				if err != nil {
-					u.setStatus(fmt.Sprintf("Could not save %s: %v", a.Name, err))
-					return
-				}
-				u.setStatus("Saved " + p)
-			})
+			u.do(func() { u.setStatus(text) })
 		})
 	}, u.win)
 	d.Show()
@@ -913,7 +893,10 @@ func (u *UI) fetchDone(name string, res account.Result, err error, at time.Time)
 		u.setStatus(fmt.Sprintf("%s: cancelled (%d messages kept)", name, res.New))
 	default:
 		what, remedy := account.Explain(err, name)
-		if errors.As(err, &pe) && pe.Temporary() {
+		var le *account.LoginDelayError
+		if errors.As(err, &le) {
+			u.retryLater(name, time.Until(le.RetryAt))
+		} else if errors.As(err, &pe) && pe.Temporary() {
 			remedy = "will retry at " + at.Add(5*time.Minute).Format("15:04")
 			u.retryLater(name, 5*time.Minute)
 		}
