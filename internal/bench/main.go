@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/poplar-mail/poplar/account"
+	"github.com/poplar-mail/poplar/storage/mailview/mailviewtest"
 	"github.com/poplar-mail/poplar/internal/dovecot"
 	"github.com/poplar-mail/poplar/pop"
 	"github.com/poplar-mail/poplar/storage"
@@ -77,14 +78,7 @@ func generate(n int) [][]byte {
 	blob := func(size int) string {
 		raw := make([]byte, size)
 		rng.Read(raw)
-		enc := base64.StdEncoding.EncodeToString(raw)
-		var b strings.Builder
-		for len(enc) > 76 {
-			b.WriteString(enc[:76] + "\n")
-			enc = enc[76:]
-		}
-		b.WriteString(enc + "\n")
-		return b.String()
+		return mailviewtest.Base64Lines(raw)
 	}
 	msgs := make([][]byte, n)
 	for i := range msgs {
