@@ -348,7 +348,11 @@ func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
 	pw := f.password.Text
 	if pw == "" {
 		saved, ok := u.findAccount(acct.Name)
-		if !ok || !saved.SameServer(acct) {
+		if !ok {
+			f.testResult.SetText("Enter the password to test the connection.")
+			return
+		}
+		if !saved.SameServer(acct) {
 			f.testResult.SetText("Enter the password to test the connection: the stored one is sent only to the server and user it was saved for.")
 			return
 		}
