@@ -227,7 +227,7 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 		widget.NewFormItem("", f.leave),
 		widget.NewFormItem("", f.policyHelp),
 		&widget.FormItem{Text: "Delete after days", Widget: f.days,
-			HintText: "0 keeps them on the server for good; otherwise each is deleted there N days after it arrived here."},
+			HintText: "0 keeps them for good; otherwise each is deleted N days after download."},
 		&widget.FormItem{Widget: f.deleteHere, HintText: "Emptying the Trash here deletes those messages from the server too."},
 		widget.NewFormItem("", f.startup),
 		widget.NewFormItem("Check every (min)", f.every),
