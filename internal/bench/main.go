@@ -28,10 +28,10 @@ import (
 	"time"
 
 	"github.com/poplar-mail/poplar/account"
-	"github.com/poplar-mail/poplar/storage/mailview/mailviewtest"
 	"github.com/poplar-mail/poplar/internal/dovecot"
 	"github.com/poplar-mail/poplar/pop"
 	"github.com/poplar-mail/poplar/storage"
+	"github.com/poplar-mail/poplar/storage/mailview/mailviewtest"
 )
 
 func main() {
