@@ -5,7 +5,7 @@ BIN := bin/poplar
 GOTESTFLAGS ?= -race -timeout 45m
 export CGO_ENABLED := 1
 
-.PHONY: all build run test check fmt-check vet depcheck gotest bench soak clean deps-build deps-test install screenshots
+.PHONY: all build run test check fmt-check vet staticcheck depcheck gotest bench soak clean deps-build deps-test install screenshots
 
 all: build
 
@@ -23,7 +23,7 @@ run: build
 
 test: deps-test check gotest
 
-check: fmt-check vet depcheck
+check: fmt-check vet staticcheck depcheck
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -31,6 +31,15 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# staticcheck is installed on first use (a Go module, through the module proxy), pinned.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK = $(shell $(GO) env GOPATH)/bin/staticcheck
+staticcheck:
+	@"$(STATICCHECK)" -version 2>/dev/null | grep -q "($(patsubst v%,%,$(STATICCHECK_VERSION)))" || { \
+		echo "Installing honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)"; \
+		$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); }
+	"$(STATICCHECK)" ./...
 
 depcheck:
 	@.ci/check-deps

@@ -791,15 +791,6 @@ func (u *UI) getMail() {
 	}
 }
 
-// fetchState is the progress of the running fetches, shown in the status bar.
-type fetchState struct {
-	msgs, totalMsgs     int
-	bytes, totalBytes   int64
-	running             int
-	newCount            int
-	firstFrom, firstSub string
-}
-
 // startFetch fetches one account in the background (unless it is already fetching).
 func (u *UI) startFetch(name string) {
 	a, ok := u.findAccount(name)

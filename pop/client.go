@@ -424,9 +424,7 @@ func (c *Client) readLines(cmd string, lim replyLimit) ([]string, error) {
 			c.fail(err)
 			return nil, err
 		}
-		if strings.HasPrefix(l, ".") {
-			l = l[1:]
-		}
+		l = strings.TrimPrefix(l, ".") // a byte-stuffed line
 		c.traceServer(l)
 		out = append(out, l)
 	}

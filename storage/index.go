@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -634,14 +633,3 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 	return entries, stampNew, stampCur, nil
 }
 
-// readLines is a small helper for line-oriented state files.
-func readLines(r io.Reader, fn func(line string) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if err := fn(sc.Text()); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
-}

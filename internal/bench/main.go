@@ -106,7 +106,6 @@ func generate(n int) [][]byte {
 type result struct {
 	name  string
 	times []time.Duration
-	note  string
 }
 
 func (r *result) median() time.Duration {
