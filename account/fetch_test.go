@@ -271,30 +271,17 @@ type popRig struct {
 
 func startPopserver(t *testing.T, cfg popserver.Config, msgs [][]byte) *popRig {
 	t.Helper()
-	cert, err := popserver.GenerateCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb := popserver.NewMemMailbox()
-	for _, m := range msgs {
-		mb.Add("", m)
-	}
-	cfg.TLSConfig = cert.ServerConfig()
 	cfg.Password = popserver.Users(map[string]string{"dana": "s3cret pw"})
-	cfg.Mailbox = func(string) (popserver.Mailbox, error) { return mb, nil }
-	srv := popserver.New(cfg)
-	t.Cleanup(func() { srv.Close() })
-	addr, err := srv.Listen("127.0.0.1:0", true)
+	srv, err := popserver.Start(cfg, true, msgs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := strings.Cut(addr.String(), ":")
-	p, _ := strconv.Atoi(port)
-	a := New("work", host, "dana")
-	a.Port = p
+	t.Cleanup(func() { srv.Close() })
+	a := New("work", srv.Host, "dana")
+	a.Port = srv.Port
 	a.LeaveOnServer = false // the rigs start in delete mode; tests that keep mail say so
-	a.Fingerprint = pop.CertFingerprint(cert.DER)
-	return &popRig{srv: srv, mbox: mb, acct: a}
+	a.Fingerprint = pop.CertFingerprint(srv.Cert.DER)
+	return &popRig{srv: srv.Server, mbox: srv.Mailbox, acct: a}
 }
 
 // TestNoDeleBeforeDurable checks, at the moment each DELE reaches the server, that the message's

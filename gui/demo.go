@@ -44,26 +44,16 @@ func StartDemo() (*Demo, error) {
 	}
 	d := &Demo{Dir: dir, ConfigDir: filepath.Join(dir, "config"), DataDir: filepath.Join(dir, "data"),
 		Secrets: account.MemSecrets{"demo": demoPassword}}
-	cert, err := popserver.GenerateCert("localhost", "127.0.0.1")
+	srv, err := popserver.Start(popserver.Config{Password: popserver.Users(map[string]string{"demo": demoPassword}),
+		Implementation: "Poplar demo server"}, true, demoMessages(200)...)
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
-	mb := popserver.NewMemMailbox()
-	for i, m := range demoMessages(200) {
-		mb.Add("demo-"+strconv.Itoa(i), m)
-	}
-	d.srv = popserver.New(popserver.Config{TLSConfig: cert.ServerConfig(), Password: popserver.Users(map[string]string{"demo": demoPassword}),
-		Mailbox: func(string) (popserver.Mailbox, error) { return mb, nil }, Implementation: "Poplar demo server"})
-	addr, err := d.srv.Listen("127.0.0.1:0", true)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	host, port, _ := strings.Cut(addr.String(), ":")
-	a := account.New("demo", host, "demo")
-	a.Port, _ = strconv.Atoi(port)
-	a.Fingerprint = pop.CertFingerprint(cert.DER)
+	d.srv = srv.Server
+	a := account.New("demo", srv.Host, "demo")
+	a.Port = srv.Port
+	a.Fingerprint = pop.CertFingerprint(srv.Cert.DER)
 	a.Email, a.DisplayName = "demo@example.org", "Demo User"
 	a.LeaveOnServer = true
 	a.CheckAtStartup = true

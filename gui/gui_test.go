@@ -10,8 +10,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/poplar-mail/poplar/account"
-	"github.com/poplar-mail/poplar/pop"
-	"github.com/poplar-mail/poplar/pop/popserver"
 	"github.com/poplar-mail/poplar/storage"
 )
 
@@ -185,18 +183,7 @@ func TestSettingsValidatesAndSaves(t *testing.T) {
 }
 
 func TestConnectionShowsWrongPassword(t *testing.T) {
-	cert, err := popserver.GenerateCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := popserver.New(popserver.Config{TLSConfig: cert.ServerConfig(), Password: popserver.Users(map[string]string{"me": "right"}),
-		Mailbox: func(string) (popserver.Mailbox, error) { return popserver.NewMemMailbox(), nil }})
-	t.Cleanup(func() { srv.Close() })
-	addr, err := srv.Listen("127.0.0.1:0", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ := strings.Cut(addr.String(), ":")
+	_, host, port, fingerprint := startServer(t, "right")
 	u, _ := newTestUI(t, nil)
 	u.ui(func() { u.editAccount(nil) })
 	f := u.lastForm
@@ -204,7 +191,7 @@ func TestConnectionShowsWrongPassword(t *testing.T) {
 	f.host.SetText(host)
 	f.port.SetText(port)
 	f.user.SetText("me")
-	f.fingerprint.SetText(pop.CertFingerprint(cert.DER))
+	f.fingerprint.SetText(fingerprint)
 	f.password.SetText("wrong")
 	u.ui(func() { test.Tap(f.testBtn) })
 	u.wait()

@@ -17,19 +17,12 @@ import (
 // startServer runs a POP3S server that accepts user "me" with password pw.
 func startServer(t *testing.T, pw string) (srv *popserver.Server, host, port, fingerprint string) {
 	t.Helper()
-	cert, err := popserver.GenerateCert()
+	r, err := popserver.Start(popserver.Config{Password: popserver.Users(map[string]string{"me": pw, "you": pw})}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv = popserver.New(popserver.Config{TLSConfig: cert.ServerConfig(), Password: popserver.Users(map[string]string{"me": pw, "you": pw}),
-		Mailbox: func(string) (popserver.Mailbox, error) { return popserver.NewMemMailbox(), nil }})
-	t.Cleanup(func() { srv.Close() })
-	addr, err := srv.Listen("127.0.0.1:0", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port, _ = strings.Cut(addr.String(), ":")
-	return srv, host, port, pop.CertFingerprint(cert.DER)
+	t.Cleanup(func() { r.Close() })
+	return r.Server, r.Host, strconv.Itoa(r.Port), pop.CertFingerprint(r.Cert.DER)
 }
 
 // TestConnectionStoredPasswordOnlyForItsServer: with an empty password field, Test connection

@@ -57,32 +57,19 @@ type rig struct {
 
 func startRig(t *testing.T, cfg popserver.Config, msgs [][]byte) *rig {
 	t.Helper()
-	cert, err := popserver.GenerateCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb := popserver.NewMemMailbox()
-	for _, m := range msgs {
-		mb.Add("", m)
-	}
-	cfg.TLSConfig = cert.ServerConfig()
 	if cfg.Password == nil {
 		cfg.Password = popserver.Users(map[string]string{"alice": "wonder land"})
 	}
-	if cfg.Mailbox == nil {
-		cfg.Mailbox = func(string) (popserver.Mailbox, error) { return mb, nil }
+	srv, err := popserver.Start(cfg, true, msgs...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	srv := popserver.New(cfg)
 	t.Cleanup(func() { srv.Close() })
-	a1, err := srv.Listen("127.0.0.1:0", true)
+	a2, err := srv.Listen("127.0.0.1:0", false) // the same server, plain with STLS
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2, err := srv.Listen("127.0.0.1:0", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &rig{srv: srv, mbox: mb, cert: cert, tls: a1.String(), sw: a2.String()}
+	return &rig{srv: srv.Server, mbox: srv.Mailbox, cert: srv.Cert, tls: srv.Addr, sw: a2.String()}
 }
 
 func (r *rig) opts() pop.Options {

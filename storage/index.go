@@ -632,4 +632,3 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 	}
 	return entries, stampNew, stampCur, nil
 }
-

@@ -76,17 +76,12 @@ func TestServerInfoDovecot(t *testing.T) {
 }
 
 func TestServerInfoErrors(t *testing.T) {
-	cert, err := popserver.GenerateCert()
+	srv, err := popserver.Start(popserver.Config{DisableSTLS: true, Password: popserver.Users(nil)}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := popserver.New(popserver.Config{TLSConfig: cert.ServerConfig(), DisableSTLS: true, Password: popserver.Users(nil)})
 	t.Cleanup(func() { srv.Close() })
-	a, err := srv.Listen("127.0.0.1:0", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, port := splitAddr(t, a.String())
+	host, port := splitAddr(t, srv.Addr)
 	code, _, errs := run(t, "", "serverinfo", "--security", "starttls", "--port", port, host)
 	if code != 1 || !strings.Contains(errs, "did not offer STARTTLS") {
 		t.Errorf("STARTTLS not offered: exit %d, %q", code, errs)
