@@ -146,7 +146,7 @@ func loadInlineImages(open func() (io.ReadCloser, error), m *mailview.Message) [
 		im := inlineImage{name: firstNonEmpty(b.Alt, b.ImageCID)}
 		if b.ImageStatus != mailview.ImageOK {
 			im.problem = b.ImageStatus.String()
-		} else if img, err := mailview.InlineImage(open, b.ImageCID, mailview.ImageLimits{}); err != nil {
+		} else if img, err := mailview.InlineImage(open, m, b.ImageCID, mailview.ImageLimits{}); err != nil {
 			im.problem = imageProblem(err)
 		} else {
 			im.img = img

@@ -118,20 +118,12 @@ func DecodeImage(data []byte, lim ImageLimits) (image.Image, error) {
 	return img, nil
 }
 
-// InlineImage finds the part with Content-ID cid and decodes it within lim (see DecodeImage). open
-// is called twice, once to find the part and once to extract it; each reader is closed. At most
+// InlineImage decodes the part of message m with Content-ID cid within lim (see DecodeImage). m
+// is the display model Read made of the message that open reads again: the part is looked up in
+// it, so the message is parsed once more, to extract the part, and the reader is closed. At most
 // lim.MaxBytes are read into memory: a larger part returns an error wrapping ErrImageTooLarge.
-func InlineImage(open func() (io.ReadCloser, error), cid string, lim ImageLimits) (image.Image, error) {
+func InlineImage(open func() (io.ReadCloser, error), m *Message, cid string, lim ImageLimits) (image.Image, error) {
 	lim = lim.withDefaults()
-	rc, err := open()
-	if err != nil {
-		return nil, err
-	}
-	m, err := Read(rc, Options{MaxInlineImageBytes: lim.MaxBytes, MaxImagePixels: lim.MaxPixels})
-	rc.Close()
-	if err != nil {
-		return nil, err
-	}
 	var part *Attachment
 	for i := range m.Attachments {
 		if m.Attachments[i].ContentID == cid {
@@ -147,7 +139,7 @@ func InlineImage(open func() (io.ReadCloser, error), cid string, lim ImageLimits
 	case part.ImageStatus == ImageTooLarge:
 		return nil, fmt.Errorf("%w: inline image %q is %d×%d pixels", ErrImageTooLarge, cid, part.Width, part.Height)
 	}
-	rc, err = open()
+	rc, err := open()
 	if err != nil {
 		return nil, err
 	}

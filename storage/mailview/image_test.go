@@ -3,7 +3,11 @@ package mailview
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"image"
+	"image/png"
 	"io"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -75,14 +79,14 @@ func TestReadMarksLargeImage(t *testing.T) {
 		t.Errorf("Text() = %q", text)
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(raw)), nil }
-	if img, err := InlineImage(open, "bomb@test", ImageLimits{}); !errors.Is(err, ErrImageTooLarge) || img != nil {
+	if img, err := InlineImage(open, m, "bomb@test", ImageLimits{}); !errors.Is(err, ErrImageTooLarge) || img != nil {
 		t.Errorf("InlineImage(bomb) = %v, %v; want ErrImageTooLarge", img, err)
 	}
-	img, err := InlineImage(open, "small@test", ImageLimits{})
+	img, err := InlineImage(open, m, "small@test", ImageLimits{})
 	if err != nil || img.Bounds().Dx() != 4 || img.Bounds().Dy() != 3 {
 		t.Errorf("InlineImage(small) = %v, %v", img, err)
 	}
-	if _, err := InlineImage(open, "nosuch@test", ImageLimits{}); !errors.Is(err, ErrNoPart) {
+	if _, err := InlineImage(open, m, "nosuch@test", ImageLimits{}); !errors.Is(err, ErrNoPart) {
 		t.Errorf("InlineImage(missing) = %v, want ErrNoPart", err)
 	}
 }
@@ -112,5 +116,42 @@ func TestImageStatusOfBlocks(t *testing.T) {
 				t.Fatalf("Read(%q).Body = %+v, want one image %v", tt.name, m.Body, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkInlineImages loads every inline image of a message with ten photo-like PNGs (400×300
+// of noise, ~470 KB each), as the reader does when it opens the message (the display model
+// already made).
+func BenchmarkInlineImages(b *testing.B) {
+	var raw strings.Builder
+	raw.WriteString("Subject: photos\nMIME-Version: 1.0\nContent-Type: multipart/related; boundary=rel\n\n--rel\nContent-Type: text/html\n\n")
+	for i := range 10 {
+		fmt.Fprintf(&raw, "<img src=\"cid:p%d@test\">", i)
+	}
+	raw.WriteString("\n")
+	pic := image.NewRGBA(image.Rect(0, 0, 400, 300))
+	rand.New(rand.NewSource(1)).Read(pic.Pix)
+	var enc bytes.Buffer
+	if err := png.Encode(&enc, pic); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10 {
+		fmt.Fprintf(&raw, "--rel\nContent-Type: image/png\nContent-Transfer-Encoding: base64\nContent-ID: <p%d@test>\n\n%s", i, mailviewtest.Base64Lines(enc.Bytes()))
+	}
+	raw.WriteString("--rel--\n")
+	msg := raw.String()
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(msg)), nil }
+	m, err := Read(strings.NewReader(msg), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for range b.N {
+		for i := range 10 {
+			if _, err := InlineImage(open, m, fmt.Sprintf("p%d@test", i), ImageLimits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

@@ -101,11 +101,10 @@ type Attachment struct {
 
 // Options bound the work Read does on hostile input. Zero fields take the defaults.
 type Options struct {
-	MaxParts            int   // default 10000
-	MaxDepth            int   // default 100
-	MaxTextBytes        int64 // per text part shown; default 8 MB
-	MaxInlineImageBytes int64 // default 10 MB
-	MaxImagePixels      int64 // per inline image; default 16 Mpixel
+	MaxParts     int         // default 10000
+	MaxDepth     int         // default 100
+	MaxTextBytes int64       // per text part shown; default 8 MB
+	Images       ImageLimits // per inline image; zero fields take ImageLimits' defaults
 }
 
 func (o Options) withDefaults() Options {
@@ -118,12 +117,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxTextBytes <= 0 {
 		o.MaxTextBytes = 8 << 20
 	}
-	if o.MaxInlineImageBytes <= 0 {
-		o.MaxInlineImageBytes = 10 << 20
-	}
-	if o.MaxImagePixels <= 0 {
-		o.MaxImagePixels = 16 << 20
-	}
+	o.Images = o.Images.withDefaults()
 	return o
 }
 
@@ -399,7 +393,7 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 	if !w.summary {
 		body := &countingReader{r: e.Body}
 		if strings.HasPrefix(mediaType, "image/") {
-			checkImagePart(&a, body, ImageLimits{MaxBytes: w.opts.MaxInlineImageBytes, MaxPixels: w.opts.MaxImagePixels})
+			checkImagePart(&a, body, w.opts.Images)
 		}
 		io.Copy(io.Discard, body)
 		a.Size = body.n
@@ -407,7 +401,7 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 			a.Damaged = damageReason(body.err)
 			w.warn("part %d (%s) is damaged (%s); only %d bytes could be decoded", index, a.Name, a.Damaged, a.Size)
 		}
-		if a.ImageStatus == ImageOK && a.Size > w.opts.MaxInlineImageBytes {
+		if a.ImageStatus == ImageOK && a.Size > w.opts.Images.MaxBytes {
 			a.ImageStatus = ImageTooLarge
 		}
 	}
