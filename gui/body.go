@@ -84,4 +84,3 @@ func bodySegments(blocks []mailview.Block) []widget.RichTextSegment {
 	}
 	return segs
 }
-
