@@ -171,6 +171,12 @@ type Config struct {
 	Accounts []Account `toml:"accounts"`
 }
 
+// Clone returns a copy of the configuration that can be changed without changing c (a change is
+// made on a copy, saved, and only then put in place).
+func (c *Config) Clone() *Config {
+	return &Config{Version: c.Version, Accounts: append([]Account(nil), c.Accounts...)}
+}
+
 // LoadConfig reads dir/accounts.toml. A missing file is an empty configuration; an invalid one is
 // an error naming the file, the account and the field.
 func LoadConfig(dir string) (*Config, error) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -47,6 +48,17 @@ func newTestUI(t *testing.T, msgs map[string]string) (*UI, *storage.Store) {
 	return u, s
 }
 
+// saveAccount saves an account as the editor does and waits for it.
+func saveAccount(t *testing.T, u *UI, a account.Account, password string, isNew bool) {
+	t.Helper()
+	var err error
+	u.ui(func() { u.saveAccount(a, password, isNew, func(e error) { err = e }) })
+	u.wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ui runs fn as the UI goroutine would: holding the lock background updates take, so that the
 // test goroutine and background jobs never touch widgets at the same time (Fyne's test driver
 // runs fyne.Do inline).
@@ -74,77 +86,278 @@ var threeMessages = map[string]string{
 	"u3": mail("Ken <ken@example.com>", "Unix", "Keep it simple.", 1),
 }
 
+// shown is the subject the reader shows.
+func shown(u *UI) string {
+	var s string
+	u.ui(func() { s = u.reader.subject.Text })
+	return s
+}
+
+// key sends a key to the focused object, as the window does.
+func key(u *UI, name fyne.KeyName) {
+	u.ui(func() {
+		if f := u.win.Canvas().Focused(); f != nil {
+			f.TypedKey(&fyne.KeyEvent{Name: name})
+		} else {
+			u.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: name})
+		}
+	})
+	u.wait()
+}
+
+// click clicks row r of the list with modifiers, as a mouse press on the row does.
+func click(u *UI, r int, mod fyne.KeyModifier) {
+	u.ui(func() { u.list.tap(r, mod) })
+	u.wait()
+}
+
 func TestSelectShowsBody(t *testing.T) {
 	u, s := newTestUI(t, threeMessages)
-	if u.model.len() != 3 {
-		t.Fatalf("list shows %d messages, want 3", u.model.len())
+	if u.list.model.len() != 3 {
+		t.Fatalf("list shows %d messages, want 3", u.list.model.len())
 	}
-	if first := u.model.at(0); first.Subject != "Compilers" {
+	if first := u.list.model.at(0); first.Subject != "Compilers" {
 		t.Fatalf("newest first: row 0 is %q", first.Subject)
 	}
-	if u.header.Text != noMessageText || u.sourceBtn.Visible() {
-		t.Errorf("with nothing selected the reader shows %q, View source visible=%v", u.header.Text, u.sourceBtn.Visible())
+	if u.reader.header.Text != noMessageText || u.reader.sourceBtn.Visible() {
+		t.Errorf("with nothing selected the reader shows %q, View source visible=%v", u.reader.header.Text, u.reader.sourceBtn.Visible())
 	}
-	u.ui(func() { u.list.Select(1) })
-	u.wait()
-	if !u.sourceBtn.Visible() {
+	click(u, 1, 0)
+	if !u.reader.sourceBtn.Visible() {
 		t.Error("View source is hidden with a message open")
 	}
-	if got := u.subject.Text; got != "Engines" {
+	if got := shown(u); got != "Engines" {
 		t.Errorf("reader subject = %q", got)
 	}
-	if !strings.Contains(richText(u.body), "analytical engine") || !strings.Contains(u.header.Text, "Ada Lovelace <ada@example.org>") {
-		t.Errorf("reader shows %q / %q", richText(u.body), u.header.Text)
+	if !strings.Contains(richText(u.reader.body), "analytical engine") || !strings.Contains(u.reader.header.Text, "Ada Lovelace <ada@example.org>") {
+		t.Errorf("reader shows %q / %q", richText(u.reader.body), u.reader.header.Text)
+	}
+	if !u.reader.header.Selectable || !u.reader.subject.Selectable {
+		t.Error("the reader's header cannot be selected and copied")
 	}
 	// Opening marks it read, in the store too.
-	m, _ := s.Summary(storage.Inbox, u.selected)
-	if m.Unread() || u.model.at(1).Unread() {
+	k := u.list.model.cursor
+	m, _ := s.Summary(storage.Inbox, k)
+	if m.Unread() || u.list.model.get(k).Unread() {
 		t.Error("opened message still unread")
 	}
-	// And mark unread again.
-	u.ui(func() { u.toggleRead() })
-	u.wait()
-	if m, _ := s.Summary(storage.Inbox, u.selected); !m.Unread() {
-		t.Error("toggleRead did not mark it unread")
+	key(u, fyne.KeyU)
+	if m, _ := s.Summary(storage.Inbox, k); !m.Unread() {
+		t.Error("u did not mark it unread")
+	}
+	key(u, fyne.KeyS)
+	if m, _ := s.Summary(storage.Inbox, k); m.Flags&storage.FlagFlagged == 0 {
+		t.Error("s did not flag it")
+	}
+}
+
+// TestKeyboardAfterClick: a click gives the list the keyboard; j/k and the arrows move and the
+// reader follows; Enter opens a message window; Esc leaves the search box for the list.
+func TestKeyboardAfterClick(t *testing.T) {
+	u, _ := newTestUI(t, threeMessages)
+	click(u, 0, 0)
+	if u.win.Canvas().Focused() != u.list {
+		t.Fatalf("after a click the focus is on %T, not the list", u.win.Canvas().Focused())
+	}
+	for _, step := range []struct {
+		key  fyne.KeyName
+		want string
+	}{{fyne.KeyDown, "Engines"}, {fyne.KeyJ, "Unix"}, {fyne.KeyJ, "Unix"}, {fyne.KeyK, "Engines"}, {fyne.KeyUp, "Compilers"}, {fyne.KeyEnd, "Unix"}} {
+		key(u, step.key)
+		if got := shown(u); got != step.want {
+			t.Fatalf("after %s the reader shows %q, want %q", step.key, got, step.want)
+		}
+	}
+	windows := len(u.app.Driver().AllWindows())
+	key(u, fyne.KeyReturn)
+	if n := len(u.app.Driver().AllWindows()); n != windows+1 {
+		t.Errorf("Enter opened %d windows", n-windows)
+	}
+	u.ui(func() { u.win.Canvas().Focus(u.search) })
+	test.Type(u.search, "ada")
+	if u.list.model.len() != 1 {
+		t.Fatalf("search ada: %d rows", u.list.model.len())
+	}
+	key(u, fyne.KeyEscape)
+	if u.win.Canvas().Focused() != u.list || u.search.Text != "" || u.list.model.len() != 3 {
+		t.Errorf("Esc in the search box: focus %T, query %q, %d rows", u.win.Canvas().Focused(), u.search.Text, u.list.model.len())
 	}
 }
 
 func TestSearchFilters(t *testing.T) {
 	u, _ := newTestUI(t, threeMessages)
 	u.ui(func() { u.search.SetText("ada") })
-	if u.model.len() != 1 || u.list.Length() != 1 || u.model.at(0).Subject != "Engines" {
-		t.Fatalf("search ada: %d rows", u.model.len())
+	if u.list.model.len() != 1 || u.list.list.Length() != 1 || u.list.model.at(0).Subject != "Engines" {
+		t.Fatalf("search ada: %d rows", u.list.model.len())
 	}
 	u.ui(func() { u.search.SetText("unix") })
-	if u.model.len() != 1 || u.model.at(0).From != "Ken" {
-		t.Fatalf("search unix: %d rows", u.model.len())
+	if u.list.model.len() != 1 || u.list.model.at(0).From != "Ken" {
+		t.Fatalf("search unix: %d rows", u.list.model.len())
 	}
 	u.ui(func() { u.search.SetText("") })
-	if u.model.len() != 3 {
-		t.Fatalf("cleared search: %d rows", u.model.len())
+	if u.list.model.len() != 3 {
+		t.Fatalf("cleared search: %d rows", u.list.model.len())
 	}
 }
 
-func TestDeleteMovesToTrash(t *testing.T) {
+// TestDeleteSelectsNext: Delete moves the message to the Trash and selects the one below it, or
+// the one above when it was the last; Ctrl+Z brings it back.
+func TestDeleteSelectsNext(t *testing.T) {
 	u, s := newTestUI(t, threeMessages)
-	u.ui(func() { u.list.Select(0) })
-	u.wait()
-	key := u.selected
-	u.ui(func() { u.deleteSelected() })
-	u.wait()
+	click(u, 1, 0)
+	deleted := u.list.model.cursor
+	key(u, fyne.KeyDelete)
 	tr, _ := s.Summaries(storage.Trash)
-	if len(tr) != 1 || tr[0].Key != key {
+	if len(tr) != 1 || tr[0].Key != deleted {
 		t.Fatalf("Trash holds %+v", tr)
 	}
-	if u.model.len() != 2 {
-		t.Fatalf("list shows %d after delete", u.model.len())
+	if u.list.model.len() != 2 || shown(u) != "Unix" {
+		t.Fatalf("after deleting the middle message: %d rows, reader shows %q (want the one below, Unix)", u.list.model.len(), shown(u))
+	}
+	key(u, fyne.KeyDelete) // the last row: the one above comes next
+	if shown(u) != "Compilers" {
+		t.Fatalf("after deleting the last message the reader shows %q, want the one above", shown(u))
+	}
+	u.ui(func() { u.undoLast() })
+	u.wait()
+	if in, _ := s.Summaries(storage.Inbox); len(in) != 2 {
+		t.Fatalf("undo: Inbox holds %d messages, want 2", len(in))
+	}
+	if u.list.model.len() != 2 {
+		t.Fatalf("undo: the list shows %d messages", u.list.model.len())
+	}
+}
+
+// TestMultiSelect: Shift+click selects a range, Ctrl+click adds and removes one, Ctrl+A all;
+// mark read, flag, move and delete act on the whole selection.
+func TestMultiSelect(t *testing.T) {
+	u, s := newTestUI(t, threeMessages)
+	if err := s.CreateFolder("Archive"); err != nil {
+		t.Fatal(err)
+	}
+	click(u, 0, 0)
+	click(u, 2, fyne.KeyModifierShift)
+	if got := len(u.list.model.selected()); got != 3 {
+		t.Fatalf("Shift+click selected %d, want 3", got)
+	}
+	click(u, 1, fyne.KeyModifierControl)
+	if got := u.list.model.selected(); len(got) != 2 || u.list.model.isSelected(u.list.model.at(1).Key) {
+		t.Fatalf("Ctrl+click did not take row 1 out: %v", got)
+	}
+	u.ui(func() { u.list.TypedShortcut(&fyne.ShortcutSelectAll{}) })
+	if got := len(u.list.model.selected()); got != 3 {
+		t.Fatalf("Ctrl+A selected %d, want 3", got)
+	}
+	u.ui(func() { u.toggleFlag() })
+	u.wait()
+	sums, _ := s.Summaries(storage.Inbox)
+	for _, m := range sums {
+		if m.Flags&storage.FlagFlagged == 0 {
+			t.Errorf("%s not flagged", m.Subject)
+		}
+	}
+	// Shift+arrows extend from the cursor.
+	click(u, 0, 0)
+	u.ui(func() { u.list.KeyDown(&fyne.KeyEvent{Name: desktop.KeyShiftLeft}) })
+	key(u, fyne.KeyDown)
+	u.ui(func() { u.list.KeyUp(&fyne.KeyEvent{Name: desktop.KeyShiftLeft}) })
+	if got := len(u.list.model.selected()); got != 2 {
+		t.Fatalf("Shift+Down selected %d, want 2", got)
+	}
+	u.ui(func() { u.moveSelected("Archive") })
+	u.wait()
+	if a, _ := s.Summaries("Archive"); len(a) != 2 {
+		t.Fatalf("Archive holds %d, want 2", len(a))
+	}
+	if u.list.model.len() != 1 || shown(u) != "Unix" {
+		t.Fatalf("after the move the list shows %d rows and the reader %q", u.list.model.len(), shown(u))
+	}
+}
+
+func TestSortRememberedPerFolder(t *testing.T) {
+	u, s := newTestUI(t, threeMessages)
+	if err := s.CreateFolder("Archive"); err != nil {
+		t.Fatal(err)
+	}
+	u.ui(func() { u.setSort(sortOrder{key: bySender, ascending: true}) })
+	order := func() string {
+		var got []string
+		for i := 0; i < u.list.model.len(); i++ {
+			got = append(got, u.list.model.at(i).Subject)
+		}
+		return strings.Join(got, ",")
+	}
+	if got := order(); got != "Engines,Compilers,Unix" {
+		t.Fatalf("by sender: %s", got)
+	}
+	u.ui(func() { u.openFolder("work", "Archive") })
+	u.wait()
+	if u.list.model.sortBy.key != byDate {
+		t.Errorf("Archive took the Inbox's order %v", u.list.model.sortBy)
+	}
+	u.ui(func() { u.openFolder("work", storage.Inbox) })
+	u.wait()
+	if got := order(); got != "Engines,Compilers,Unix" {
+		t.Fatalf("the Inbox forgot its order: %s", got)
+	}
+	// The preview line is shown under the subject.
+	r := newMessageRow()
+	r.set(u.list.model.at(0), false)
+	if !strings.Contains(r.preview.Text, "analytical engine") {
+		t.Errorf("preview line %q", r.preview.Text)
+	}
+}
+
+// TestTitleAndLastState: the window title has the unread count, and the last folder and message
+// come back after a restart.
+func TestTitleAndLastState(t *testing.T) {
+	u, _ := newTestUI(t, threeMessages)
+	if got := u.win.Title(); got != "Poplar (3 unread)" {
+		t.Errorf("title %q", got)
+	}
+	click(u, 2, 0)
+	u.wait()
+	u.refreshFolders()
+	u.wait()
+	if got := u.win.Title(); got != "Poplar (2 unread)" {
+		t.Errorf("title after reading one: %q", got)
+	}
+	w := u.app.NewWindow("again")
+	u2, err := New(u.app, w, u.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2.wait()
+	t.Cleanup(u2.Close)
+	if got := shown(u2); got != "Unix" {
+		t.Errorf("after a restart the reader shows %q, want the last message, Unix", got)
+	}
+}
+
+// TestEscClosesDialogs: Esc closes the open dialog, also from a field inside it.
+func TestEscClosesDialogs(t *testing.T) {
+	u, _ := newTestUI(t, nil)
+	var f *accountForm
+	u.ui(func() { f = u.editAccount(nil) })
+	if len(u.win.Canvas().Overlays().List()) != 1 {
+		t.Fatal("the editor is not open")
+	}
+	u.ui(func() { u.win.Canvas().Focus(f.host) })
+	key(u, fyne.KeyEscape)
+	if n := len(u.win.Canvas().Overlays().List()); n != 0 {
+		t.Fatalf("Esc in a field left %d dialogs open", n)
+	}
+	u.ui(u.showSettings)
+	key(u, fyne.KeyEscape)
+	if n := len(u.win.Canvas().Overlays().List()); n != 0 {
+		t.Fatalf("Esc left %d dialogs open", n)
 	}
 }
 
 func TestSettingsValidatesAndSaves(t *testing.T) {
 	u, _ := newTestUI(t, nil)
-	u.ui(func() { u.editAccount(nil) })
-	f := u.lastForm
+	var f *accountForm
+	u.ui(func() { f = u.editAccount(nil) })
 	f.name.SetText("home")
 	f.host.SetText("pop.example.org")
 	f.user.SetText("me")
@@ -185,8 +398,8 @@ func TestSettingsValidatesAndSaves(t *testing.T) {
 func TestConnectionShowsWrongPassword(t *testing.T) {
 	_, host, port, fingerprint := startServer(t, "right")
 	u, _ := newTestUI(t, nil)
-	u.ui(func() { u.editAccount(nil) })
-	f := u.lastForm
+	var f *accountForm
+	u.ui(func() { f = u.editAccount(nil) })
 	f.name.SetText("local")
 	f.host.SetText(host)
 	f.port.SetText(port)
@@ -219,7 +432,7 @@ func TestWelcomeWithoutAccounts(t *testing.T) {
 	}
 	found := false
 	test.Tap(findButton(t, w.Content(), "Add account…", &found))
-	if !found || u.lastForm == nil {
+	if !found || !strings.Contains(overlayText(w), "Account name") {
 		t.Fatal("Add account… did not open the account editor")
 	}
 }

@@ -19,12 +19,12 @@ import (
 // decoded) shows as a placeholder and is never decoded; a small one next to it still shows.
 func TestReaderImageTooLarge(t *testing.T) {
 	u, _ := newTestUI(t, map[string]string{"u1": mailviewtest.InlineImagesMessage()})
-	u.ui(func() { u.list.Select(0) })
+	u.ui(func() { u.list.tap(0, 0) })
 	u.wait()
 	var placeholders []string
 	var shown []*canvas.Image
 	u.ui(func() {
-		for _, o := range u.images.Objects {
+		for _, o := range u.reader.images.Objects {
 			switch o := o.(type) {
 			case *widget.Label:
 				placeholders = append(placeholders, o.Text)
@@ -41,7 +41,7 @@ func TestReaderImageTooLarge(t *testing.T) {
 	if len(shown) != 1 || shown[0].Image == nil || shown[0].Resource != nil || shown[0].Image.Bounds().Dx() != 4 || shown[0].Image.Bounds().Dy() != 3 {
 		t.Errorf("shown images %v, want the 4×3 image, decoded by Poplar (no resource for Fyne to decode)", shown)
 	}
-	if body := richText(u.body); !strings.Contains(body, "[inline image: big — image too large to show]") || !strings.Contains(body, "[inline image: small — shown below]") {
+	if body := richText(u.reader.body); !strings.Contains(body, "[inline image: big — image too large to show]") || !strings.Contains(body, "[inline image: small — shown below]") {
 		t.Errorf("body %q", body)
 	}
 }

@@ -17,7 +17,8 @@ import (
 // AppID is Poplar's reverse-DNS application id (preferences live under it).
 const AppID = "io.github.poplar_mail.poplar"
 
-// Run starts the desktop app and returns when its window closes. args may hold --demo.
+// Run starts the desktop app and returns when it quits. args may hold --demo, or .eml files to
+// show in message windows (without the main window).
 func Run(ctx context.Context, g cli.Globals, args []string) error {
 	fs := flag.NewFlagSet("poplar", flag.ContinueOnError)
 	demo := fs.Bool("demo", false, "open a demo mailbox served on this computer (nothing is saved)")
@@ -45,6 +46,14 @@ func Run(ctx context.Context, g cli.Globals, args []string) error {
 	}
 	a := app.NewWithID(AppID)
 	a.SetIcon(assets.Icon)
+	if files := fs.Args(); len(files) > 0 {
+		if *demo {
+			return fmt.Errorf("--demo and message files cannot be opened together")
+		}
+		OpenFiles(a, files)
+		a.Run()
+		return nil
+	}
 	w := a.NewWindow("Poplar")
 	p := a.Preferences()
 	w.Resize(fyne.NewSize(float32(p.FloatWithFallback("window.width", 1100)), float32(p.FloatWithFallback("window.height", 700))))
@@ -52,24 +61,46 @@ func Run(ctx context.Context, g cli.Globals, args []string) error {
 	if err != nil {
 		return err
 	}
+	u.setupTray()
 	u.demo = func() {
-		dm, err := startDemo()
-		if err != nil {
-			u.setStatus(err.Error())
+		go func() {
+			dm, err := startDemo()
+			if err != nil {
+				u.do(func() { u.setStatus(err.Error()) })
+				return
+			}
+			u.do(func() { d = dm })
+			u.switchEnv(dm.ConfigDir, dm.DataDir, dm.Secrets)
+		}()
+	}
+	quitting := false
+	quit := func() {
+		if quitting {
 			return
 		}
-		d = dm
-		u.switchEnv(dm.ConfigDir, dm.DataDir, dm.Secrets)
+		quitting = true
+		u.saveLayout()
+		w.Hide()
+		go func() { // stopping the checks and writing the indexes is not UI work
+			u.Close()
+			fyne.Do(a.Quit)
+		}()
 	}
+	u.onQuit = quit
 	go func() {
 		<-ctx.Done()
-		fyne.Do(func() { w.Close() })
+		fyne.Do(quit)
 	}()
 	w.SetCloseIntercept(func() {
-		u.Close()
-		w.Close()
+		if u.keepInTray() {
+			u.saveLayout()
+			w.Hide()
+			return
+		}
+		quit()
 	})
-	w.ShowAndRun()
+	w.Show()
+	a.Run()
 	if d != nil {
 		d.Close()
 	}

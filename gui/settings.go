@@ -73,29 +73,39 @@ func (u *UI) showSettings() {
 			return
 		}
 		name := names[selected]
-		dialog.ShowConfirm("Remove account", fmt.Sprintf("Remove %q? Its downloaded mail stays on this computer.", name), func(ok bool) {
-			if ok {
-				d.Hide()
-				u.removeAccount(name)
-			}
-		}, u.win)
+		u.confirm("Remove account", fmt.Sprintf("Remove %q? Its downloaded mail stays on this computer.", name), func() {
+			d.Hide()
+			u.removeAccount(name)
+		})
 	})
-	content := container.NewBorder(nil, container.NewHBox(add, edit, remove), nil, nil, list)
+	tray := widget.NewCheck("Keep Poplar in the tray when the window is closed (checks go on)", func(on bool) {
+		u.app.Preferences().SetBool(prefKeepInTray, on)
+	})
+	tray.SetChecked(u.app.Preferences().Bool(prefKeepInTray))
+	if u.tray == nil {
+		tray.Disable()
+	}
+	content := container.NewBorder(nil, container.NewVBox(container.NewHBox(add, edit, remove), widget.NewSeparator(), tray), nil, nil, list)
 	d = dialog.NewCustom("Settings — accounts", "Close", content, u.win)
-	d.Resize(fyne.NewSize(420, 360))
-	d.Show()
+	d.Resize(fyne.NewSize(480, 380))
+	u.showDialog(d)
 }
 
 // accountForm is the account editor: every setting, with inline validation.
 type accountForm struct {
-	name, email, display, host, port, user, caFile, fingerprint *widget.Entry
-	password                                                    *widget.Entry
+	name, email, display, host, port, user, caFile, fingerprint *keyEntry
+	password                                                    *keyEntry
 	security, auth                                              *widget.Select
 	leave, deleteHere, startup, enabled, insecure               *widget.Check
-	days, every, sizeLimit                                      *widget.Entry
+	days, every, sizeLimit                                      *keyEntry
 	warning, testResult, policyHelp                             *widget.Label
 	form                                                        *widget.Form
-	saveBtn, testBtn                                            *widget.Button
+	saveBtn, testBtn, detectBtn                                 *widget.Button
+}
+
+// entries are the form's text fields.
+func (f *accountForm) entries() []*keyEntry {
+	return []*keyEntry{f.name, f.email, f.display, f.host, f.port, f.user, f.caFile, f.fingerprint, f.password, f.days, f.every, f.sizeLimit}
 }
 
 // policySentence says in one plain sentence what the leave-on-server choice does.
@@ -118,8 +128,8 @@ func intValidator(field string, lo, hi int) fyne.StringValidator {
 
 func newAccountForm(a account.Account, isNew bool) *accountForm {
 	f := &accountForm{}
-	entry := func(v, placeholder string) *widget.Entry {
-		e := widget.NewEntry()
+	entry := func(v, placeholder string) *keyEntry {
+		e := newKeyEntry()
 		e.SetText(v)
 		e.SetPlaceHolder(placeholder)
 		return e
@@ -152,7 +162,7 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 		}
 		return nil
 	}
-	f.password = widget.NewPasswordEntry()
+	f.password = newPasswordEntry()
 	f.password.SetPlaceHolder("stored in the system keyring")
 	f.caFile = entry(a.CAFile, "optional: /path/to/ca.pem")
 	f.fingerprint = entry(a.Fingerprint, "optional: SHA-256 of a self-signed certificate")
@@ -210,6 +220,7 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 	f.enabled.SetChecked(a.Enabled)
 	f.testResult = widget.NewLabel("")
 	f.testResult.Wrapping = fyne.TextWrapWord
+	f.testResult.Selectable = true
 	f.form = widget.NewForm(
 		widget.NewFormItem("Account name", f.name),
 		widget.NewFormItem("Your name", f.display),
@@ -242,14 +253,14 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 
 // account reads the form into an Account and validates it.
 func (f *accountForm) account() (account.Account, error) {
-	num := func(e *widget.Entry) int { n, _ := strconv.Atoi(strings.TrimSpace(e.Text)); return n }
+	num := func(e *keyEntry) int { n, _ := strconv.Atoi(strings.TrimSpace(e.Text)); return n }
 	a := account.Account{
 		Name: strings.TrimSpace(f.name.Text), Email: strings.TrimSpace(f.email.Text), DisplayName: strings.TrimSpace(f.display.Text),
 		Host: strings.TrimSpace(f.host.Text), Security: f.security.Selected, Auth: f.auth.Selected, Username: strings.TrimSpace(f.user.Text),
 		CAFile: strings.TrimSpace(f.caFile.Text), Fingerprint: strings.TrimSpace(f.fingerprint.Text), AllowInsecureAuth: f.insecure.Checked,
 		LeaveOnServer: f.leave.Checked, DeleteWhenDeletedHere: f.deleteHere.Checked, CheckAtStartup: f.startup.Checked, Enabled: f.enabled.Checked,
 	}
-	for _, e := range []*widget.Entry{f.port, f.days, f.every, f.sizeLimit} {
+	for _, e := range []*keyEntry{f.port, f.days, f.every, f.sizeLimit} {
 		if e.Validator != nil {
 			if err := e.Validator(e.Text); err != nil && !(e == f.days && !f.leave.Checked) {
 				return a, err
@@ -263,8 +274,8 @@ func (f *accountForm) account() (account.Account, error) {
 	return a, a.Validate()
 }
 
-// editAccount opens the account editor (a == nil adds a new account).
-func (u *UI) editAccount(a *account.Account) {
+// editAccount opens the account editor (a == nil adds a new account) and returns its form.
+func (u *UI) editAccount(a *account.Account) *accountForm {
 	isNew := a == nil
 	base := account.New("", "", "")
 	if a != nil {
@@ -274,7 +285,8 @@ func (u *UI) editAccount(a *account.Account) {
 	var d dialog.Dialog
 	test := widget.NewButtonWithIcon("Test connection", theme.ConfirmIcon(), nil)
 	test.OnTapped = func() { u.testConnection(f, test) }
-	save := widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
+	var save *widget.Button
+	save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), func() {
 		acct, err := f.account()
 		if err != nil {
 			f.testResult.SetText("Cannot save: " + err.Error())
@@ -282,11 +294,15 @@ func (u *UI) editAccount(a *account.Account) {
 		}
 		password := f.password.Text
 		commit := func() {
-			if err := u.saveAccount(acct, password, isNew); err != nil {
-				f.testResult.SetText("Cannot save: " + err.Error())
-				return
-			}
-			d.Hide()
+			save.Disable()
+			u.saveAccount(acct, password, isNew, func(err error) {
+				save.Enable()
+				if err != nil {
+					f.testResult.SetText("Cannot save: " + err.Error())
+					return
+				}
+				d.Hide()
+			})
 		}
 		if isNew || !base.LeaveOnServer || acct.LeaveOnServer {
 			commit()
@@ -296,18 +312,24 @@ func (u *UI) editAccount(a *account.Account) {
 	})
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
-	f.saveBtn, f.testBtn = save, test
-	content := container.NewBorder(nil, container.NewVBox(f.testResult, container.NewHBox(test, layoutSpacer(), cancel, save)), nil, nil,
+	detect := widget.NewButtonWithIcon("Detect", theme.SearchIcon(), nil)
+	detect.OnTapped = func() { u.detectServer(f, detect) }
+	f.saveBtn, f.testBtn, f.detectBtn = save, test, detect
+	for _, e := range f.entries() {
+		e.onEscape = u.closeTopDialog
+		e.onShortcut = nil
+		e.OnChanged = func(string) { f.testResult.SetText("") } // an old result no longer applies
+	}
+	content := container.NewBorder(nil, container.NewVBox(f.testResult, container.NewHBox(test, detect, layoutSpacer(), cancel, save)), nil, nil,
 		container.NewVScroll(f.form))
 	title := "Add account"
 	if !isNew {
 		title = "Edit account " + base.Name
 	}
 	d = dialog.NewCustomWithoutButtons(title, content, u.win)
-	d.Resize(fyne.NewSize(560, 640))
-	d.Show()
-	u.lastForm = f
-	u.lastFormDialog = d
+	d.Resize(fyne.NewSize(580, 660))
+	u.showDialog(d)
+	return f
 }
 
 // confirmDeleteFromServer asks before an existing account switches to deleting mail from the
@@ -400,74 +422,104 @@ func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
 	})
 }
 
-// saveAccount stores the account (and its password in the keyring) and refreshes the window.
-func (u *UI) saveAccount(a account.Account, password string, isNew bool) error {
-	u.mu.Lock()
-	var err error
-	if isNew {
-		err = u.cfg.Add(a)
-	} else {
-		err = u.cfg.Update(a)
-	}
-	if err == nil {
-		err = u.cfg.Save(u.env.ConfigDir)
-	}
-	u.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if password != "" {
-		if err := u.env.Secrets.Set(a.Name, password); err != nil {
-			what, remedy := account.Explain(err, a.Name)
-			u.setStatus(what + " — " + remedy)
+// saveAccount stores the account (the settings file, and the password in the keyring) in the
+// background, applies it to the checks at once and calls done on the UI goroutine.
+func (u *UI) saveAccount(a account.Account, password string, isNew bool, done func(error)) {
+	u.bg(func() {
+		u.mu.Lock()
+		next := u.cfg.Clone()
+		var err error
+		if isNew {
+			err = next.Add(a)
+		} else {
+			err = next.Update(a)
 		}
-	}
-	if u.win.Content() != u.main {
-		u.showMain()
-	} else {
-		u.tree.Refresh()
-		u.refreshFolders()
-	}
-	if isNew && a.Enabled {
-		u.startFetch(a.Name)
-	}
-	return nil
+		if err == nil {
+			err = next.Save(u.env.ConfigDir)
+		}
+		if err == nil {
+			u.cfg = next
+		}
+		secrets := u.env.Secrets
+		u.mu.Unlock()
+		var keyErr error
+		if err == nil && password != "" {
+			keyErr = secrets.Set(a.Name, password)
+		}
+		u.do(func() {
+			done(err)
+			if err != nil {
+				return
+			}
+			if keyErr != nil {
+				what, remedy := account.Explain(keyErr, a.Name)
+				u.setStatus(what + " — " + remedy)
+			}
+			u.runner.Configure(u.accounts())
+			if u.win.Content() != u.main {
+				u.showMain()
+			} else {
+				u.refreshFolders()
+			}
+			if isNew && a.Enabled {
+				u.runner.Check(a.Name)
+			}
+		})
+	})
 }
 
+// removeAccount takes an account out of the settings and its password out of the keyring; its
+// mail stays on this computer.
 func (u *UI) removeAccount(name string) {
-	u.mu.Lock()
-	err := u.cfg.Remove(name)
-	if err == nil {
-		err = u.cfg.Save(u.env.ConfigDir)
-	}
-	u.mu.Unlock()
-	if err != nil {
-		u.setStatus(err.Error())
-		return
-	}
-	u.env.Secrets.Delete(name)
-	if u.acct == name {
-		u.acct = ""
-		u.model.set(nil)
-		u.list.Refresh()
-		u.clearReader()
-	}
-	u.tree.Refresh()
-	u.refreshFolders()
-	u.setStatus(fmt.Sprintf("Removed %s; its mail stays on this computer", name))
+	u.bg(func() {
+		u.mu.Lock()
+		next := u.cfg.Clone()
+		err := next.Remove(name)
+		if err == nil {
+			err = next.Save(u.env.ConfigDir)
+		}
+		if err == nil {
+			u.cfg = next
+		}
+		secrets := u.env.Secrets
+		u.mu.Unlock()
+		if err == nil {
+			secrets.Delete(name)
+		}
+		u.do(func() {
+			if err != nil {
+				u.setStatus(err.Error())
+				return
+			}
+			u.runner.Configure(u.accounts())
+			if u.acct == name {
+				u.acct, u.folder = "", ""
+				u.list.model.set(nil)
+				u.list.selectKey("")
+				u.reader.clear()
+			}
+			u.refreshFolders()
+			u.setStatus(fmt.Sprintf("Removed %s; its mail stays on this computer", name))
+		})
+	})
 }
 
-// switchEnv points the app at other folders (the demo mailbox) and shows the main window.
+// switchEnv points the app at other folders (the demo mailbox) and shows the main window. It
+// reads the settings file: call it off the UI goroutine.
 func (u *UI) switchEnv(configDir, dataDir string, secrets account.SecretStore) {
 	cfg, err := account.LoadConfig(configDir)
 	if err != nil {
-		u.setStatus(err.Error())
+		u.do(func() { u.setStatus(err.Error()) })
 		return
 	}
+	u.runner.Close()
 	u.mu.Lock()
 	u.env.ConfigDir, u.env.DataDir, u.env.Secrets = configDir, dataDir, secrets
 	u.cfg = cfg
 	u.stores = map[string]*storage.Store{}
 	u.mu.Unlock()
-	u.showMain()
+	u.do(func() {
+		u.runner = u.newRunner()
+		u.showMain()
+	})
 }

@@ -35,11 +35,7 @@ func TestConnectionStoredPasswordOnlyForItsServer(t *testing.T) {
 	a := account.New("local", host, "me")
 	a.Fingerprint, a.Enabled = fp, false
 	a.Port, _ = strconv.Atoi(port)
-	u.ui(func() {
-		if err := u.saveAccount(a, "stored pw", true); err != nil {
-			t.Fatal(err)
-		}
-	})
+	saveAccount(t, u, a, "stored pw", true)
 	u.wait()
 	tests := []struct {
 		name       string
@@ -55,8 +51,8 @@ func TestConnectionStoredPasswordOnlyForItsServer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			acct, _ := u.findAccount("local")
-			u.ui(func() { u.editAccount(&acct) })
-			f := u.lastForm
+			var f *accountForm
+			u.ui(func() { f = u.editAccount(&acct) })
 			tt.edit(f)
 			u.ui(func() { test.Tap(f.testBtn) })
 			u.wait()
@@ -70,7 +66,7 @@ func TestConnectionStoredPasswordOnlyForItsServer(t *testing.T) {
 			if home.Sessions() != tt.homeLogins || other.Sessions() != 0 {
 				t.Fatalf("sessions: home %d, other %d; want %d and 0", home.Sessions(), other.Sessions(), tt.homeLogins)
 			}
-			u.ui(func() { u.lastFormDialog.Hide() })
+			u.ui(u.closeTopDialog)
 		})
 	}
 }
@@ -111,8 +107,8 @@ func walk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
 // from the server asks first, with the number of messages it will remove there.
 func TestNewAccountKeepsMailAndSwitchingAsks(t *testing.T) {
 	u, s := newTestUI(t, threeMessages)
-	u.ui(func() { u.editAccount(nil) })
-	f := u.lastForm
+	var f *accountForm
+	u.ui(func() { f = u.editAccount(nil) })
 	if !f.leave.Checked || !strings.Contains(f.policyHelp.Text, "leaves the mail on the server") {
 		t.Fatalf("new account: leave %v, help %q", f.leave.Checked, f.policyHelp.Text)
 	}
@@ -120,14 +116,13 @@ func TestNewAccountKeepsMailAndSwitchingAsks(t *testing.T) {
 	if !strings.Contains(f.policyHelp.Text, "deletes each message from the server") {
 		t.Fatalf("delete policy help %q", f.policyHelp.Text)
 	}
-	u.ui(func() { u.lastFormDialog.Hide() })
+	u.ui(u.closeTopDialog)
 
 	acct, _ := u.findAccount("work")
 	if !acct.LeaveOnServer {
 		t.Fatal("test account does not start with mail left on the server")
 	}
-	u.ui(func() { u.editAccount(&acct) })
-	f = u.lastForm
+	u.ui(func() { f = u.editAccount(&acct) })
 	u.ui(func() {
 		f.leave.SetChecked(false)
 		test.Tap(f.saveBtn)

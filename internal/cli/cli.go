@@ -79,7 +79,7 @@ func Main(ctx context.Context, e *Env, args []string) int {
 		return 1
 	}
 	rest := fs.Args()
-	if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+	if len(rest) == 0 || strings.HasPrefix(rest[0], "-") || isMessageFile(rest[0]) {
 		if *demo {
 			rest = append([]string{"--demo"}, rest...)
 		}
@@ -160,4 +160,17 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fmt.Fprintln(w, "\nRun 'poplar COMMAND -h' for a command's flags.")
+}
+
+// isMessageFile reports whether arg names a message file to open in the app (`poplar FILE.eml`,
+// as a file manager runs it): a .eml file, or any existing file that is not a command's name.
+func isMessageFile(arg string) bool {
+	if _, isCommand := commands()[arg]; isCommand || arg == "help" {
+		return false
+	}
+	if strings.HasSuffix(strings.ToLower(arg), ".eml") {
+		return true
+	}
+	st, err := os.Stat(arg)
+	return err == nil && st.Mode().IsRegular()
 }

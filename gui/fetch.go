@@ -1,0 +1,140 @@
+package gui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/poplar-mail/poplar/account"
+	"github.com/poplar-mail/poplar/storage"
+)
+
+// The checks are run by account.Runner (schedule, retries, cancel); the window only observes its
+// events. New messages go into the open list as they are stored, without touching the reader or
+// the selection.
+
+func (u *UI) newRunner() *account.Runner {
+	return account.NewRunner(account.RunnerConfig{
+		Store:   u.store,
+		Secrets: u.secrets(),
+		Observe: func(ev account.RunEvent) { u.do(func() { u.runEvent(ev) }) },
+	})
+}
+
+// secrets is the secret store; it changes only with the demo (switchEnv).
+func (u *UI) secrets() account.SecretStore {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.env.Secrets
+}
+
+// getMail checks every enabled account now.
+func (u *UI) getMail() { u.runner.CheckAll() }
+
+// runEvent applies one of the runner's events to the window (UI goroutine).
+func (u *UI) runEvent(ev account.RunEvent) {
+	name := ev.Account
+	switch ev.Kind {
+	case account.RunStarted:
+		u.status.started(name)
+	case account.RunProgress:
+		switch ev.Event.Kind {
+		case account.Progress:
+			u.status.update(ev.Event)
+		case account.MessageStored:
+			if u.acct == name && u.folder == storage.Inbox {
+				u.list.model.insert(ev.Event.Summary)
+				u.list.list.Refresh()
+			}
+		case account.Note:
+			u.setStatus(name + ": " + ev.Event.Text)
+		}
+	case account.RunFinished:
+		u.status.finished(name)
+		u.fetchDone(name, ev)
+	}
+}
+
+// fetchDone shows a check's outcome in plain words and marks a failing account.
+func (u *UI) fetchDone(name string, ev account.RunEvent) {
+	res, err := ev.Result, ev.Err
+	switch {
+	case err == nil:
+		u.tree.setError(name, "")
+		msg := fmt.Sprintf("%s: %d new", name, res.New)
+		if res.DeletedOnServer > 0 {
+			msg += fmt.Sprintf(", %d removed from the server", res.DeletedOnServer)
+		}
+		u.setStatus(msg + " — last check " + ev.At.Format("15:04"))
+		u.env.Logf("fetch of %s finished: %d new", name, res.New)
+		if res.New > 0 {
+			u.notify(name, res.New)
+		}
+	case errors.Is(err, context.Canceled):
+		u.setStatus(fmt.Sprintf("%s: cancelled (%d messages kept)", name, res.New))
+	default:
+		what, remedy := account.Explain(err, name)
+		if !ev.RetryAt.IsZero() {
+			remedy = "Poplar tries again at " + ev.RetryAt.Local().Format("15:04")
+		}
+		u.tree.setError(name, what)
+		u.setStatus(what + " — " + remedy)
+		u.env.Logf("fetch of %s failed: %v", name, err)
+		u.checkFailed(name, err)
+	}
+	u.refreshFolders()
+}
+
+// notify sends a desktop notification for new mail.
+func (u *UI) notify(name string, n int) {
+	title := fmt.Sprintf("%d new messages in %s", n, name)
+	if n == 1 {
+		title = "New message in " + name
+	}
+	body := "Poplar"
+	if u.acct == name && u.folder == storage.Inbox {
+		if m := u.list.model.at(0); m != nil && m.Unread() {
+			body = firstNonEmpty(m.From, "?") + ": " + firstNonEmpty(m.Subject, "(no subject)")
+		}
+	}
+	u.app.SendNotification(fyne.NewNotification(title, body))
+}
+
+// downloadRest fetches the whole of a partial message and shows it where it was.
+func (u *UI) downloadRest(sm *shownMessage) {
+	name, folder := u.acct, u.folder
+	sum := u.list.model.get(sm.key)
+	a, ok := u.findAccount(name)
+	if !ok || sum == nil || !sum.Partial {
+		return
+	}
+	uidl := sum.UIDL
+	u.setStatus("Downloading the rest of the message…")
+	u.bg(func() {
+		s, err := u.store(name)
+		var full storage.Summary
+		if err == nil {
+			full, err = account.FetchRest(context.Background(), a, s, uidl, u.secrets())
+		}
+		u.do(func() {
+			if err != nil {
+				what, remedy := account.Explain(err, name)
+				u.setStatus(what + " — " + remedy)
+				u.checkFailed(name, err)
+				return
+			}
+			u.setStatus("Downloaded the whole message")
+			if u.acct != name || u.folder != folder {
+				return
+			}
+			u.list.model.remove([]string{sm.key})
+			u.list.model.insert(full)
+			u.list.selectKey(full.Key)
+			if u.reader.shows(sm.key) || u.reader.shows(full.Key) {
+				u.reader.load(shownMessage{key: full.Key, title: full.Subject, open: u.storeOpener(name, folder, full.Key)}, true)
+			}
+		})
+	})
+}
