@@ -327,7 +327,7 @@ func renameOver(src, dst string) error {
 	case err == nil:
 		os.Remove(src) // now the old file
 		return nil
-	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EOPNOTSUPP):
+	case renameFlagUnsupported(err):
 		return os.Rename(src, dst)
 	default:
 		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}

@@ -111,7 +111,8 @@ type folder struct {
 	written  time.Time // last write of the index file
 }
 
-// folder returns the folder called name, refreshed from disk.
+// folder returns the folder called name, refreshed from disk. A folder renamed or removed since
+// it was cached (by this Store or another) is forgotten and reported as ErrNoFolder.
 func (s *Store) folder(name string) (*folder, error) {
 	if name == "" {
 		name = Inbox
@@ -128,14 +129,51 @@ func (s *Store) folder(name string) (*folder, error) {
 			s.mu.Unlock()
 			return nil, fmt.Errorf("%w: %q", ErrNoFolder, name)
 		}
-		f = &folder{s: s, name: name, path: p, idx: filepath.Join(s.state, "index", indexFileName(name))}
+		if _, err := os.Stat(filepath.Join(p, "new")); errors.Is(err, os.ErrNotExist) {
+			// A crash cut DeleteFolder short between removing new/ and cur/: the folder is
+			// still there, and cur/ may hold a message that arrived meanwhile.
+			s.makeFolder(name)
+		}
+		f = &folder{s: s, name: name, path: p, idx: s.indexPath(name)}
 		s.folders[name] = f
 	}
 	s.mu.Unlock()
 	if err := f.refresh(); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			s.mu.Lock()
+			if s.folders[name] == f {
+				delete(s.folders, name)
+			}
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: %q: %w", ErrNoFolder, name, err)
+		}
 		return nil, err
 	}
 	return f, nil
+}
+
+// forget drops folder name from the cache, so that the next look reads the disk, and returns
+// it (nil when it was not cached).
+func (s *Store) forget(name string) *folder {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.folders[name]
+	delete(s.folders, name)
+	return f
+}
+
+// indexPath returns the path of folder name's index file.
+func (s *Store) indexPath(name string) string {
+	return filepath.Join(s.state, "index", indexFileName(name))
+}
+
+// invalidate makes the next refresh list new/ and cur/ again. Call it after renaming files in or
+// out of the folder: a rename within the clock tick of the last look may leave a folder's time
+// as it was.
+func (f *folder) invalidate() {
+	f.mu.Lock()
+	f.stampNew, f.stampCur = 0, 0
+	f.mu.Unlock()
 }
 
 // indexFileName maps a folder name to a safe file name.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -516,27 +515,7 @@ func (l *ledger) replace(entries map[string]*LedgerEntry) error {
 			b.WriteString("X " + escapeUIDL(u) + "\n")
 		}
 	}
-	dir := filepath.Dir(l.path)
-	f, err := os.CreateTemp(dir, ".ledger-*")
-	if err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.WriteString(b.String()); err != nil {
-		f.Close()
-		return fmt.Errorf("storage: writing ledger: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("storage: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	if err := os.Rename(f.Name(), l.path); err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
+	if err := writeFileAtomic(l.path, []byte(b.String())); err != nil {
 		return err
 	}
 	l.mu.Lock()

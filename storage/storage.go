@@ -6,9 +6,10 @@
 // Layout of an account folder DIR:
 //
 //	DIR/Maildir/{cur,new,tmp}          the Inbox
-//	DIR/Maildir/.NAME/{cur,new,tmp}    folder NAME (Maildir++), e.g. .Trash
+//	DIR/Maildir/.NAME/{cur,new,tmp}    folder NAME (Maildir++), e.g. .Trash; .Work.Sub is Sub inside Work
 //	DIR/poplar/ledger                  UIDL ledger: append-only, an fsync per commit, compacted atomically
 //	DIR/poplar/index/NAME.idx          summary index of folder NAME (a cache: rebuilt when corrupt)
+//	DIR/poplar/trash-origins           the folder each message in the Trash came from (append-only)
 //	DIR/poplar/lock, fetch.lock        flock(2) locks: store writes; one fetch at a time
 //
 // Delivery writes into tmp/, makes the data durable, renames into new/ and syncs the folder, and
@@ -24,13 +25,14 @@
 package storage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,16 +42,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Folder names as users see them. Inbox is the Maildir root; others are Maildir++ ".Name" folders.
+// Folder names as users see them. Inbox is the Maildir root; others are Maildir++ ".Name" folders,
+// and '.' separates the levels of nested folders: "Work.Sub" is Sub inside Work. Open makes Inbox
+// and Trash; Sent and Outbox are made by whoever first stores mail there (CreateFolder).
 const (
-	Inbox = "Inbox"
-	Trash = "Trash"
+	Inbox  = "Inbox"
+	Trash  = "Trash"
+	Sent   = "Sent"   // mail sent from Poplar
+	Outbox = "Outbox" // mail waiting to be sent
 )
 
 // Errors callers can test for with errors.Is.
 var (
 	ErrNotFound        = errors.New("storage: message not found")
 	ErrNoFolder        = errors.New("storage: no such folder")
+	ErrFolderExists    = errors.New("storage: folder already exists")
+	ErrSpecialFolder   = errors.New("storage: special folder") // Inbox and Trash cannot be renamed or deleted
 	ErrFetchInProgress = errors.New("storage: another fetch of this account is running")
 )
 
@@ -123,11 +131,15 @@ func (s *Store) folderPath(name string) (string, error) {
 	return filepath.Join(s.maildir, "."+name), nil
 }
 
-// ValidFolderName reports why name cannot name a folder, or nil: no path separators, no leading
-// dot, no control characters, at most 100 bytes.
+// ValidFolderName reports why name cannot name a folder, or nil: no path separators, no control
+// characters, at most 100 bytes, not Inbox, and no empty level (no leading or trailing dot, no
+// "..": '.' separates nested folders). It does no I/O.
 func ValidFolderName(name string) error {
 	if name == "" || len(name) > 100 || strings.HasPrefix(name, ".") || strings.ContainsAny(name, "/\\") || name == Inbox {
 		return fmt.Errorf("storage: %q is not a valid folder name", name)
+	}
+	if strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
+		return fmt.Errorf("storage: folder name %q has an empty level ('.' separates nested folders)", name)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == unicode.ReplacementChar {
@@ -158,43 +170,73 @@ func (s *Store) makeFolder(name string) error {
 	return nil
 }
 
-// CreateFolder makes a new folder (Maildir++ subfolder).
+// CreateFolder makes a folder (a Maildir++ folder), and the folders above it that are missing:
+// "Work.Sub" makes Work too. A folder that exists already is left as it is (no error).
 func (s *Store) CreateFolder(name string) error {
 	if err := ValidFolderName(name); err != nil {
 		return err
+	}
+	return s.makeFolderTree(name)
+}
+
+// makeFolderTree makes folder name and every folder above it.
+func (s *Store) makeFolderTree(name string) error {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			if err := s.makeFolder(name[:i]); err != nil {
+				return err
+			}
+		}
 	}
 	return s.makeFolder(name)
 }
 
 // FolderInfo describes a folder for the folder list.
 type FolderInfo struct {
-	Name   string
+	Name   string // e.g. "Work.Sub": Sub inside Work
 	Total  int
 	Unread int
 }
 
-// Folders lists the folders, Inbox first, Trash last, the others sorted, with their counts.
+// Parent returns the name of the folder that holds this one: "Work" for "Work.Sub", "" for a
+// folder at the top level. Folders lists it before this one. It does no I/O.
+func (fi FolderInfo) Parent() string { return parentFolder(fi.Name) }
+
+// Depth returns how deep the folder is nested: 0 at the top level, 1 for "Work.Sub".
+func (fi FolderInfo) Depth() int { return strings.Count(fi.Name, ".") }
+
+// Base returns the last level of the name, what a folder tree shows: "Sub" for "Work.Sub".
+func (fi FolderInfo) Base() string { return fi.Name[strings.LastIndexByte(fi.Name, '.')+1:] }
+
+// parentFolder returns the folder that holds folder name, "" at the top level.
+func parentFolder(name string) string {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return ""
+	}
+	return name[:i]
+}
+
+// Folders lists the folders with their counts as a tree in depth-first order, each folder right
+// before the folders inside it: Inbox first, then the others sorted, then Trash. Where another
+// program made a nested folder without its parent (".A.B" without ".A"), Folders makes the parent,
+// an empty folder, so every Parent is listed; it skips that while another Store writes, and does
+// no other write. Folders picks up changes made by other programs.
 func (s *Store) Folders() ([]FolderInfo, error) {
-	names := []string{Inbox}
-	des, err := os.ReadDir(s.maildir)
+	names, err := s.folderNames()
 	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
+		return nil, err
 	}
-	var others []string
-	for _, de := range des {
-		n := de.Name()
-		if de.IsDir() && strings.HasPrefix(n, ".") && n != "." && n != ".." && n != "."+Trash {
-			if ValidFolderName(n[1:]) == nil {
-				others = append(others, n[1:])
-			}
-		}
+	if names, err = s.fillGaps(names); err != nil {
+		return nil, err
 	}
-	sort.Strings(others)
-	names = append(names, others...)
-	names = append(names, Trash)
+	slices.SortFunc(names, compareFolders)
 	out := make([]FolderInfo, 0, len(names))
 	for _, n := range names {
 		f, err := s.folder(n)
+		if errors.Is(err, ErrNoFolder) && n != Inbox && n != Trash {
+			continue // removed since it was listed
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -202,6 +244,95 @@ func (s *Store) Folders() ([]FolderInfo, error) {
 		out = append(out, FolderInfo{Name: n, Total: total, Unread: unread})
 	}
 	return out, nil
+}
+
+// folderNames lists the folders on disk, unsorted: Inbox, Trash, and every Maildir++ folder with a
+// valid name and a cur/ (a folder whose removal a crash cut short may have none: it is left out).
+func (s *Store) folderNames() ([]string, error) {
+	des, err := os.ReadDir(s.maildir)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	names := []string{Inbox, Trash}
+	for _, de := range des {
+		n, ok := strings.CutPrefix(de.Name(), ".")
+		if !ok || !de.IsDir() || n == Trash || ValidFolderName(n) != nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(s.maildir, de.Name(), "cur")); err == nil {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// fillGaps makes the missing parents of the folders listed in names (made by another program)
+// and returns names with them. It does nothing while the store lock is held (by another Store,
+// or by this one in a caller: the gap is filled at a later call).
+func (s *Store) fillGaps(names []string) ([]string, error) {
+	if len(missingParents(names)) == 0 {
+		return names, nil
+	}
+	unlock, err := flock(filepath.Join(s.state, "lock"), false)
+	if err != nil {
+		return names, nil
+	}
+	defer unlock()
+	if names, err = s.folderNames(); err != nil { // again, under the lock
+		return nil, err
+	}
+	for _, p := range missingParents(names) {
+		if s.makeFolder(p) == nil {
+			names = append(names, p)
+		}
+	}
+	return names, nil
+}
+
+// missingParents returns the folders above those in names that names lacks.
+func missingParents(names []string) []string {
+	have := make(map[string]bool, len(names))
+	for _, n := range names {
+		have[n] = true
+	}
+	var out []string
+	for _, n := range names {
+		for p := parentFolder(n); p != "" && !have[p]; p = parentFolder(p) {
+			have[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// compareFolders orders folder names as Folders lists them: Inbox and the folders inside it first,
+// Trash and the folders inside it last, the others between, compared level by level so that every
+// folder comes right before the folders inside it ("Work", "Work.Sub", "Work-A").
+func compareFolders(a, b string) int {
+	rank := func(n string) int {
+		top, _, _ := strings.Cut(n, ".")
+		switch top {
+		case Inbox:
+			return 0
+		case Trash:
+			return 2
+		}
+		return 1
+	}
+	if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+		return c
+	}
+	for {
+		x, restA, moreA := strings.Cut(a, ".")
+		y, restB, moreB := strings.Cut(b, ".")
+		if c := strings.Compare(x, y); c != 0 {
+			return c
+		}
+		if !moreA || !moreB {
+			return cmp.Compare(len(restA), len(restB)) // the parent (no more levels) first
+		}
+		a, b = restA, restB
+	}
 }
 
 // tmpDirs lists the tmp/ folders of every Maildir folder.
@@ -437,15 +568,33 @@ func (s *Store) NextLogin() time.Time {
 // SetNextLogin records the earliest time of the next login, so that another process (the app and
 // the command line) honours the server's LOGIN-DELAY too.
 func (s *Store) SetNextLogin(t time.Time) error {
-	p := filepath.Join(s.state, "next-login")
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, []byte(t.UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
+	return writeFileAtomic(filepath.Join(s.state, "next-login"), []byte(t.UTC().Format(time.RFC3339)+"\n"))
+}
+
+// writeFileAtomic replaces the file path by one holding data: a temporary file in the same folder,
+// fsynced, renamed over path, and the folder fsynced. A reader sees the old file or the new one,
+// whole; after a crash, so does the next Open.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		return fmt.Errorf("storage: %w", err)
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
 	}
-	return nil
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: writing %s: %w", filepath.Base(path), err)
+	}
+	return syncDir(dir)
 }
 
 // PartialUIDLs returns the UIDLs of messages stored with only their header.

@@ -358,12 +358,12 @@ func TestStaleTmpCleaned(t *testing.T) {
 }
 
 func TestFolderNames(t *testing.T) {
-	for _, bad := range []string{"", "a/b", "..", ".hidden", "x\x00", "Inbox", `a\b`, "bidi\u202e"} {
+	for _, bad := range []string{"", "a/b", "..", ".hidden", "x\x00", "Inbox", `a\b`, "bidi\u202e", "a..b", "Work.", "Work.Sub.", "a/../b"} {
 		if ValidFolderName(bad) == nil {
 			t.Errorf("ValidFolderName(%q) accepted", bad)
 		}
 	}
-	for _, good := range []string{"Work", "Ärger", "a.b", "Trash"} {
+	for _, good := range []string{"Work", "Ärger", "a.b", "Trash", "Work.Sub.Deep", "Inbox.Kids", Sent, Outbox} {
 		if err := ValidFolderName(good); err != nil {
 			t.Errorf("ValidFolderName(%q) = %v", good, err)
 		}
