@@ -40,7 +40,7 @@ type UI struct {
 	stores map[string]*storage.Store
 	temp   string // private folder for attachments being opened
 	closed bool
-	jobs   sync.WaitGroup
+	jobs   jobs
 	runner *account.Runner
 
 	// UI goroutine.
@@ -95,15 +95,45 @@ func New(a fyne.App, w fyne.Window, env Env) (*UI, error) {
 }
 
 // bg runs work off the UI goroutine; wait blocks until all of it is done (tests use it).
-func (u *UI) bg(work func()) {
-	u.jobs.Add(1)
+func (u *UI) bg(work func()) { u.jobs.run(work) }
+
+func (u *UI) wait() { u.jobs.wait() }
+
+// jobs counts background work. Unlike a sync.WaitGroup, work may start while someone waits
+// (a fetch event starts a folder reload at any time).
+type jobs struct {
+	mu   sync.Mutex
+	n    int
+	idle sync.Cond
+}
+
+func (j *jobs) run(work func()) {
+	j.mu.Lock()
+	j.n++
+	j.mu.Unlock()
 	go func() {
-		defer u.jobs.Done()
+		defer func() {
+			j.mu.Lock()
+			j.n--
+			if j.n == 0 && j.idle.L != nil {
+				j.idle.Broadcast()
+			}
+			j.mu.Unlock()
+		}()
 		work()
 	}()
 }
 
-func (u *UI) wait() { u.jobs.Wait() }
+func (j *jobs) wait() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.idle.L == nil {
+		j.idle.L = &j.mu
+	}
+	for j.n > 0 {
+		j.idle.Wait()
+	}
+}
 
 // do applies fn to the widgets on the UI goroutine. The lock serialises updates where the
 // driver runs fyne.Do inline (Fyne's test driver), so background jobs never touch widgets at once.
@@ -336,6 +366,7 @@ func (u *UI) cursorMoved(sum *storage.Summary) {
 		return
 	}
 	u.app.Preferences().SetString("last.message", sum.Key)
+	u.env.Logf("reading %q", sum.Subject)
 	u.openMessage(*sum)
 }
 

@@ -69,6 +69,9 @@ func (u *UI) fetchDone(name string, ev account.RunEvent) {
 		}
 		u.setStatus(msg + " — last check " + ev.At.Format("15:04"))
 		u.env.Logf("fetch of %s finished: %d new", name, res.New)
+		if u.acct == name {
+			u.env.Logf("the list shows %d messages in %s/%s", u.list.model.len(), name, u.folder)
+		}
 		if res.New > 0 {
 			u.notify(name, res.New)
 		}

@@ -129,13 +129,13 @@ type rowRenderer struct {
 	objects []fyne.CanvasObject
 }
 
-// Column widths, measured once per theme from sample text.
+// Column widths from sample text: four markers fit in three text heights (the emoji font's
+// metrics would make the column twice as wide as the markers need).
 func (rr *rowRenderer) columns() (marks, date, size float32) {
-	m := fyne.MeasureText("●★📎⤓", theme.TextSize(), fyne.TextStyle{})
 	d := fyne.MeasureText("2026-12-31", theme.TextSize(), fyne.TextStyle{})
-	s := fyne.MeasureText("999.9 MB", theme.TextSize(), fyne.TextStyle{})
+	s := fyne.MeasureText("999.9 KB", theme.TextSize(), fyne.TextStyle{})
 	pad := theme.InnerPadding() * 2
-	return m.Width + pad, d.Width + pad, s.Width + pad
+	return theme.TextSize()*3 + pad, d.Width + pad, s.Width + pad
 }
 
 // lineHeight is a label's height without the padding between lines of one row.

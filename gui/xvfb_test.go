@@ -14,8 +14,8 @@ import (
 )
 
 // TestDemoUnderXvfb builds poplar, starts `poplar --demo` on the display .ci/session provides (Xvfb),
-// waits for the fetch to finish and the list to show the messages, takes a screenshot and checks
-// that it is not blank. Without a display it is skipped, except under CI=true, where it fails.
+// waits for the fetch to finish and the list to show the messages, clicks a message and uses the
+// keyboard (j, Delete) as a user would, takes a screenshot and checks that it is not blank. Without a display it is skipped, except under CI=true, where it fails.
 func TestDemoUnderXvfb(t *testing.T) {
 	if os.Getenv("DISPLAY") == "" {
 		if os.Getenv("CI") == "true" {
@@ -50,30 +50,56 @@ func TestDemoUnderXvfb(t *testing.T) {
 			cmd.Process.Kill()
 		}
 	}()
-	finished, listed := false, false
-	var log strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		line := sc.Text()
-		log.WriteString(line + "\n")
-		if strings.Contains(line, "fetch of demo finished: 200 new") {
-			finished = true
-		}
-		if finished && strings.Contains(line, "listed 200 messages in demo/Inbox") {
-			listed = true
-			break
-		}
-		if strings.Contains(line, "fetch of demo failed") {
-			t.Fatalf("the demo fetch failed:\n%s", log.String())
-		}
-	}
+	lines := make(chan string, 1024)
 	go func() {
+		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			lines <- sc.Text()
 		}
+		close(lines)
 	}()
-	if !listed {
-		t.Fatalf("the window never listed the 200 demo messages:\n%s", log.String())
+	var log strings.Builder
+	// expect waits for a log line containing want (and fails on a failed fetch).
+	expect := func(want string) string {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("poplar exited before %q:\n%s", want, log.String())
+				}
+				log.WriteString(line + "\n")
+				if strings.Contains(line, "fetch of demo failed") {
+					t.Fatalf("the demo fetch failed:\n%s", log.String())
+				}
+				if strings.Contains(line, want) {
+					return line
+				}
+			case <-deadline:
+				t.Fatalf("no %q within a minute:\n%s", want, log.String())
+			}
+		}
 	}
+	expect("fetch of demo finished: 200 new")
+	expect("the list shows 200 messages in demo/Inbox") // inserted as they arrived
+	// Real-window keyboard focus: a click on a row opens it and gives the list the keyboard, so
+	// j opens the next message and Delete moves it to the Trash.
+	xdo := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("xdotool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+		}
+	}
+	time.Sleep(time.Second) // let the frame render
+	xdo("mousemove", "400", "330", "click", "1")
+	first := expect(`reading "`)
+	xdo("key", "j")
+	if second := expect(`reading "`); second == first {
+		t.Fatalf("j did not move to the next message: %s", second)
+	}
+	xdo("key", "Delete")
+	expect("status: Moved 1 message to the Trash")
 	time.Sleep(time.Second) // let the frame render
 	shot := filepath.Join(dir, "shot.png")
 	if out, err := exec.Command("import", "-window", "root", shot).CombinedOutput(); err != nil {
