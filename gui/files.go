@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
@@ -80,13 +81,26 @@ func fileMessage(path string) shownMessage {
 
 // OpenFiles shows each .eml file in a message window (`poplar FILE.eml`, the file manager).
 func OpenFiles(a fyne.App, paths []string) []fyne.Window {
-	do := func(f func()) { fyne.Do(f) }
-	bg := func(f func()) { go f() }
+	ws, _ := openFiles(a, paths)
+	return ws
+}
+
+// openFiles is OpenFiles; the jobs count the windows' background work (tests wait for it).
+func openFiles(a fyne.App, paths []string) ([]fyne.Window, *jobs) {
+	j := &jobs{}
+	var mu sync.Mutex // as UI.do: serialises widget updates where fyne.Do runs inline
+	do := func(f func()) {
+		fyne.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			f()
+		})
+	}
 	var ws []fyne.Window
 	for _, p := range paths {
-		ws = append(ws, messageWindow(a, fileMessage(p), bg, do))
+		ws = append(ws, messageWindow(a, fileMessage(p), j.run, do))
 	}
-	return ws
+	return ws, j
 }
 
 // openMessageWindow opens the message at the cursor in its own window.

@@ -3,6 +3,7 @@ package gui
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
@@ -282,9 +283,10 @@ func (u *UI) folderNameDialog(acct, old, parent string) {
 					u.setStatus(fmt.Sprintf("Could not %s the folder: %v", map[bool]string{true: "create", false: "rename"}[old == ""], err))
 					return
 				}
-				if old != "" && u.acct == acct && u.folder == old {
+				if old != "" && u.acct == acct && (u.folder == old || strings.HasPrefix(u.folder, old+".")) {
+					renamed := n + strings.TrimPrefix(u.folder, old) // the open folder or one inside it
 					u.acct, u.folder = "", ""
-					u.openFolder(acct, n)
+					u.openFolder(acct, renamed)
 				}
 				u.refreshFolders()
 			})
