@@ -121,6 +121,19 @@ func TestCorpus(t *testing.T) {
 			if sum.Subject != m.Subject && len(raw) < summaryBytes {
 				t.Errorf("Summarize subject %q differs from Read's %q", sum.Subject, m.Subject)
 			}
+			// HTML that shows inline images by cid: is shown (HTML is the default), the images in
+			// place, each found among the message's parts.
+			if strings.Contains(c.description, "cid:") {
+				images := 0
+				for _, b := range m.Body {
+					if b.Kind == Image && b.ImageStatus != ImageMissing {
+						images++
+					}
+				}
+				if !m.BodyIsHTML || images == 0 {
+					t.Errorf("cid: images not shown: BodyIsHTML %v, %d images found in the body", m.BodyIsHTML, images)
+				}
+			}
 			exp := c.expect
 			switch {
 			case strings.HasPrefix(exp, "decode headers and body to readable Unicode"):
@@ -211,16 +224,23 @@ func clipQ(s string) string {
 	return s
 }
 
-// FuzzRead feeds arbitrary bytes to Read and Summarize: they must return, never panic, and what
-// they return must be valid UTF-8.
+// FuzzRead feeds arbitrary bytes to Read, with and without PreferPlain, and Summarize: they must
+// return, never panic, and what they return must be valid UTF-8.
 func FuzzRead(f *testing.F) {
 	f.Add([]byte("Subject: hi\n\nbody\n"))
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/html\n\n<p>a<img src=http://x/>\n--x--\n"))
 	f.Add([]byte("Subject: =?utf-7?Q?+AOQ-?=\nContent-Type: text/plain; charset=utf-7\n\n+AOQ-\n"))
+	f.Add([]byte("Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\nx\n--a\nContent-Type: multipart/related; boundary=r\n\n" +
+		"--r\nContent-Type: text/html\n\n<table><tr><th>a<th>b<tr><td>1<td>2</table><img src=cid:i>\n--r\nContent-Type: image/png\nContent-ID: <i>\n\nPNG\n--r--\n--a--\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Read(bytes.NewReader(data), Options{MaxParts: 100, MaxDepth: 20})
 		if err != nil {
 			t.Fatalf("Read of in-memory bytes failed: %v", err)
+		}
+		// The other alternative: Alternatives says the same whichever is shown.
+		p, err := Read(bytes.NewReader(data), Options{MaxParts: 100, MaxDepth: 20, PreferPlain: true})
+		if err != nil || p.Alternatives != m.Alternatives || !utf8.ValidString(p.Text()) {
+			t.Fatalf("Read with PreferPlain: Alternatives %v (HTML: %v), %v", p.Alternatives, m.Alternatives, err)
 		}
 		if !utf8.ValidString(m.Subject) || !utf8.ValidString(m.Text()) {
 			t.Fatal("invalid UTF-8 out")

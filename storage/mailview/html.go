@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -12,7 +13,8 @@ import (
 
 // htmlBlocks turns HTML into safe rich text. Scripts, styles and forms are dropped; every remote
 // reference (image, style sheet, frame, object, CSS url(), background) is dropped and counted;
-// inline images by Content-ID become Image blocks; links keep a visible http, https or mailto
+// inline images by Content-ID become Image blocks; data tables become Table blocks (see
+// isDataTable) and layout tables flow as paragraphs; links keep a visible http, https or mailto
 // target. Nothing here can fetch anything: the output is plain data.
 func htmlBlocks(src string) ([]Block, int) {
 	doc, err := html.Parse(strings.NewReader(src))
@@ -82,16 +84,7 @@ func (b *htmlBuilder) text(s string, st style) {
 			return
 		}
 	}
-	s = cleanText(s)
-	n := len(b.spans)
-	if n > 0 {
-		l := &b.spans[n-1]
-		if l.Bold == st.bold && l.Italic == st.italic && l.Mono == (st.mono || st.pre) && l.Link == st.link {
-			l.Text += s
-			return
-		}
-	}
-	b.spans = append(b.spans, Span{Text: s, Bold: st.bold, Italic: st.italic, Mono: st.mono || st.pre, Link: st.link})
+	b.spans = appendSpan(b.spans, Span{Text: cleanText(s), Bold: st.bold, Italic: st.italic, Mono: st.mono || st.pre, Link: st.link})
 }
 
 func collapseSpace(s string) string {
@@ -273,11 +266,12 @@ func (b *htmlBuilder) walk(n *html.Node, st style, depth int) {
 		src, _ := attr(n, "src")
 		alt, _ := attr(n, "alt")
 		alt = cleanText(collapseSpace(alt))
-		l := strings.ToLower(strings.TrimSpace(src))
-		switch {
-		case strings.HasPrefix(l, "cid:"):
+		if cid, ok := imgCID(n); ok {
 			b.flush()
-			b.blocks = append(b.blocks, Block{Kind: Image, ImageCID: strings.Trim(strings.TrimSpace(src)[4:], "<>"), Alt: alt})
+			b.blocks = append(b.blocks, Block{Kind: Image, ImageCID: cid, Alt: alt})
+			return
+		}
+		switch {
 		case isRemote(src):
 			b.blocked++
 			if alt != "" {
@@ -305,6 +299,11 @@ func (b *htmlBuilder) walk(n *html.Node, st style, depth int) {
 	case atom.A:
 		href, _ := attr(n, "href")
 		st.link = safeLink(href)
+	case atom.Table:
+		if isDataTable(n) {
+			b.table(n, st, depth)
+			return
+		}
 	}
 	kind, level, block := blockOf(n, b)
 	if block {
@@ -355,6 +354,281 @@ func (b *htmlBuilder) countHead(n *html.Node) {
 			b.walk(c, style{}, 1)
 		}
 	}
+}
+
+// imgCID returns the Content-ID an <img> shows, when its src is a cid: URL (RFC 2392), as text
+// safe to show.
+func imgCID(n *html.Node) (string, bool) {
+	src, _ := attr(n, "src")
+	src = strings.TrimSpace(src)
+	if !strings.HasPrefix(strings.ToLower(src), "cid:") {
+		return "", false
+	}
+	return cleanText(strings.Trim(src[4:], "<>")), true
+}
+
+// Bounds of a Table block: a wider table flows as paragraphs, and the rows after the first
+// MaxTableRows flow as paragraphs after the table.
+const (
+	MaxTableRows = 200
+	MaxTableCols = 20
+)
+
+// isDataTable reports whether a <table> keeps its rows and columns as a Table block. It does
+// when some row has two cells or more and the table has no sign of a layout table: no
+// role="presentation" (or "none"), no table inside it, no image in it (mail lays out logos,
+// icons and spacers with tables; an inline cid: image shows in the body, never in a cell), no
+// row wider than MaxTableCols columns (colspan counted), and only the structure html.Parse makes
+// of a table (caption, colgroup, thead, tbody, tfoot, tr, td, th). Any other table is layout: its
+// cells flow as paragraphs, a row per paragraph, as before tables were kept.
+func isDataTable(n *html.Node) bool {
+	if r, _ := attr(n, "role"); strings.EqualFold(strings.TrimSpace(r), "presentation") || strings.EqualFold(strings.TrimSpace(r), "none") {
+		return false
+	}
+	cells := 0
+	row := func(tr *html.Node) bool {
+		k, cols := 0, 0
+		for c := tr.FirstChild; c != nil; c = c.NextSibling {
+			switch {
+			case blankNode(c):
+			case isElement(c, atom.Td, atom.Th):
+				k++
+				cols += colspan(c)
+				if cols > MaxTableCols || !cellContent(c, 0) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+		cells = max(cells, k)
+		return true
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		switch {
+		case blankNode(c), isElement(c, atom.Colgroup):
+		case isElement(c, atom.Caption):
+			if !cellContent(c, 0) {
+				return false
+			}
+		case isElement(c, atom.Tr):
+			if !row(c) {
+				return false
+			}
+		case isElement(c, atom.Thead, atom.Tbody, atom.Tfoot):
+			for r := c.FirstChild; r != nil; r = r.NextSibling {
+				if !blankNode(r) && (!isElement(r, atom.Tr) || !row(r)) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return cells >= 2
+}
+
+// cellContent reports whether the content of a cell can show inside a cell: no table, no image,
+// not nested too deep to walk.
+func cellContent(n *html.Node, depth int) bool {
+	if depth > 100 {
+		return false
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type != html.ElementNode {
+			continue
+		}
+		if c.DataAtom == atom.Table || c.DataAtom == atom.Img {
+			return false
+		}
+		if !cellContent(c, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+func isElement(n *html.Node, atoms ...atom.Atom) bool {
+	if n.Type != html.ElementNode {
+		return false
+	}
+	for _, a := range atoms {
+		if n.DataAtom == a {
+			return true
+		}
+	}
+	return false
+}
+
+// blankNode reports whether n shows nothing between the elements of a table.
+func blankNode(n *html.Node) bool {
+	return n.Type == html.CommentNode || (n.Type == html.TextNode && strings.TrimSpace(n.Data) == "")
+}
+
+// colspan returns the columns a cell spans, 1 to MaxTableCols+1.
+func colspan(n *html.Node) int {
+	v, ok := attr(n, "colspan")
+	if !ok {
+		return 1
+	}
+	k, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || k < 1 {
+		return 1
+	}
+	return min(k, MaxTableCols+1)
+}
+
+// table adds a data table (see isDataTable): its captions as paragraphs, then a Table block of
+// at most MaxTableRows rows; later rows flow as paragraphs. A cell spanning columns is followed
+// by empty cells; rows are padded to the same width; rows and columns with no text are left
+// out. When fewer than two columns remain, the rows flow as paragraphs.
+func (b *htmlBuilder) table(n *html.Node, st style, depth int) {
+	b.flush()
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if isElement(c, atom.Caption) {
+			b.walk(c, st, depth+1)
+		}
+	}
+	var rows [][]Cell
+	width := 0
+	row := func(tr *html.Node) {
+		if b.nodes > maxNodes {
+			return
+		}
+		b.nodes++
+		b.countRemoteAttrs(tr)
+		var cells []Cell
+		for c := tr.FirstChild; c != nil; c = c.NextSibling {
+			if !isElement(c, atom.Td, atom.Th) {
+				continue
+			}
+			b.nodes++
+			b.countRemoteAttrs(c)
+			cells = append(cells, Cell{Spans: b.cellSpans(c, st, depth+3), Header: c.DataAtom == atom.Th})
+			for range colspan(c) - 1 {
+				cells = append(cells, Cell{})
+			}
+		}
+		width = max(width, len(cells))
+		rows = append(rows, cells)
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		switch {
+		case isElement(c, atom.Tr):
+			row(c)
+		case isElement(c, atom.Thead, atom.Tbody, atom.Tfoot):
+			b.nodes++
+			b.countRemoteAttrs(c)
+			for r := c.FirstChild; r != nil; r = r.NextSibling {
+				if isElement(r, atom.Tr) {
+					row(r)
+				}
+			}
+		}
+	}
+	rows = dropEmptyRows(rows)
+	kept := dropEmptyColumns(rows[:min(len(rows), MaxTableRows)], width)
+	if len(kept) > 0 && len(kept[0]) >= 2 {
+		b.blocks = append(b.blocks, Block{Kind: Table, Level: b.quote, Rows: kept})
+		rows = rows[len(kept):]
+	}
+	for _, r := range rows {
+		var spans []Span
+		for _, c := range r {
+			if len(c.Spans) == 0 {
+				continue
+			}
+			if len(spans) > 0 {
+				spans = appendSpan(spans, Span{Text: " "})
+			}
+			for _, sp := range c.Spans {
+				spans = appendSpan(spans, sp)
+			}
+		}
+		b.blocks = append(b.blocks, Block{Kind: b.cur.Kind, Level: b.cur.Level, Spans: spans})
+	}
+}
+
+// dropEmptyRows leaves out the rows in which no cell has text.
+func dropEmptyRows(rows [][]Cell) [][]Cell {
+	var out [][]Cell
+	for _, r := range rows {
+		for _, c := range r {
+			if len(c.Spans) > 0 {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// dropEmptyColumns returns the rows padded to width cells, without the columns in which no cell
+// has text.
+func dropEmptyColumns(rows [][]Cell, width int) [][]Cell {
+	used := make([]bool, width)
+	for _, r := range rows {
+		for i, c := range r {
+			used[i] = used[i] || len(c.Spans) > 0
+		}
+	}
+	out := make([][]Cell, len(rows))
+	for i, r := range rows {
+		for j := range width {
+			switch {
+			case !used[j]:
+			case j < len(r):
+				out[i] = append(out[i], r[j])
+			default:
+				out[i] = append(out[i], Cell{})
+			}
+		}
+	}
+	return out
+}
+
+// cellSpans returns the text of a table cell: its paragraphs, list items and lines joined by line
+// breaks. Remote references in it are counted as everywhere else.
+func (b *htmlBuilder) cellSpans(td *html.Node, st style, depth int) []Span {
+	cb := &htmlBuilder{nodes: b.nodes}
+	for c := td.FirstChild; c != nil; c = c.NextSibling {
+		cb.walk(c, st, depth)
+	}
+	cb.flush()
+	b.nodes = cb.nodes
+	b.blocked += cb.blocked
+	var out []Span
+	for _, blk := range cb.blocks {
+		spans := blk.Spans
+		if blk.Kind == Image { // never: isDataTable keeps such tables out
+			spans = []Span{{Text: "[image: " + firstNonEmpty(blk.Alt, blk.ImageCID) + "]"}}
+		}
+		if len(spans) == 0 {
+			continue
+		}
+		if len(out) > 0 {
+			out = appendSpan(out, Span{Text: "\n"})
+		}
+		if blk.Kind == ListItem {
+			out = appendSpan(out, Span{Text: "• "})
+		}
+		for _, sp := range spans {
+			out = appendSpan(out, sp)
+		}
+	}
+	return out
+}
+
+// appendSpan appends s to spans, joining it to the last span when their styles are the same.
+func appendSpan(spans []Span, s Span) []Span {
+	if n := len(spans); n > 0 {
+		l := &spans[n-1]
+		if l.Bold == s.Bold && l.Italic == s.Italic && l.Mono == s.Mono && l.Link == s.Link {
+			l.Text += s.Text
+			return spans
+		}
+	}
+	return append(spans, s)
 }
 
 // blockOf says whether an element starts a block, and which.

@@ -41,6 +41,10 @@ type Message struct {
 	MessageID             string
 	Body                  []Block // the best body as safe rich text
 	BodyIsHTML            bool
+	// Alternatives is true when some multipart/alternative of the body has both a real text/plain
+	// and a real text/html part (see Options.PreferPlain): only then does Options.PreferPlain
+	// change what Body shows, and only then does the reader offer a "Plain text / HTML" switch.
+	Alternatives bool
 	// RemoteBlocked counts the remote references (images, style sheets, frames, forms...) dropped
 	// from HTML; when > 0 the reader says so. Nothing is ever fetched.
 	RemoteBlocked int
@@ -60,7 +64,19 @@ const (
 	Preformatted                  // monospaced, whitespace kept
 	Rule                          // a horizontal line
 	Image                         // an inline image: ImageCID names the attachment
+	Table                         // a table: Rows of cells; Level = quote depth
 )
+
+var blockKindNames = [...]string{Paragraph: "Paragraph", Heading: "Heading", Quote: "Quote", ListItem: "ListItem",
+	Preformatted: "Preformatted", Rule: "Rule", Image: "Image", Table: "Table"}
+
+// String returns the name of the kind, as in the source.
+func (k BlockKind) String() string {
+	if k >= 0 && int(k) < len(blockKindNames) {
+		return blockKindNames[k]
+	}
+	return fmt.Sprintf("BlockKind(%d)", int(k))
+}
 
 // Block is one paragraph-level piece of a body.
 type Block struct {
@@ -72,6 +88,15 @@ type Block struct {
 	// ImageStatus, when Kind == Image, says whether the image can be shown: anything but ImageOK
 	// must never be decoded, and the reader shows ImageStatus.String() in its place.
 	ImageStatus ImageStatus
+	// Rows, when Kind == Table, are the table's rows, all with the same number of cells: at most
+	// MaxTableRows rows of 2 to MaxTableCols cells, no row or column without text.
+	Rows [][]Cell
+}
+
+// Cell is one cell of a Table block.
+type Cell struct {
+	Spans  []Span // its text; a line break inside is kept; nil when empty
+	Header bool   // a header cell (<th>): the reader shows it bold
 }
 
 // Span is a run of text with one style. Link, when set, is an http, https or mailto target that the
@@ -105,6 +130,9 @@ type Options struct {
 	MaxDepth     int         // default 100
 	MaxTextBytes int64       // per text part shown; default 8 MB
 	Images       ImageLimits // per inline image; zero fields take ImageLimits' defaults
+	// PreferPlain shows the text/plain part of a multipart/alternative instead of its text/html
+	// part, when both are real (Message.Alternatives). By default HTML is shown, made safe.
+	PreferPlain bool
 }
 
 func (o Options) withDefaults() Options {
@@ -138,7 +166,7 @@ func Read(r io.Reader, opts Options) (*Message, error) {
 		}
 		if s.html {
 			html = true
-			blocks, blocked := htmlBlocks(s.text)
+			blocks, blocked := s.render()
 			m.Body = append(m.Body, blocks...)
 			m.RemoteBlocked += blocked
 		} else {
@@ -175,6 +203,35 @@ func imageStatus(as []Attachment, cid string) ImageStatus {
 type segment struct {
 	text string
 	html bool
+	// rendered, blocks and blocked cache htmlBlocks(text) for an HTML segment (see render).
+	rendered bool
+	blocks   []Block
+	blocked  int
+}
+
+// render returns the safe blocks of an HTML segment and the remote references dropped, parsing
+// the HTML the first time only.
+func (s *segment) render() ([]Block, int) {
+	if !s.rendered {
+		s.blocks, s.blocked = htmlBlocks(s.text)
+		s.rendered = true
+	}
+	return s.blocks, s.blocked
+}
+
+// real reports whether the segment shows anything: text that is not blank, for HTML text or an
+// image once made safe.
+func (s *segment) real() bool {
+	if !s.html {
+		return strings.TrimSpace(s.text) != ""
+	}
+	blocks, _ := s.render()
+	for _, b := range blocks {
+		if b.Kind != Rule {
+			return true
+		}
+	}
+	return false
 }
 
 type walker struct {
@@ -531,7 +588,7 @@ func (w *walker) multipartParts(e *message.Entity, mediaType string, depth int) 
 		return nil, false
 	}
 	if mediaType == "multipart/alternative" {
-		return chooseAlternative(children), true
+		return w.chooseAlternative(children), true
 	}
 	var out []segment
 	for _, c := range children {
@@ -540,25 +597,71 @@ func (w *walker) multipartParts(e *message.Entity, mediaType string, depth int) 
 	return out, true
 }
 
-// chooseAlternative picks the plain text when it is real (not empty), else the richest other.
-func chooseAlternative(children [][]segment) []segment {
-	var plain, rich []segment
+// chooseAlternative picks what a multipart/alternative shows. An alternative is HTML when it has
+// a text/html part (a multipart/related around it counts), plain otherwise; it is real when it
+// shows something: text that is not blank, or for HTML text or an inline image once made safe.
+// By default the last real HTML alternative is shown (later alternatives are richer, RFC 2046
+// 5.1.4), else the first real plain one; with Options.PreferPlain the first real plain one, else
+// the last real HTML one. When both exist, Message.Alternatives is set. When none is real, the
+// last alternative with any text is shown, so that nothing recoverable is lost.
+func (w *walker) chooseAlternative(children [][]segment) []segment {
+	var plain, last []segment
+	var htmls [][]segment
 	for _, c := range children {
 		if len(c) == 0 {
 			continue
 		}
-		if len(c) == 1 && !c[0].html {
-			if strings.TrimSpace(c[0].text) != "" && plain == nil {
+		last = c
+		if !hasHTML(c) {
+			if plain == nil && realSegments(c) {
 				plain = c
 			}
 			continue
 		}
-		rich = c // later alternatives are richer (RFC 2046 5.1.4)
+		htmls = append(htmls, c)
 	}
-	if plain != nil {
+	if plain != nil && w.opts.PreferPlain && w.summary {
+		return plain // Summarize needs no more: it never parses HTML it does not show
+	}
+	var html []segment
+	for i := len(htmls) - 1; i >= 0; i-- {
+		if realSegments(htmls[i]) {
+			html = htmls[i]
+			break
+		}
+	}
+	switch {
+	case plain != nil && html != nil:
+		w.msg.Alternatives = true
+		if w.opts.PreferPlain {
+			return plain
+		}
+		return html
+	case html != nil:
+		return html
+	case plain != nil:
 		return plain
 	}
-	return rich
+	return last
+}
+
+func hasHTML(segs []segment) bool {
+	for _, s := range segs {
+		if s.html {
+			return true
+		}
+	}
+	return false
+}
+
+// realSegments reports whether any of segs is real (see segment.real).
+func realSegments(segs []segment) bool {
+	for i := range segs {
+		if segs[i].real() {
+			return true
+		}
+	}
+	return false
 }
 
 // Text renders the body as plain text, as `poplar show` prints it.
@@ -579,6 +682,9 @@ func (m *Message) Text() string {
 				fmt.Fprintf(&b, "[image: %s — %s]\n", firstNonEmpty(bl.Alt, bl.ImageCID), bl.ImageStatus)
 			}
 			continue
+		case Table:
+			writeTable(&b, bl)
+			continue
 		}
 		prefix := ""
 		switch bl.Kind {
@@ -589,14 +695,7 @@ func (m *Message) Text() string {
 		case Heading:
 			prefix = strings.Repeat("#", max(bl.Level, 1)) + " "
 		}
-		var line strings.Builder
-		for _, s := range bl.Spans {
-			line.WriteString(s.Text)
-			if s.Link != "" && s.Link != s.Text && strings.TrimPrefix(s.Link, "mailto:") != s.Text {
-				line.WriteString(" <" + s.Link + ">")
-			}
-		}
-		for j, l := range strings.Split(line.String(), "\n") {
+		for j, l := range strings.Split(spanText(bl.Spans), "\n") {
 			if j > 0 && bl.Kind == ListItem {
 				b.WriteString(strings.Repeat(" ", len([]rune(prefix))) + l + "\n")
 				continue
@@ -609,6 +708,54 @@ func (m *Message) Text() string {
 		}
 	}
 	return b.String()
+}
+
+// spanText returns the text of spans, each link followed by its target in angle brackets unless
+// the text already is the target: what a reader shows of a link, in plain text.
+func spanText(spans []Span) string {
+	var b strings.Builder
+	for _, s := range spans {
+		b.WriteString(s.Text)
+		if s.Link != "" && s.Link != s.Text && strings.TrimPrefix(s.Link, "mailto:") != s.Text {
+			b.WriteString(" <" + s.Link + ">")
+		}
+	}
+	return b.String()
+}
+
+// tableCellWidth bounds the width a column of a table is padded to in Text.
+const tableCellWidth = 30
+
+// writeTable writes a Table block a line per row, its cells separated by " | " and padded to the
+// width of their column (at most tableCellWidth runes); a line break in a cell becomes a space.
+func writeTable(b *strings.Builder, bl Block) {
+	prefix := strings.Repeat("> ", bl.Level)
+	texts := make([][]string, len(bl.Rows))
+	var widths []int
+	for i, r := range bl.Rows {
+		texts[i] = make([]string, len(r))
+		for j, c := range r {
+			t := strings.ReplaceAll(spanText(c.Spans), "\n", " ")
+			texts[i][j] = t
+			if j >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[j] = max(widths[j], min(utf8.RuneCountInString(t), tableCellWidth))
+		}
+	}
+	for _, r := range texts {
+		var line strings.Builder
+		for j, t := range r {
+			if j > 0 {
+				line.WriteString(" | ")
+			}
+			line.WriteString(t)
+			if j < len(r)-1 {
+				line.WriteString(strings.Repeat(" ", max(widths[j]-utf8.RuneCountInString(t), 0)))
+			}
+		}
+		b.WriteString(prefix + strings.TrimRight(line.String(), " ") + "\n")
+	}
 }
 
 func firstNonEmpty(s ...string) string {

@@ -26,7 +26,10 @@ const PreviewLength = 160
 // Summarize reads the start of a message (at most 256 KB) and returns its Summary. It never
 // fails on malformed mail; only an error reading r is returned.
 func Summarize(r io.Reader) (Summary, error) {
-	w := &walker{opts: Options{MaxParts: 200, MaxDepth: 20, MaxTextBytes: 16 << 10}.withDefaults(), msg: &Message{}, extract: -1, summary: true}
+	// The preview comes from the plain-text alternative when there is one: it reads better than
+	// HTML made into text, and ingest parses no HTML it does not need.
+	opts := Options{MaxParts: 200, MaxDepth: 20, MaxTextBytes: 16 << 10, PreferPlain: true}
+	w := &walker{opts: opts.withDefaults(), msg: &Message{}, extract: -1, summary: true}
 	segs, err := w.top(io.LimitReader(r, summaryBytes))
 	if err != nil {
 		return Summary{}, err
@@ -41,10 +44,10 @@ func Summarize(r io.Reader) (Summary, error) {
 		to = append(to, displayName(a))
 	}
 	s.To = strings.Join(to, ", ")
-	for _, seg := range segs {
-		text := seg.text
-		if seg.html {
-			blocks, _ := htmlBlocks(text)
+	for i := range segs {
+		text := segs[i].text
+		if segs[i].html {
+			blocks, _ := segs[i].render()
 			text = (&Message{Body: blocks}).Text()
 		}
 		s.Preview = preview(text)
