@@ -173,6 +173,33 @@ func (c *Client) login(ctx context.Context, m AuthMethod, cr Credentials) error 
 	return fmt.Errorf("pop: unknown authentication method %v", m)
 }
 
+// Offered lists the sign-in methods the server offers, as a user would choose them: its SASL
+// mechanisms (upper case, cleaned), "USER" when CAPA lists it, and "APOP" when the greeting has a
+// timestamp (MethodRefusedError.Offered is the same list). It does no I/O.
+func (c *Client) Offered() []string { return c.offered() }
+
+// CheckAuth reports, without I/O and without sending anything, whether Auth could log in with
+// cr's method on this connection, as far as the greeting and CAPA tell: nil when the server offers
+// the method (with AuthAuto: one fit for the connection and the credentials; USER counts as
+// offered when CAPA failed, as Auth then tries it); otherwise the error Auth would return at once
+// (ErrInsecureAuth, ErrNoMechanism, *MethodRefusedError), or a *MethodRefusedError for a SASL
+// mechanism, or USER, that CAPA does not list.
+func (c *Client) CheckAuth(cr Credentials) error {
+	if _, err := c.authMethods(cr); err != nil {
+		return err
+	}
+	if cr.Method == AuthAuto || !c.caps.Known {
+		return nil
+	}
+	if mech := cr.Method.mechanism(); mech != "" && !c.caps.HasSASL(mech) {
+		return &MethodRefusedError{Method: cr.Method, Offered: c.offered(), Err: fmt.Errorf("pop: CAPA does not list SASL %s", mech)}
+	}
+	if cr.Method == AuthUser && !c.caps.User {
+		return &MethodRefusedError{Method: cr.Method, Offered: c.offered(), Err: errors.New("pop: CAPA does not list USER")}
+	}
+	return nil
+}
+
 // offered lists what the server offers for MethodRefusedError.
 func (c *Client) offered() []string {
 	out := append([]string(nil), c.caps.SASL...)

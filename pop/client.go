@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -77,6 +78,15 @@ func (c *Client) setConn(conn net.Conn) {
 // asks for the capabilities. With SecuritySTARTTLS it issues STLS and fails with
 // ErrSTARTTLSUnavailable, before any credential is sent, when the server does not offer it.
 // A certificate that does not verify gives a *CertificateError.
+//
+// A port that speaks the other security is a *WrongSecurityError. With SecurityTLS that is a
+// handshake answered by a POP3 greeting, known at once. With SecuritySTARTTLS or SecurityNone,
+// when no greeting has come after 2 s (or half of Options.Timeout, if less), Dial opens a second
+// connection to addr and sends a TLS ClientHello on it; if the server answers with TLS, the wait
+// for the greeting ends with the error. A slow server that does greet loses nothing: the first
+// connection is untouched, and the probe is closed after the server's first bytes. So the mix-up
+// is found within that delay plus one TCP and TLS round trip, the probe being bounded by
+// Options.Timeout. (NewClient, which has no address, cannot probe.)
 func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -96,15 +106,20 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pop: connecting to %s: %w", addr, err)
 	}
+	var c *Client
 	if opts.Security == SecurityTLS {
 		tc, err := handshake(dctx, conn, &opts)
 		if err != nil {
+			if e := notTLS(addr, err); e != nil {
+				return nil, e
+			}
 			return nil, err
 		}
-		conn = tc
-	}
-	c, err := newClient(ctx, conn, opts)
-	if err != nil {
+		c, err = newClient(ctx, tc, opts)
+		if err != nil {
+			return nil, err
+		}
+	} else if c, err = greetPlain(ctx, addr, conn, opts); err != nil {
 		return nil, err
 	}
 	// CAPA is optional: a server that rejects it is still usable.
@@ -117,6 +132,39 @@ func Dial(ctx context.Context, addr string, opts Options) (*Client, error) {
 			c.Close()
 			return nil, err
 		}
+	}
+	return c, nil
+}
+
+// greetPlain reads the greeting on a plain connection to addr while, should it be late, a probe
+// checks whether the port expects TLS (see Dial).
+func greetPlain(ctx context.Context, addr string, conn net.Conn, opts Options) (*Client, error) {
+	gctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	pctx, stopProbe := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	go func() {
+		defer close(probed)
+		t := time.NewTimer(min(tlsProbeDelay, opts.timeout()/2))
+		defer t.Stop()
+		select {
+		case <-pctx.Done():
+			return
+		case <-t.C:
+		}
+		if speaksTLS(pctx, addr, opts.ServerName, opts.timeout()) {
+			fail(&WrongSecurityError{Addr: addr, Tried: opts.Security, Want: SecurityTLS})
+		}
+	}()
+	c, err := newClient(gctx, conn, opts)
+	stopProbe()
+	<-probed
+	if err != nil {
+		var we *WrongSecurityError
+		if errors.As(context.Cause(gctx), &we) {
+			return nil, we
+		}
+		return nil, err
 	}
 	return c, nil
 }

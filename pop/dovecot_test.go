@@ -240,6 +240,26 @@ func TestDovecot(t *testing.T) {
 		}
 		c.Close()
 	})
+
+	t.Run("wrong security", func(t *testing.T) {
+		for _, tt := range []struct {
+			addr      string
+			sec, want pop.Security
+		}{
+			{srv.POP3Addr, pop.SecurityTLS, pop.SecuritySTARTTLS},
+			{srv.POP3SAddr, pop.SecuritySTARTTLS, pop.SecurityTLS},
+			{srv.POP3SAddr, pop.SecurityNone, pop.SecurityTLS},
+		} {
+			start := time.Now()
+			_, err := pop.Dial(ctx, tt.addr, pop.Options{Security: tt.sec, CAFile: srv.CAFile, Timeout: 30 * time.Second})
+			var we *pop.WrongSecurityError
+			if !errors.As(err, &we) || we.Want != tt.want {
+				t.Errorf("Dial %v to %s = %v, want a WrongSecurityError wanting %v", tt.sec, tt.addr, err, tt.want)
+			} else if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("Dial %v to %s took %v", tt.sec, tt.addr, took)
+			}
+		}
+	})
 }
 
 // waitCount waits for the user's Maildir to hold n messages (Dovecot applies QUIT asynchronously

@@ -1,9 +1,11 @@
 package pop
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Response codes of RFC 2449, RFC 3206 and RFC 6856, as carried by Error.Code.
@@ -138,22 +140,105 @@ func parseErr(cmd, text string) *Error {
 	return e
 }
 
-// CertificateError says the server's certificate was not trusted. Fingerprint is the SHA-256 of the
-// leaf certificate as CertFingerprint formats it, so a user can check it and pin it. Subject is
-// cleaned (CleanText).
+// CertReason says why a server certificate was not trusted.
+type CertReason int
+
+const (
+	// CertUntrusted is any other failure of verification (Err says which).
+	CertUntrusted CertReason = iota
+	// CertSelfSigned: the certificate is signed by its own key, not by an authority (as home
+	// servers' and test servers' certificates are).
+	CertSelfSigned
+	// CertUnknownAuthority: the certificate is signed by an authority the system does not trust.
+	CertUnknownAuthority
+	// CertWrongHost: the certificate is not valid for the host name connected to.
+	CertWrongHost
+	// CertExpired: the certificate's validity ended before now (NotAfter).
+	CertExpired
+	// CertNotYetValid: the certificate's validity begins after now (NotBefore).
+	CertNotYetValid
+	// CertPinChanged: a fingerprint was pinned (Options.Fingerprint) and the server presented
+	// another certificate. This can mean someone is intercepting the connection.
+	CertPinChanged
+)
+
+var certReasonNames = [...]string{"untrusted", "self-signed", "unknown authority", "wrong host name", "expired", "not yet valid", "pin changed"}
+
+// String returns a short lower-case name: "self-signed", "unknown authority", "wrong host name",
+// "expired", "not yet valid", "pin changed" or "untrusted".
+func (r CertReason) String() string {
+	if r >= 0 && int(r) < len(certReasonNames) {
+		return certReasonNames[r]
+	}
+	return fmt.Sprintf("CertReason(%d)", int(r))
+}
+
+// CertificateError says the server's certificate was not trusted, with what a user needs to decide
+// whether to trust it. Every string comes from the certificate, which the server controls, and is
+// cleaned (CleanText). Pinning Fingerprint (Options.Fingerprint) trusts exactly the certificate
+// described: it is the SHA-256 of Leaf.Raw.
+//
+// With Reason CertPinChanged the certificate is not the pinned one: Pinned is the fingerprint that
+// was pinned, Fingerprint and the other fields describe the new certificate, and the error also
+// matches ErrPinChanged.
 type CertificateError struct {
-	Host        string
-	Subject     string
+	Host   string // the name the certificate was checked for (Options.ServerName or the dialled host)
+	Reason CertReason
+	// Subject and Issuer are the certificate's distinguished names, e.g. "CN=mail.example.org,O=Example".
+	Subject, Issuer string
+	// SelfSigned reports whether the certificate is signed by its own key, whatever the Reason.
+	SelfSigned bool
+	// NotBefore and NotAfter bound the certificate's validity.
+	NotBefore, NotAfter time.Time
+	// Names are the DNS names and IP addresses the certificate is valid for (its subject
+	// alternative names), as the certificate lists them.
+	Names []string
+	// Fingerprint is the SHA-256 of the certificate as CertFingerprint formats it.
 	Fingerprint string
-	Err         error
+	// Pinned, with CertPinChanged, is the fingerprint that was pinned (as CertFingerprint formats
+	// it); "" otherwise.
+	Pinned string
+	// Verifies, with CertPinChanged, reports whether the new certificate is valid for Host by the
+	// trusted authorities (the system's and Options.CAFile): a connection without the pin would
+	// accept it. It is false otherwise.
+	Verifies bool
+	// Leaf is the certificate as the server sent it (Leaf.Raw is its DER); nil only in a
+	// CertificateError not made by this package.
+	Leaf *x509.Certificate
+	Err  error // why verification failed (ErrPinChanged with CertPinChanged)
 }
 
 func (e *CertificateError) Error() string {
+	if e.Reason == CertPinChanged {
+		return fmt.Sprintf("pop: the certificate of %s changed since it was pinned (pinned %s, now %s, %s)",
+			e.Host, e.Pinned, e.Fingerprint, e.Subject)
+	}
 	return fmt.Sprintf("pop: certificate of %s (%s) is not trusted: %v; its SHA-256 fingerprint is %s",
 		e.Host, e.Subject, e.Err, e.Fingerprint)
 }
 
+// Unwrap returns Err.
 func (e *CertificateError) Unwrap() error { return e.Err }
+
+// WrongSecurityError means the port speaks another security than the one asked for, which Dial
+// finds out before any credential is sent:
+//   - Tried SecurityTLS, Want SecuritySTARTTLS: the TLS handshake was answered by a POP3 greeting
+//     ("+OK ..." or "-ERR ..."), so the port takes STARTTLS, or no encryption at all.
+//   - Tried SecuritySTARTTLS or SecurityNone, Want SecurityTLS: no greeting came, and a second
+//     connection to the port completed a TLS handshake, so the port expects TLS from the first
+//     byte.
+type WrongSecurityError struct {
+	Addr  string   // the address dialled, "host:port"
+	Tried Security // the security asked for (Options.Security)
+	Want  Security // what the port expects: SecurityTLS, or SecuritySTARTTLS for a plain POP3 port
+}
+
+func (e *WrongSecurityError) Error() string {
+	if e.Want == SecurityTLS {
+		return fmt.Sprintf("pop: %s expects TLS from the start, not %s (no greeting; a TLS handshake succeeded)", e.Addr, e.Tried)
+	}
+	return fmt.Sprintf("pop: %s speaks plain POP3 (STARTTLS or none), not %s: it sent a POP3 greeting instead of a TLS handshake", e.Addr, e.Tried)
+}
 
 var (
 	// ErrSTARTTLSUnavailable means SecuritySTARTTLS was asked for but the server did not offer or
@@ -189,4 +274,7 @@ var (
 	ErrClosed = errors.New("pop: connection closed")
 	// ErrServerAuth means the server's SCRAM signature did not verify: it does not know the password.
 	ErrServerAuth = errors.New("pop: the server failed to prove it knows the password (SCRAM)")
+	// ErrPinChanged matches a *CertificateError whose Reason is CertPinChanged: the server did
+	// not present the pinned certificate.
+	ErrPinChanged = errors.New("pop: the certificate is not the one pinned")
 )

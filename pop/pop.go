@@ -33,6 +33,14 @@
 // (all crackable from a capture) without Options.AllowInsecureAuth. A refused method is a
 // *MethodRefusedError, never an authentication failure.
 //
+// A certificate that does not verify is a *CertificateError carrying what a user needs to decide
+// whether to trust it (subject, issuer, validity, names, SHA-256 fingerprint, the reason, and the
+// certificate itself); pinning its Fingerprint (Options.Fingerprint) trusts exactly that
+// certificate, and a pinned server that presents another is a CertificateError with Reason
+// CertPinChanged (errors.Is ErrPinChanged). Dial names a port that speaks the other security, TLS
+// from the first byte or plain POP3, as a *WrongSecurityError within seconds rather than a
+// timeout (see Dial for how).
+//
 // Text from the server that a user may see — the greeting, -ERR text, capabilities, the trace —
 // is passed through CleanText, which removes control characters, terminal escapes, bidirectional
 // overrides and markup.
@@ -123,7 +131,8 @@ type Options struct {
 	// CAFile is an optional PEM bundle of extra trusted certificates, added to the system roots.
 	CAFile string
 	// Fingerprint pins the server's leaf certificate by its SHA-256 (hex, colons and case ignored).
-	// When set it replaces chain verification: the connection is accepted exactly when the pin matches.
+	// When set it replaces chain verification: the connection is accepted exactly when the pin
+	// matches; another certificate is a *CertificateError with Reason CertPinChanged.
 	Fingerprint string
 	// AllowInsecureAuth allows a cleartext password (USER/PASS, PLAIN, LOGIN), a token, or a
 	// CRAM-MD5 or APOP digest (which a capture lets anyone crack offline) over an unencrypted

@@ -361,7 +361,9 @@ func TestUTF8Downgrade(t *testing.T) {
 	}
 	t.Run("client", func(t *testing.T) {
 		c := login(t, r.tls, r.opts(), pop.Credentials{})
-		defer c.Close()
+		// QUIT, not just Close: the next subtest logs in to the same mailbox and must not
+		// find it still locked by this session.
+		defer c.Quit(ctx)
 		if got := retr(t, c, 1); !bytes.Equal(got, wireForm(msg)) {
 			t.Errorf("Retr of a message with UTF-8 headers = %q, want %q", got, wireForm(msg))
 		}
