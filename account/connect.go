@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -33,6 +34,27 @@ func dialLogin(ctx context.Context, a Account, secret string, po pop.Options) (*
 		return c, err
 	}
 	return c, nil
+}
+
+// TrustCertificate pins the certificate that ce describes: a.Fingerprint becomes ce.Fingerprint,
+// so the account connects to that exact certificate and to no other, whatever its issuer, names
+// or dates (pop.Options.Fingerprint). Clearing a.Fingerprint removes the pin. The caller must have
+// shown the user ce's details first and, when ce.Reason is pop.CertPinChanged, the warning that a
+// changed certificate can mean someone is intercepting the connection (see Explain). It fails,
+// changing nothing, when ce has no valid fingerprint or is about another host than a's. The
+// caller saves the account.
+func TrustCertificate(a *Account, ce *pop.CertificateError) error {
+	if ce == nil {
+		return errors.New("account: no certificate to trust")
+	}
+	if _, err := pop.ParseFingerprint(ce.Fingerprint); err != nil {
+		return fmt.Errorf("account: %w", err)
+	}
+	if ce.Host != "" && !strings.EqualFold(strings.TrimSpace(ce.Host), strings.TrimSpace(a.Host)) {
+		return fmt.Errorf("account: the certificate is %s's, not %s's", ce.Host, a.Host)
+	}
+	a.Fingerprint = ce.Fingerprint
+	return nil
 }
 
 // TestConnection logs in to the account's server with secret (a password, or an OAuth2 token)
