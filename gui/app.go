@@ -430,10 +430,3 @@ func (u *UI) Close() {
 		u.temp = ""
 	}
 }
-
-// isClosed reports whether Close has begun.
-func (u *UI) isClosed() bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.closed
-}

@@ -278,17 +278,6 @@ func (m *listModel) setFlags(key string, f storage.Flags) {
 	}
 }
 
-// unread counts the unread messages of the folder.
-func (m *listModel) unread() int {
-	n := 0
-	for _, i := range m.order {
-		if m.items[i].Unread() {
-			n++
-		}
-	}
-	return n
-}
-
 // Selection. The cursor is the message the reader shows; sel holds every selected key (the cursor
 // among them when anything is selected).
 
