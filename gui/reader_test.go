@@ -117,3 +117,30 @@ func TestReaderMailtoLinks(t *testing.T) {
 		t.Errorf("links %q, want only mailto:a@b?subject=x&body=y", got)
 	}
 }
+
+// TestPlainHTMLSwitch: a multipart/alternative shows its HTML by default, with a switch to the
+// plain text and back; a plain-only message has no switch.
+func TestPlainHTMLSwitch(t *testing.T) {
+	alt := "From: a@example.org\nSubject: Both\nDate: Mon, 5 Jan 2026 10:00:00 +0000\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/plain\n\nPLAIN VERSION\n" +
+		"--B\nContent-Type: text/html\n\n<p><b>HTML</b> version</p>\n--B--\n"
+	u, _ := newTestUI(t, map[string]string{"u1": alt, "u2": mail("b@example.org", "Plain only", "just text", 1)})
+	click(u, 0, 0)
+	if body := richText(u.reader.body); !strings.Contains(body, "HTML version") || !u.reader.format.Visible() || u.reader.format.Selected != formatHTML {
+		t.Fatalf("default: body %q, switch visible %v, selected %q", body, u.reader.format.Visible(), u.reader.format.Selected)
+	}
+	u.ui(func() { u.reader.format.SetSelected(formatPlain) })
+	u.wait()
+	if body := richText(u.reader.body); !strings.Contains(body, "PLAIN VERSION") {
+		t.Fatalf("after the switch the body is %q", body)
+	}
+	u.ui(func() { u.reader.format.SetSelected(formatHTML) })
+	u.wait()
+	if body := richText(u.reader.body); !strings.Contains(body, "HTML version") {
+		t.Fatalf("after switching back the body is %q", body)
+	}
+	click(u, 1, 0)
+	if shown(u) != "Plain only" || u.reader.format.Visible() {
+		t.Errorf("a plain-only message shows the switch (%q)", shown(u))
+	}
+}
