@@ -62,7 +62,11 @@ install: deps-build
 	@test -x "$(FYNE_TOOL)" || { echo "Installing Fyne's packaging tool fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION)"; \
 		$(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION); }
 	"$(FYNE_TOOL)" install --release
-	@echo "Installed Poplar (menu entry: Poplar; command: poplar)"
+	@# Fyne's entry cannot declare a MIME type: ours replaces it, so a file manager opens .eml with Poplar.
+	@if [ "$$(id -u)" = 0 ]; then apps=/usr/local/share/applications; else apps=$${XDG_DATA_HOME:-$$HOME/.local/share}/applications; fi; \
+		install -Dm644 assets/poplar.desktop "$$apps/io.github.poplar_mail.poplar.desktop"; \
+		command -v update-desktop-database >/dev/null && update-desktop-database "$$apps" || true
+	@echo "Installed Poplar (menu entry: Poplar; command: poplar; opens message/rfc822 files)"
 
 screenshots: build
 	.ci/session .ci/screenshots

@@ -26,6 +26,7 @@ func Run(ctx context.Context, g cli.Globals, args []string) error {
 		return err
 	}
 	logger := log.New(os.Stderr, "poplar: ", log.LstdFlags)
+	useSystemFonts(logger.Printf)
 	env := Env{ConfigDir: g.ConfigDir, DataDir: g.DataDir, Logf: logger.Printf}
 	var d *Demo
 	startDemo := func() (*Demo, error) {
