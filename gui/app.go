@@ -57,7 +57,8 @@ type UI struct {
 	undo         *undoAction // the last delete or move, for Ctrl+Z
 	restoring    string      // the message to select when the folder loads (after a restart)
 	dialogs      []dialogCloser
-	tray         *fyne.Menu // nil without a system tray
+	prompted     map[string]bool // accounts whose failure already offered a remedy (trust.go)
+	tray         *fyne.Menu      // nil without a system tray
 	// shortcutKeys are the window's shortcuts, for widgets that have the focus to pass on.
 	shortcutKeys fyne.ShortcutHandler
 

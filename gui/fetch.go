@@ -63,6 +63,7 @@ func (u *UI) fetchDone(name string, ev account.RunEvent) {
 	switch {
 	case err == nil:
 		u.tree.setError(name, "")
+		u.checkSucceeded(name)
 		msg := fmt.Sprintf("%s: %d new", name, res.New)
 		if res.DeletedOnServer > 0 {
 			msg += fmt.Sprintf(", %d removed from the server", res.DeletedOnServer)
@@ -84,8 +85,8 @@ func (u *UI) fetchDone(name string, ev account.RunEvent) {
 		}
 		u.tree.setError(name, what)
 		u.setStatus(what + " — " + remedy)
-		u.env.Logf("fetch of %s failed: %v", name, err)
 		u.checkFailed(name, err)
+		u.env.Logf("fetch of %s failed: %v", name, err)
 	}
 	u.refreshFolders()
 }

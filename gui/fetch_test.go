@@ -18,19 +18,39 @@ import (
 // returns the server and a channel of the app's log lines.
 func serverUI(t *testing.T, msgs ...string) (*UI, *popserver.Running, <-chan string) {
 	t.Helper()
+	return serverUIWith(t, rig{implicitTLS: true, pin: true, secret: "pw"}, msgs...)
+}
+
+// rig says how serverUIWith sets up the server and the account.
+type rig struct {
+	implicitTLS bool   // the server speaks TLS from the first byte (else plain with STLS)
+	pin         bool   // the account trusts the server's certificate
+	secret      string // the password in the keyring (the server wants "pw")
+	security    string // the account's security ("" = tls)
+}
+
+// serverUIWith is serverUI with a choice of server and account set-up.
+func serverUIWith(t *testing.T, rg rig, msgs ...string) (*UI, *popserver.Running, <-chan string) {
+	t.Helper()
 	var raw [][]byte
 	for _, m := range msgs {
 		raw = append(raw, []byte(m))
 	}
-	srv, err := popserver.Start(popserver.Config{Password: popserver.Users(map[string]string{"me": "pw"})}, true, raw...)
+	srv, err := popserver.Start(popserver.Config{Password: popserver.Users(map[string]string{"me": "pw"})}, rg.implicitTLS, raw...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
 	dir := t.TempDir()
-	env := Env{ConfigDir: dir + "/config", DataDir: dir + "/data", Secrets: account.MemSecrets{"srv": "pw"}}
+	env := Env{ConfigDir: dir + "/config", DataDir: dir + "/data", Secrets: account.MemSecrets{"srv": rg.secret}}
 	a := account.New("srv", srv.Host, "me")
-	a.Port, a.Fingerprint = srv.Port, pop.CertFingerprint(srv.Cert.DER)
+	a.Port = srv.Port
+	if rg.pin {
+		a.Fingerprint = pop.CertFingerprint(srv.Cert.DER)
+	}
+	if rg.security != "" {
+		a.Security = rg.security
+	}
 	a.CheckAtStartup = false
 	cfg := &account.Config{Accounts: []account.Account{a}}
 	if err := cfg.Save(env.ConfigDir); err != nil {
@@ -59,14 +79,16 @@ func serverUI(t *testing.T, msgs ...string) (*UI, *popserver.Running, <-chan str
 func waitLog(t *testing.T, logs <-chan string, want string) string {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
+	var seen []string
 	for {
 		select {
 		case l := <-logs:
 			if strings.Contains(l, want) {
 				return l
 			}
+			seen = append(seen, l)
 		case <-deadline:
-			t.Fatalf("no log line %q", want)
+			t.Fatalf("no log line %q; saw:\n%s", want, strings.Join(seen, "\n"))
 		}
 	}
 }
@@ -130,4 +152,71 @@ func TestSettingsApplyAtOnce(t *testing.T) {
 	saveAccount(t, u, a, "", false)
 	u.ui(u.getMail)
 	waitLog(t, logs, "fetch of srv finished: 1 new")
+}
+
+// TestUntrustedCertificateDialog: a self-signed certificate stops the check with a dialog that
+// shows its subject, validity and fingerprint; Trust this certificate pins it and the check then
+// fetches the mail.
+func TestUntrustedCertificateDialog(t *testing.T) {
+	u, srv, logs := serverUIWith(t, rig{implicitTLS: true, secret: "pw"}, mail("Ada <ada@example.org>", "One", "1", 1))
+	u.ui(u.getMail)
+	waitLog(t, logs, "fetch of srv failed")
+	u.wait()
+	text := overlayText(u.win)
+	fp := pop.CertFingerprint(srv.Cert.DER)
+	for _, want := range []string{"SHA-256 fingerprint", fp, "Valid from", "Trusting pins this exact certificate"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("the certificate dialog lacks %q:\n%s", want, text)
+		}
+	}
+	u.ui(func() {
+		if u.tree.errs["srv"] == "" {
+			t.Error("the account has no error mark")
+		}
+		test.Tap(overlayButton(u.win, "Trust this certificate"))
+	})
+	waitLog(t, logs, "fetch of srv finished: 1 new")
+	u.wait()
+	if a, _ := u.findAccount("srv"); a.Fingerprint != fp {
+		t.Errorf("pinned %q, want %q", a.Fingerprint, fp)
+	}
+	u.ui(func() {
+		if u.tree.errs["srv"] != "" {
+			t.Error("the error mark stayed after a good check")
+		}
+	})
+}
+
+// TestWrongPasswordPrompts: a wrong password asks for the password, stores it and checks again.
+func TestWrongPasswordPrompts(t *testing.T) {
+	u, _, logs := serverUIWith(t, rig{implicitTLS: true, pin: true, secret: "wrong"}, mail("Ada <ada@example.org>", "One", "1", 1))
+	u.ui(u.getMail)
+	waitLog(t, logs, "fetch of srv failed")
+	u.wait()
+	if text := overlayText(u.win); !strings.Contains(text, "did not accept the password") {
+		t.Fatalf("no password prompt:\n%s", text)
+	}
+	u.ui(func() { u.win.Canvas().Focused().(*keyEntry).SetText("pw") })
+	u.ui(func() { test.Tap(overlayButton(u.win, "Save and check")) })
+	waitLog(t, logs, "fetch of srv finished: 1 new")
+	if pw, _ := u.secrets().Get("srv"); pw != "pw" {
+		t.Errorf("the keyring holds %q", pw)
+	}
+}
+
+// TestWrongSecurityOffersSwitch: TLS against a port that expects STARTTLS says so and offers to
+// switch; after the switch the check works.
+func TestWrongSecurityOffersSwitch(t *testing.T) {
+	u, _, logs := serverUIWith(t, rig{implicitTLS: false, pin: true, secret: "pw"}, mail("Ada <ada@example.org>", "One", "1", 1))
+	u.ui(u.getMail)
+	waitLog(t, logs, "fetch of srv failed")
+	u.wait()
+	if text := overlayText(u.win); !strings.Contains(text, "expects STARTTLS") {
+		t.Fatalf("no switch offered:\n%s", text)
+	}
+	u.ui(func() { test.Tap(overlayButton(u.win, "Yes")) })
+	waitLog(t, logs, "fetch of srv finished: 1 new")
+	if a, _ := u.findAccount("srv"); a.Security != account.SecuritySTARTTLS {
+		t.Errorf("security %q after the switch", a.Security)
+	}
 }

@@ -402,6 +402,7 @@ func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
 			if err != nil {
 				what, remedy := account.Explain(err, acct.Name)
 				f.testResult.SetText(what + ". " + remedy + ".")
+				u.formFailure(f, err)
 				return
 			}
 			var feats []string
@@ -447,15 +448,16 @@ func (u *UI) saveAccount(a account.Account, password string, isNew bool, done fu
 			keyErr = secrets.Set(a.Name, password)
 		}
 		u.do(func() {
-			done(err)
 			if err != nil {
+				done(err)
 				return
 			}
+			u.runner.Configure(u.accounts()) // before done, which may check the account
+			done(nil)
 			if keyErr != nil {
 				what, remedy := account.Explain(keyErr, a.Name)
 				u.setStatus(what + " — " + remedy)
 			}
-			u.runner.Configure(u.accounts())
 			if u.win.Content() != u.main {
 				u.showMain()
 			} else {
