@@ -226,16 +226,22 @@ type readOnlyEntry struct {
 }
 
 func newReadOnlyEntry(text string) *readOnlyEntry {
-	e := &readOnlyEntry{text: text}
+	e := &readOnlyEntry{}
 	e.MultiLine = true
 	e.ExtendBaseWidget(e)
-	e.SetText(text)
+	e.set(text)
 	e.OnChanged = func(s string) {
 		if s != e.text {
 			e.SetText(e.text) // a paste or a drop that got through
 		}
 	}
 	return e
+}
+
+// set replaces the text shown.
+func (e *readOnlyEntry) set(text string) {
+	e.text = text
+	e.SetText(text)
 }
 
 // TypedRune ignores typing.

@@ -58,6 +58,12 @@ type readerPane struct {
 	format                *widget.RadioGroup
 	scroll                *container.Scroll
 	content               fyne.CanvasObject
+	// selectBtn switches the body between the formatted view and selectText, the same text in a
+	// field where it can be selected with the mouse or keyboard and copied (Fyne's rich text
+	// cannot be selected).
+	selectBtn  *widget.Button
+	selectText *readOnlyEntry
+	bodyStack  *fyne.Container
 
 	cur       *shownMessage
 	loading   string // the key being read
@@ -104,9 +110,14 @@ func newReaderPane(win fyne.Window, bg, do func(func())) *readerPane {
 	r.format.Horizontal = true
 	r.format.Required = true
 	r.format.OnChanged = r.formatChanged
-	top := container.NewVBox(r.subject, r.header, r.note, r.partial, container.NewHBox(r.sourceBtn, r.format), widget.NewSeparator())
+	r.selectText = newReadOnlyEntry("")
+	r.selectText.Wrapping = fyne.TextWrapWord
+	r.selectText.Hide()
+	r.selectBtn = widget.NewButtonWithIcon("Select text", theme.ContentCopyIcon(), r.toggleSelect)
+	top := container.NewVBox(r.subject, r.header, r.note, r.partial, container.NewHBox(r.sourceBtn, r.selectBtn, r.format), widget.NewSeparator())
 	r.scroll = container.NewVScroll(container.NewVBox(r.body, r.images, r.attachments))
-	r.content = container.NewBorder(top, nil, nil, nil, r.scroll)
+	r.bodyStack = container.NewStack(r.scroll, r.selectText)
+	r.content = container.NewBorder(top, nil, nil, nil, r.bodyStack)
 	r.clear()
 	return r
 }
@@ -126,7 +137,33 @@ func (r *readerPane) clear() {
 	r.images.RemoveAll()
 	r.partial.Hide()
 	r.sourceBtn.Hide()
+	r.selectBtn.Hide()
 	r.format.Hide()
+	r.showFormatted()
+}
+
+// toggleSelect switches between the formatted body and its selectable text.
+func (r *readerPane) toggleSelect() {
+	if r.selectText.Visible() {
+		r.showFormatted()
+		return
+	}
+	if r.cur == nil || r.cur.msg == nil {
+		return
+	}
+	r.selectText.set(r.cur.msg.Text())
+	r.scroll.Hide()
+	r.selectText.Show()
+	r.selectBtn.SetText("Formatted")
+	r.selectBtn.SetIcon(theme.DocumentIcon())
+}
+
+// showFormatted shows the formatted body (the default for every message).
+func (r *readerPane) showFormatted() {
+	r.selectText.Hide()
+	r.scroll.Show()
+	r.selectBtn.SetText("Select text")
+	r.selectBtn.SetIcon(theme.ContentCopyIcon())
 }
 
 // shows reports whether the reader shows (or is loading) key.
@@ -230,6 +267,10 @@ func (r *readerPane) show(sm *shownMessage, images []inlineImage, keep bool) {
 	}
 	r.showAttachments(m.Attachments)
 	r.sourceBtn.Show()
+	r.selectBtn.Show()
+	if r.selectText.Visible() {
+		r.selectText.set(m.Text())
+	}
 	if !keep {
 		r.scroll.ScrollToTop()
 	}

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/poplar-mail/poplar/storage/mailview"
@@ -142,5 +144,35 @@ func TestPlainHTMLSwitch(t *testing.T) {
 	click(u, 1, 0)
 	if shown(u) != "Plain only" || u.reader.format.Visible() {
 		t.Errorf("a plain-only message shows the switch (%q)", shown(u))
+	}
+}
+
+// TestSelectAndCopyBody: Select text shows the body in a field where it can be selected and
+// copied, and typing does not change it; the view stays for the next message until Formatted.
+func TestSelectAndCopyBody(t *testing.T) {
+	u, _ := newTestUI(t, threeMessages)
+	click(u, 1, 0)
+	u.ui(func() { test.Tap(u.reader.selectBtn) })
+	e := u.reader.selectText
+	if !e.Visible() || !strings.Contains(e.Text, "The analytical engine weaves patterns.") {
+		t.Fatalf("select view visible %v, text %q", e.Visible(), e.Text)
+	}
+	clip := u.app.Clipboard()
+	u.ui(func() {
+		u.win.Canvas().Focus(e)
+		test.Type(e, "typed over")
+		e.TypedShortcut(&fyne.ShortcutSelectAll{})
+		e.TypedShortcut(&fyne.ShortcutCopy{Clipboard: clip})
+	})
+	if got := clip.Content(); !strings.Contains(got, "The analytical engine weaves patterns.") || strings.Contains(got, "typed over") {
+		t.Fatalf("copied %q", got)
+	}
+	click(u, 0, 0) // the view stays, with the next message's text
+	if !u.reader.selectText.Visible() || !strings.Contains(u.reader.selectText.Text, "Nanoseconds") {
+		t.Fatalf("the select view shows %q (visible %v)", u.reader.selectText.Text, u.reader.selectText.Visible())
+	}
+	u.ui(func() { test.Tap(u.reader.selectBtn) })
+	if u.reader.selectText.Visible() || !u.reader.scroll.Visible() {
+		t.Fatal("Formatted did not bring the formatted body back")
 	}
 }
