@@ -463,3 +463,25 @@ func findButton(t *testing.T, o fyne.CanvasObject, text string, found *bool) *wi
 	t.Fatalf("no button %q", text)
 	return nil
 }
+
+// TestTrayMenu: the tray menu shows the unread count and has Get Mail, Show Poplar and Quit.
+func TestTrayMenu(t *testing.T) {
+	u, _ := newTestUI(t, threeMessages)
+	u.ui(func() {
+		u.tray = u.trayMenu()
+		u.updateTitle()
+	})
+	var labels []string
+	for _, it := range u.tray.Items {
+		labels = append(labels, it.Label)
+	}
+	if got := strings.Join(labels, "|"); got != "3 unread||Get Mail|Show Poplar|Quit" {
+		t.Fatalf("tray menu %q", got)
+	}
+	click(u, 0, 0)
+	u.refreshFolders()
+	u.wait()
+	if got := u.tray.Items[0].Label; got != "2 unread" {
+		t.Errorf("after reading one the tray says %q", got)
+	}
+}

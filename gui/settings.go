@@ -26,7 +26,7 @@ func (u *UI) welcome() fyne.CanvasObject {
 		fyne.TextAlignCenter, fyne.TextStyle{})
 	add := widget.NewButtonWithIcon("Add account…", theme.ContentAddIcon(), func() { u.editAccount(nil) })
 	add.Importance = widget.HighImportance
-	demo := widget.NewButtonWithIcon("Explore a demo mailbox", theme.MailComposeIcon(), func() {
+	demo := widget.NewButtonWithIcon("Explore a demo mailbox", theme.MediaPlayIcon(), func() {
 		u.setStatus("Starting the demo mailbox…")
 		u.startDemo()
 	})
