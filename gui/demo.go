@@ -102,7 +102,7 @@ func demoMessages(n int) [][]byte {
 		date := now.Add(-time.Duration(i) * 7 * time.Hour).Format(time.RFC1123Z)
 		hdr := fmt.Sprintf("From: %s\nTo: Demo User <demo@example.org>\nDate: %s\nMessage-ID: <demo%d@poplar.example>\nMIME-Version: 1.0\n", encodeAddr(from), date, i)
 		var body string
-		switch i % 6 {
+		switch i % 7 {
 		case 0:
 			hdr += "Subject: " + subj + "\n"
 			body = "Content-Type: text/plain; charset=utf-8\n\nHello,\n\n" + para(60) + "\n> " + strings.TrimSpace(para(12)) + "\n\nSee https://example.org/notes for details.\n\nBest,\n" + strings.Split(from, " <")[0] + "\n"
@@ -125,6 +125,10 @@ func demoMessages(n int) [][]byte {
 		case 4:
 			hdr += "Subject: =?koi8-r?B?" + base64.StdEncoding.EncodeToString(mustEncode(charmap.KOI8R, "Привет из Москвы")) + "?=\n"
 			body = "Content-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: 8bit\n\n" + string(mustEncode(charmap.KOI8R, "Здравствуйте!\n\nЭто письмо в кодировке KOI8-R.\n"))
+		case 5:
+			hdr += "Subject: =?utf-8?B?" + base64.StdEncoding.EncodeToString([]byte("来週の会議について 📅")) + "?=\n"
+			body = "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n" +
+				"皆さま\n\n来週の会議は木曜日の午後三時からです。資料を事前にお読みください。🙂\n\n한국어 팀도 참석합니다. Ελληνικά, עברית, हिन्दी.\n"
 		default:
 			hdr += "Subject: =?iso-8859-1?Q?Caf=E9_et_cr=E8me_br=FBl=E9e?=\n"
 			body = "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nBonjour,\n\nle caf=E9 est pr=EAt. =C0 bient=F4t !\n"

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -30,10 +31,8 @@ func (u *UI) welcome() fyne.CanvasObject {
 		u.setStatus("Starting the demo mailbox…")
 		u.startDemo()
 	})
-	return container.NewCenter(container.NewVBox(title, text, container.NewHBox(layoutSpacer(), add, demo, layoutSpacer())))
+	return container.NewCenter(container.NewVBox(title, text, container.NewHBox(layout.NewSpacer(), add, demo, layout.NewSpacer())))
 }
-
-func layoutSpacer() fyne.CanvasObject { return widget.NewLabel("") }
 
 // startDemo is replaced by the demo runner (see demo.go); tests may override it.
 func (u *UI) startDemo() {
@@ -99,7 +98,7 @@ type accountForm struct {
 	leave, deleteHere, startup, enabled, insecure               *widget.Check
 	days, every, sizeLimit                                      *keyEntry
 	warning, testResult, policyHelp                             *widget.Label
-	form                                                        *widget.Form
+	tabs                                                        *container.AppTabs
 	saveBtn, testBtn, detectBtn                                 *widget.Button
 }
 
@@ -221,29 +220,36 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 	f.testResult = widget.NewLabel("")
 	f.testResult.Wrapping = fyne.TextWrapWord
 	f.testResult.Selectable = true
-	f.form = widget.NewForm(
-		widget.NewFormItem("Account name", f.name),
-		widget.NewFormItem("Your name", f.display),
-		widget.NewFormItem("Email", f.email),
-		widget.NewFormItem("Server", f.host),
-		widget.NewFormItem("Security", f.security),
-		widget.NewFormItem("Port", f.port),
-		widget.NewFormItem("", f.warning),
-		widget.NewFormItem("Login method", f.auth),
-		widget.NewFormItem("User name", f.user),
-		widget.NewFormItem("Password", f.password),
-		widget.NewFormItem("CA file", f.caFile),
-		widget.NewFormItem("Fingerprint", f.fingerprint),
-		widget.NewFormItem("", f.insecure),
-		widget.NewFormItem("", f.leave),
-		widget.NewFormItem("", f.policyHelp),
-		&widget.FormItem{Text: "Delete after days", Widget: f.days,
-			HintText: "0 keeps them for good; otherwise each is deleted N days after download."},
-		&widget.FormItem{Widget: f.deleteHere, HintText: "Emptying the Trash here deletes those messages from the server too."},
-		widget.NewFormItem("", f.startup),
-		widget.NewFormItem("Check every (min)", f.every),
-		widget.NewFormItem("Size limit (KB)", f.sizeLimit),
-		widget.NewFormItem("", f.enabled),
+	// Three pages instead of one long form: each fits the editor without scrolling (a text
+	// field under the mouse would take the wheel from a scrolling form).
+	f.tabs = container.NewAppTabs(
+		container.NewTabItem("Account", widget.NewForm(
+			widget.NewFormItem("Account name", f.name),
+			widget.NewFormItem("Your name", f.display),
+			widget.NewFormItem("Email", f.email),
+			widget.NewFormItem("Server", f.host),
+			widget.NewFormItem("Security", container.NewVBox(f.security, f.warning)), // a hidden warning takes no room
+			widget.NewFormItem("Port", f.port),
+			widget.NewFormItem("Login method", f.auth),
+			widget.NewFormItem("User name", f.user),
+			widget.NewFormItem("Password", f.password),
+		)),
+		container.NewTabItem("Mail on the server", widget.NewForm(
+			widget.NewFormItem("", f.leave),
+			widget.NewFormItem("", f.policyHelp),
+			&widget.FormItem{Text: "Delete after days", Widget: f.days,
+				HintText: "0 keeps them for good; otherwise each is deleted N days after download."},
+			&widget.FormItem{Widget: f.deleteHere, HintText: "Emptying the Trash here deletes those messages from the server too."},
+			widget.NewFormItem("", f.startup),
+			widget.NewFormItem("Check every (min)", f.every),
+			&widget.FormItem{Text: "Size limit (KB)", Widget: f.sizeLimit, HintText: "Larger messages: only the header is downloaded. 0: no limit."},
+			widget.NewFormItem("", f.enabled),
+		)),
+		container.NewTabItem("Security", widget.NewForm(
+			&widget.FormItem{Text: "CA file", Widget: f.caFile, HintText: "The authority that signed a private server's certificate."},
+			&widget.FormItem{Text: "Fingerprint", Widget: f.fingerprint, HintText: "A trusted certificate's SHA-256 (Test connection offers to fill it in)."},
+			widget.NewFormItem("", f.insecure),
+		)),
 	)
 	if sec != account.SecurityNone {
 		f.warning.Hide()
@@ -320,8 +326,8 @@ func (u *UI) editAccount(a *account.Account) *accountForm {
 		e.onShortcut = nil
 		e.OnChanged = func(string) { f.testResult.SetText("") } // an old result no longer applies
 	}
-	content := container.NewBorder(nil, container.NewVBox(f.testResult, container.NewHBox(test, detect, layoutSpacer(), cancel, save)), nil, nil,
-		container.NewVScroll(f.form))
+	content := container.NewBorder(nil, container.NewVBox(f.testResult, container.NewHBox(test, detect, layout.NewSpacer(), cancel, save)), nil, nil,
+		f.tabs)
 	title := "Add account"
 	if !isNew {
 		title = "Edit account " + base.Name

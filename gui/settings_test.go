@@ -162,3 +162,22 @@ func overlayButton(w fyne.Window, label string) *widget.Button {
 	}
 	return found
 }
+
+// TestAccountEditorFits: every page of the account editor fits the dialog without scrolling, so
+// the mouse wheel never has to get past a text field; a hidden warning leaves no gap.
+func TestAccountEditorFits(t *testing.T) {
+	u, _ := newTestUI(t, nil)
+	var f *accountForm
+	u.ui(func() { f = u.editAccount(nil) })
+	for _, tab := range f.tabs.Items {
+		if h := tab.Content.MinSize().Height; h > 480 {
+			t.Errorf("page %q needs %.0f px, more than the editor's 480", tab.Text, h)
+		}
+	}
+	page := f.tabs.Items[0].Content
+	before := page.MinSize().Height
+	u.ui(func() { f.security.SetSelected(account.SecurityNone) })
+	if after := page.MinSize().Height; after <= before || !f.warning.Visible() {
+		t.Errorf("the no-encryption warning does not show (height %.0f -> %.0f)", before, after)
+	}
+}

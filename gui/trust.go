@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/poplar-mail/poplar/account"
@@ -128,7 +129,7 @@ func (u *UI) certificateDialog(name string, ce *pop.CertificateError, trust func
 		trustBtn.Importance = widget.HighImportance
 	}
 	cancel := widget.NewButton("Do not trust", func() { d.Hide() })
-	content := container.NewBorder(container.NewVBox(head, meaning), container.NewHBox(layoutSpacer(), cancel, trustBtn), nil, nil,
+	content := container.NewBorder(container.NewVBox(head, meaning), container.NewHBox(layout.NewSpacer(), cancel, trustBtn), nil, nil,
 		container.NewVScroll(details))
 	d = dialog.NewCustomWithoutButtons("Certificate of "+name, content, u.win)
 	d.Resize(fyne.NewSize(560, 480))
