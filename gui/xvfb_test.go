@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"image"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,15 +16,7 @@ import (
 // waits for the fetch to finish and the list to show the messages, clicks a message and uses the
 // keyboard (j, Delete) as a user would, takes a screenshot and checks that it is not blank. Without a display it is skipped, except under CI=true, where it fails.
 func TestDemoUnderXvfb(t *testing.T) {
-	if os.Getenv("DISPLAY") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("no DISPLAY: run the tests through .ci/session (make test), which starts Xvfb")
-		}
-		t.Skip("no DISPLAY; run through .ci/session to test the real window")
-	}
-	if _, err := exec.LookPath("import"); err != nil {
-		t.Fatalf("ImageMagick's import is missing (make test installs imagemagick): %v", err)
-	}
+	requireXvfb(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "poplar")
 	build := exec.Command("go", "build", "-o", bin, "..")
@@ -101,19 +92,7 @@ func TestDemoUnderXvfb(t *testing.T) {
 	xdo("key", "Delete")
 	expect("status: Moved 1 message to the Trash")
 	time.Sleep(time.Second) // let the frame render
-	shot := filepath.Join(dir, "shot.png")
-	if out, err := exec.Command("import", "-window", "root", shot).CombinedOutput(); err != nil {
-		t.Fatalf("screenshot: %v\n%s", err, out)
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := screenshot(t, filepath.Join(dir, "shot.png"))
 	if n := distinctColors(img, 64); n < 16 {
 		t.Fatalf("the screenshot has %d colours: the window looks blank", n)
 	}
