@@ -336,24 +336,27 @@ func (r *readerPane) saveAttachments(as []mailview.Attachment) {
 			return
 		}
 		r.bg(func() {
-			var texts []string
-			for _, a := range as {
-				texts = append(texts, saveAttachmentTo(sm.open, a, dir.Path()))
-			}
-			text := strings.Join(texts, "; ")
-			if len(as) > 1 {
-				text = fmt.Sprintf("Saved %d attachments in %s", len(as), dir.Path())
-				for _, t := range texts {
-					if !strings.HasPrefix(t, "Saved ") {
-						text = strings.Join(texts, "; ")
-						break
-					}
-				}
-			}
+			text := saveAttachmentsTo(sm.open, as, dir.Path())
 			r.do(func() { r.onStatus(text) })
 		})
 	}, r.win)
 	d.Show()
+}
+
+// saveAttachmentsTo saves attachments of the message open reads into dir and says what happened
+// in plain words: one line for all when every one was saved, else each one's outcome.
+func saveAttachmentsTo(open opener, as []mailview.Attachment, dir string) string {
+	var texts []string
+	ok := true
+	for _, a := range as {
+		t := saveAttachmentTo(open, a, dir)
+		ok = ok && strings.HasPrefix(t, "Saved ")
+		texts = append(texts, t)
+	}
+	if ok && len(as) > 1 {
+		return fmt.Sprintf("Saved %d attachments in %s", len(as), dir)
+	}
+	return strings.Join(texts, "; ")
 }
 
 // openAttachment saves the attachment into a private temporary folder (0700, removed when Poplar

@@ -176,3 +176,47 @@ func TestSelectAndCopyBody(t *testing.T) {
 		t.Fatal("Formatted did not bring the formatted body back")
 	}
 }
+
+// TestAttachmentsOpenAndSaveAll: Open saves the attachment in a private folder (0700) that closing
+// Poplar removes; Save all saves every attachment, byte-exact, never overwriting.
+func TestAttachmentsOpenAndSaveAll(t *testing.T) {
+	raw := "From: a@example.org\nSubject: Files\nDate: Mon, 5 Jan 2026 10:00:00 +0000\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\nTwo files.\n" +
+		"--B\nContent-Type: text/csv\nContent-Disposition: attachment; filename=\"a.csv\"\n\nx,y\n1,2\n" +
+		"--B\nContent-Type: text/plain\nContent-Disposition: attachment; filename=\"../../notes.txt\"\n\nnotes\n--B--\n"
+	u, _ := newTestUI(t, map[string]string{"u1": raw})
+	click(u, 0, 0)
+	var as []mailview.Attachment
+	var open opener
+	u.ui(func() { as, open = u.reader.cur.msg.Attachments, u.reader.cur.open })
+	if len(as) != 2 {
+		t.Fatalf("%d attachments", len(as))
+	}
+	u.ui(func() { u.reader.openAttachment(as[0]) })
+	u.wait()
+	if !strings.HasPrefix(u.status.text.Text, "Opened a.csv") {
+		t.Fatalf("status %q", u.status.text.Text)
+	}
+	tmp := u.temp
+	st, err := os.Stat(tmp)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("private folder %s: %v, %v", tmp, st.Mode(), err)
+	}
+	dir := t.TempDir()
+	if got := saveAttachmentsTo(open, as, dir); got != "Saved 2 attachments in "+dir {
+		t.Errorf("Save all says %q", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a.csv")); string(b) != "x,y\n1,2" { // the last line break belongs to the boundary
+		t.Errorf("a.csv holds %q", b)
+	}
+	if got := saveAttachmentsTo(open, as[:1], dir); got == "Saved "+filepath.Join(dir, "a.csv") {
+		t.Errorf("saving again overwrote a.csv: %q", got)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 3 {
+		t.Errorf("after saving a.csv twice the folder holds %d files, want 3 (nothing overwritten, nothing outside)", len(files))
+	}
+	u.Close()
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("closing Poplar left the private folder (%v)", err)
+	}
+}
