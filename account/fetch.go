@@ -557,7 +557,7 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 			return err
 		}
 		cr := &countingReader{r: r}
-		if _, err := batch.Deliver(cr, storage.DeliverInfo{UIDL: todo[i].uid, Partial: partial, Received: f.opts.Now()}); err != nil {
+		if _, err := batch.Deliver(cr, storage.DeliverInfo{UIDL: todo[i].uid, Partial: partial, ServerSize: todo[i].size, Received: f.opts.Now()}); err != nil {
 			if cr.err != nil {
 				return err // the message stream broke, not the store
 			}

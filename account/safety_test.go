@@ -345,9 +345,17 @@ func TestOAuth2TokenOnEveryPath(t *testing.T) {
 	if res := mustFetch(t, a, s, FetchOptions{Secrets: sec}); res.New != 1 || res.Partial != 1 {
 		t.Fatalf("fetch: %+v, want one header-only message", res)
 	}
+	// The header-only copy knows the message's size on the server, for "Download the rest".
+	list, err := rig.mbox.List()
+	if err != nil || len(list) != 1 {
+		t.Fatalf("server list %+v, %v", list, err)
+	}
+	if m := mustSummaries(t, s); len(m) != 1 || !m[0].Partial || m[0].ServerSize != list[0].Size || m[0].Size >= list[0].Size {
+		t.Fatalf("stored %+v; want partial with ServerSize %d (the server's LIST size)", m, list[0].Size)
+	}
 	sum, err := FetchRest(context.Background(), a, s, "m000001", sec)
-	if err != nil || sum.Partial {
-		t.Fatalf("FetchRest with a token = %+v, %v", sum, err)
+	if err != nil || sum.Partial || sum.ServerSize != 0 {
+		t.Fatalf("FetchRest with a token = %+v, %v; want whole, ServerSize 0", sum, err)
 	}
 	if raw := readMessage(t, s, sum); !strings.HasSuffix(raw, big) {
 		t.Fatalf("after FetchRest the message is %d bytes, want the whole %d", len(raw), len(big))

@@ -18,9 +18,13 @@ import (
 
 // DeliverInfo describes a message being delivered.
 type DeliverInfo struct {
-	UIDL     string    // the server's id as StorableUIDL maps it; recorded in the ledger and the X-Poplar-UIDL line
-	Partial  bool      // only the header was downloaded
-	Received time.Time // zero means now
+	UIDL    string // the server's id as StorableUIDL maps it; recorded in the ledger and the X-Poplar-UIDL line
+	Partial bool   // only the header was downloaded
+	// ServerSize is the message's size on the server in octets, as LIST reported it; 0 means
+	// unknown. It is recorded (X-Poplar-Partial: yes; size=N) only for a partial message, and
+	// only when it is 1 to 1 TiB; any other value is stored as unknown.
+	ServerSize int64
+	Received   time.Time // zero means now
 }
 
 // Batch is a group of deliveries made durable together (group commit): Deliver streams each message
@@ -63,10 +67,11 @@ func newKey(t time.Time) string {
 }
 
 // Deliver streams r into a new file in tmp/ with Poplar's own lines in front (X-Poplar-UIDL when
-// info.UIDL is set, X-Poplar-Partial when info.Partial is), and returns the message's key. The
-// message's own X-Poplar-* header fields are renamed X-Original-Poplar-* (see neutralReader); its
-// other bytes are stored as they are. info.UIDL must be "" or satisfy StorableUIDL unchanged. The
-// message is not yet visible or durable: Commit makes it so. r is read to its end.
+// info.UIDL is set, X-Poplar-Partial with info.ServerSize when info.Partial is), and returns the
+// message's key. The message's own X-Poplar-* header fields are renamed X-Original-Poplar-* (see
+// neutralReader); its other bytes are stored as they are. info.UIDL must be "" or satisfy
+// StorableUIDL unchanged. The message is not yet visible or durable: Commit makes it so. r is read
+// to its end.
 func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	if b.done {
 		return "", errors.New("storage: batch already committed or aborted")
@@ -88,7 +93,8 @@ func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	if b.buf == nil {
 		b.buf = make([]byte, deliverBuffer)
 	}
-	if err := writeMessage(f, r, b.buf, &b.nr, info.UIDL, info.Partial); err != nil {
+	own := ownInfo{uidl: info.UIDL, partial: info.Partial, serverSize: info.ServerSize}
+	if err := writeMessage(f, r, b.buf, &b.nr, own); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return "", fmt.Errorf("storage: delivering message: %w", err)
@@ -101,13 +107,13 @@ func (b *Batch) Deliver(r io.Reader, info DeliverInfo) (key string, err error) {
 	return key, nil
 }
 
-// writeMessage writes to w Poplar's own lines for uidl and partial and then the message read from
-// r with its X-Poplar-* header fields neutralised, in large writes through buf. Deliver and
-// ReplacePartial both store messages through it.
-func writeMessage(w io.Writer, r io.Reader, buf []byte, nr *neutralReader, uidl string, partial bool) error {
+// writeMessage writes to w Poplar's own lines for own and then the message read from r with its
+// X-Poplar-* header fields neutralised, in large writes through buf. Deliver and ReplacePartial
+// both store messages through it.
+func writeMessage(w io.Writer, r io.Reader, buf []byte, nr *neutralReader, own ownInfo) error {
 	nr.reset(r)
 	defer nr.reset(nil) // do not keep the caller's reader
-	return copyFull(w, nr, buf, ownLines(uidl, partial))
+	return copyFull(w, nr, buf, ownLines(own))
 }
 
 // copyFull writes head and then all of r to w, filling buf before each write so a message goes to
@@ -226,11 +232,12 @@ func (b *Batch) Abort() {
 
 // ReplacePartial replaces the partial (headers-only) copy of the message with this UIDL by the
 // whole message read from r, in place: the new file takes the old one's key, folder and flags, and
-// Poplar's own UIDL line (no partial mark). It holds the store's write lock from the lookup of the
-// old file to the rename over it, so a move, flag change or deletion by Poplar (in this process or
-// another) happens wholly before or wholly after it; the rename also fails, rather than make a
-// second copy, when another program moved or deleted the old file meanwhile. r is read to its end
-// while the lock is held. It returns ErrNotFound when no partial message has this UIDL.
+// Poplar's own UIDL line (no partial mark), so the Summary it returns has Partial false and
+// ServerSize 0. It holds the store's write lock from the lookup of the old file to the rename over
+// it, so a move, flag change or deletion by Poplar (in this process or another) happens wholly
+// before or wholly after it; the rename also fails, rather than make a second copy, when another
+// program moved or deleted the old file meanwhile. r is read to its end while the lock is held.
+// It returns ErrNotFound when no partial message has this UIDL.
 func (s *Store) ReplacePartial(uidl string, r io.Reader) (Summary, error) {
 	unlock, err := s.lock()
 	if err != nil {
@@ -278,7 +285,7 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 		return Summary{}, fmt.Errorf("storage: %w", err)
 	}
 	var nr neutralReader
-	err = writeMessage(fh, r, make([]byte, deliverBuffer), &nr, m.UIDL, false)
+	err = writeMessage(fh, r, make([]byte, deliverBuffer), &nr, ownInfo{uidl: m.UIDL}) // whole: no partial mark, no server size
 	if err == nil {
 		err = fh.Sync()
 	}

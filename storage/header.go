@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -14,8 +15,11 @@ import (
 // order, each present or not:
 //
 //	X-Poplar-UIDL: <escaped UIDL>   line 1, when the message came from a server with UIDLs
-//	X-Poplar-Partial: yes           next, when only the header was downloaded
+//	X-Poplar-Partial: yes; size=N   next, when only the header was downloaded; N is the
+//	                                message's size on the server in octets (as LIST said)
 //
+// The "; size=N" parameter is left out when the size is not known; stores written before it
+// existed have a plain "yes", which still marks the message partial, with its size unknown.
 // They are header fields, so every mail reader shows them as such. Only these leading lines
 // count (ownFields): a field of the same name further down is the sender's, and delivery renames
 // every X-Poplar-* field of the message's own header (neutralReader) so that it cannot be taken
@@ -23,7 +27,22 @@ import (
 const (
 	uidlField    = "X-Poplar-UIDL:"
 	partialField = "X-Poplar-Partial:"
+	sizeParam    = "size="
 )
+
+// maxServerSize is the largest server size the store records (1 TiB): a larger or negative
+// size, in DeliverInfo or read from a file, counts as unknown.
+const maxServerSize = 1 << 40
+
+// maxServerSizeDigits is the number of decimal digits of maxServerSize.
+const maxServerSizeDigits = 13
+
+// ownInfo is what Poplar's own lines say of a stored message.
+type ownInfo struct {
+	uidl       string // "" when there is no (usable) X-Poplar-UIDL line
+	partial    bool   // only the header was downloaded
+	serverSize int64  // size on the server, 1 to maxServerSize; 0 when unknown or not partial
+}
 
 // MaxUIDL is the longest UIDL, in bytes, that the store keeps as it is. RFC 1939 allows 70
 // characters, but real servers send longer ones; StorableUIDL maps any other to a short stable id.
@@ -54,34 +73,84 @@ func StorableUIDL(uid string) (stored string, hashed bool) {
 	return hashedUIDLPrefix + hex.EncodeToString(sum[:]), true
 }
 
-// ownLines returns the lines Poplar writes in front of a message (see uidlField).
-func ownLines(uidl string, partial bool) []byte {
+// ownLines returns the lines Poplar writes in front of a message (see uidlField) to say o. The
+// size goes only with the partial mark, and only when it is 1 to maxServerSize.
+func ownLines(o ownInfo) []byte {
 	var b []byte
-	if uidl != "" {
-		b = append(b, uidlField+" "+escapeUIDL(uidl)+"\n"...)
+	if o.uidl != "" {
+		b = append(b, uidlField+" "+escapeUIDL(o.uidl)+"\n"...)
 	}
-	if partial {
-		b = append(b, partialField+" yes\n"...)
+	if o.partial {
+		b = append(b, partialField+" yes"...)
+		if validServerSize(o.serverSize) {
+			b = append(b, "; "+sizeParam...)
+			b = strconv.AppendInt(b, o.serverSize, 10)
+		}
+		b = append(b, '\n')
 	}
 	return b
 }
 
+// validServerSize reports whether n can be recorded as a server size.
+func validServerSize(n int64) bool { return n > 0 && n <= maxServerSize }
+
 // ownFields reads Poplar's own lines at the start of a stored message, head (its first bytes):
-// the UIDL from line 1 when that is an X-Poplar-UIDL field, and the partial mark from the line
-// after it (or from line 1 when there is no UIDL line). Nothing else in the file is looked at.
-// It is the one rule for delivery, the index, the ledger's reconciliation and its rebuild.
-func ownFields(head []byte) (uidl string, partial bool) {
+// the UIDL from line 1 when that is an X-Poplar-UIDL field, and the partial mark and server size
+// from the line after it (or from line 1 when there is no UIDL line). Nothing else in the file is
+// looked at. It is the one rule for delivery, the index, the ledger's reconciliation and its
+// rebuild. It never fails: a value it cannot read counts as absent (a size as unknown).
+func ownFields(head []byte) ownInfo {
+	var o ownInfo
 	line, rest := cutLine(head)
 	if v, ok := bytes.CutPrefix(line, []byte(uidlField)); ok {
 		if u, err := unescapeUIDL(string(bytes.Trim(v, " \t"))); err == nil && validUIDL(u) == nil {
-			uidl = u
+			o.uidl = u
 		}
 		line, _ = cutLine(rest)
 	}
 	if v, ok := bytes.CutPrefix(line, []byte(partialField)); ok {
-		partial = strings.EqualFold(string(bytes.Trim(v, " \t")), "yes")
+		o.partial, o.serverSize = parsePartial(v)
 	}
-	return uidl, partial
+	return o
+}
+
+// parsePartial reads the value of Poplar's X-Poplar-Partial line: "yes" (any case), then
+// optional ";"-separated parameters, of which the first "size=" (any case) gives the server size
+// in decimal digits. Other parameters are skipped; a size that is not 1 to maxServerSize in plain
+// digits is unknown (0).
+func parsePartial(v []byte) (partial bool, size int64) {
+	mark, params, _ := bytes.Cut(v, []byte(";"))
+	if !bytes.EqualFold(bytes.Trim(mark, " \t"), []byte("yes")) {
+		return false, 0
+	}
+	for len(params) > 0 {
+		var p []byte
+		p, params, _ = bytes.Cut(params, []byte(";"))
+		p = bytes.Trim(p, " \t")
+		if len(p) < len(sizeParam) || !bytes.EqualFold(p[:len(sizeParam)], []byte(sizeParam)) {
+			continue
+		}
+		return true, parseSize(p[len(sizeParam):])
+	}
+	return true, 0
+}
+
+// parseSize reads a server size in decimal digits, 0 when it is anything else or out of range.
+func parseSize(d []byte) int64 {
+	if len(d) == 0 || len(d) > maxServerSizeDigits {
+		return 0
+	}
+	var n int64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if !validServerSize(n) {
+		return 0
+	}
+	return n
 }
 
 // cutLine splits b after its first line, dropping the line's LF or CRLF.

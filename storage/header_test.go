@@ -2,9 +2,7 @@ package storage
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,36 +18,121 @@ func TestOwnFields(t *testing.T) {
 		name, head  string
 		uidl        string
 		wantPartial bool
+		wantSize    int64
 	}{
-		{"uidl only", "X-Poplar-UIDL: u1\nFrom: a\n\nbody\n", "u1", false},
-		{"uidl and partial (old stores too)", "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes\nFrom: a\n\n", "u1", true},
-		{"crlf", "X-Poplar-UIDL: u1\r\nX-Poplar-Partial: yes\r\nFrom: a\r\n\r\n", "u1", true},
-		{"partial without uidl", "X-Poplar-Partial: yes\nFrom: a\n\n", "", true},
-		{"escaped uidl", "X-Poplar-UIDL: a%20b%25\n\n", "a b%", false},
-		{"longest uidl", "X-Poplar-UIDL: " + long + "\n\n", long, false},
-		{"uidl too long", "X-Poplar-UIDL: " + long + "x\n\n", "", false},
-		{"bad escape", "X-Poplar-UIDL: a%zz\n\n", "", false},
-		{"escaped newline", "X-Poplar-UIDL: a%0Ab\n\n", "", false},
-		{"empty value", "X-Poplar-UIDL: \n\n", "", false},
-		{"no trailing newline", "X-Poplar-UIDL: u1", "u1", false},
-		{"uidl below line 1", "From: a\nX-Poplar-UIDL: u2\n\n", "", false},
-		{"partial below line 2", "X-Poplar-UIDL: u1\nFrom: a\nX-Poplar-Partial: yes\n\n", "u1", false},
-		{"partial line 2 without uidl line", "From: a\nX-Poplar-Partial: yes\n\n", "", false},
-		{"uidl line twice", "X-Poplar-UIDL: u1\nX-Poplar-UIDL: u2\n\n", "u1", false},
-		{"partial no", "X-Poplar-UIDL: u1\nX-Poplar-Partial: no\n\n", "u1", false},
-		{"other case is not Poplar's", "x-poplar-uidl: u1\n\n", "", false},
-		{"folded line 1 reads line 1 only", "X-Poplar-UIDL: u1\n X-Poplar-Partial: yes\n\n", "u1", false},
-		{"neutralised fields", "X-Poplar-UIDL: u1\nX-Original-Poplar-Partial: yes\nX-Original-Poplar-UIDL: u2\n\n", "u1", false},
-		{"empty", "", "", false},
+		{"uidl only", "X-Poplar-UIDL: u1\nFrom: a\n\nbody\n", "u1", false, 0},
+		{"uidl and partial (old stores too)", "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes\nFrom: a\n\n", "u1", true, 0},
+		{"crlf", "X-Poplar-UIDL: u1\r\nX-Poplar-Partial: yes\r\nFrom: a\r\n\r\n", "u1", true, 0},
+		{"partial without uidl", "X-Poplar-Partial: yes\nFrom: a\n\n", "", true, 0},
+		{"escaped uidl", "X-Poplar-UIDL: a%20b%25\n\n", "a b%", false, 0},
+		{"longest uidl", "X-Poplar-UIDL: " + long + "\n\n", long, false, 0},
+		{"uidl too long", "X-Poplar-UIDL: " + long + "x\n\n", "", false, 0},
+		{"bad escape", "X-Poplar-UIDL: a%zz\n\n", "", false, 0},
+		{"escaped newline", "X-Poplar-UIDL: a%0Ab\n\n", "", false, 0},
+		{"empty value", "X-Poplar-UIDL: \n\n", "", false, 0},
+		{"no trailing newline", "X-Poplar-UIDL: u1", "u1", false, 0},
+		{"uidl below line 1", "From: a\nX-Poplar-UIDL: u2\n\n", "", false, 0},
+		{"partial below line 2", "X-Poplar-UIDL: u1\nFrom: a\nX-Poplar-Partial: yes\n\n", "u1", false, 0},
+		{"partial line 2 without uidl line", "From: a\nX-Poplar-Partial: yes\n\n", "", false, 0},
+		{"uidl line twice", "X-Poplar-UIDL: u1\nX-Poplar-UIDL: u2\n\n", "u1", false, 0},
+		{"partial no", "X-Poplar-UIDL: u1\nX-Poplar-Partial: no\n\n", "u1", false, 0},
+		{"other case is not Poplar's", "x-poplar-uidl: u1\n\n", "", false, 0},
+		{"folded line 1 reads line 1 only", "X-Poplar-UIDL: u1\n X-Poplar-Partial: yes\n\n", "u1", false, 0},
+		{"neutralised fields", "X-Poplar-UIDL: u1\nX-Original-Poplar-Partial: yes\nX-Original-Poplar-UIDL: u2\n\n", "u1", false, 0},
+		{"empty", "", "", false, 0},
+
+		// The server size on the partial line.
+		{"size", "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes; size=3355443\nFrom: a\n\n", "u1", true, 3355443},
+		{"size crlf", "X-Poplar-UIDL: u1\r\nX-Poplar-Partial: yes; size=3355443\r\n\r\n", "u1", true, 3355443},
+		{"size without uidl line", "X-Poplar-Partial: yes; size=12\n\n", "", true, 12},
+		{"size, no trailing newline", "X-Poplar-Partial: yes; size=12", "", true, 12},
+		{"size, other spacing and case", "X-Poplar-UIDL: u1\nX-Poplar-Partial: YES ;\tSIZE=7 \n\n", "u1", true, 7},
+		{"size among other parameters", "X-Poplar-Partial: yes; lines=0; size=42; more\n\n", "", true, 42},
+		{"first size counts", "X-Poplar-Partial: yes; size=1; size=2\n\n", "", true, 1},
+		{"empty parameters", "X-Poplar-Partial: yes;;\n\n", "", true, 0},
+		{"size 1 TiB", "X-Poplar-Partial: yes; size=1099511627776\n\n", "", true, 1 << 40},
+		{"size over 1 TiB", "X-Poplar-Partial: yes; size=1099511627777\n\n", "", true, 0},
+		{"size overflowing int64", "X-Poplar-Partial: yes; size=99999999999999999999999\n\n", "", true, 0},
+		{"size zero", "X-Poplar-Partial: yes; size=0\n\n", "", true, 0},
+		{"size negative", "X-Poplar-Partial: yes; size=-5\n\n", "", true, 0},
+		{"size with plus", "X-Poplar-Partial: yes; size=+5\n\n", "", true, 0},
+		{"size with underscore", "X-Poplar-Partial: yes; size=1_000\n\n", "", true, 0},
+		{"size hex", "X-Poplar-Partial: yes; size=0x10\n\n", "", true, 0},
+		{"size with unit", "X-Poplar-Partial: yes; size=3MB\n\n", "", true, 0},
+		{"size empty", "X-Poplar-Partial: yes; size=\n\n", "", true, 0},
+		{"size with space inside", "X-Poplar-Partial: yes; size=1 2\n\n", "", true, 0},
+		{"size not unicode digits", "X-Poplar-Partial: yes; size=\u0663\n\n", "", true, 0},
+		{"size parameter misspelt", "X-Poplar-Partial: yes; sizes=5\n\n", "", true, 0},
+		{"size without the mark", "X-Poplar-Partial: size=5\n\n", "", false, 0},
+		{"size on a no", "X-Poplar-Partial: no; size=5\n\n", "", false, 0},
+		{"size without semicolon", "X-Poplar-Partial: yes size=5\n\n", "", false, 0},
+		{"size on the uidl line is part of the UIDL", "X-Poplar-UIDL: u1; size=5\n\n", "u1; size=5", false, 0},
+		{"size below line 2", "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes\nX-Poplar-Partial: yes; size=5\n\n", "u1", true, 0},
+		{"size folded onto line 3", "X-Poplar-Partial: yes\n ; size=5\n\n", "", true, 0},
+		// What delivery leaves of a size a sender wrote into the message's own header.
+		{"forged size, neutralised", "X-Poplar-UIDL: u1\nX-Original-Poplar-Partial: yes; size=999\n\n", "u1", false, 0},
+		{"forged size below Poplar's", "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes\nX-Original-Poplar-Partial: yes; size=999\n\n", "u1", true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, p := ownFields([]byte(tt.head))
-			if u != tt.uidl || p != tt.wantPartial {
-				t.Errorf("ownFields(%q) = %q, %v, want %q, %v", tt.head, u, p, tt.uidl, tt.wantPartial)
+			got := ownFields([]byte(tt.head))
+			want := ownInfo{tt.uidl, tt.wantPartial, tt.wantSize}
+			if got != want {
+				t.Errorf("ownFields(%q) = %+v, want %+v", tt.head, got, want)
 			}
 		})
 	}
+}
+
+// TestOwnLines: what ownLines writes reads back the same through ownFields, sizes that cannot
+// be recorded (unknown, negative, over 1 TiB, or for a whole message) are left out, and the
+// line is the documented one.
+func TestOwnLines(t *testing.T) {
+	tests := []struct {
+		in   ownInfo
+		line string // the whole of ownLines
+		want ownInfo
+	}{
+		{ownInfo{"u1", true, 3355443}, "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes; size=3355443\n", ownInfo{"u1", true, 3355443}},
+		{ownInfo{"", true, 1}, "X-Poplar-Partial: yes; size=1\n", ownInfo{"", true, 1}},
+		{ownInfo{"u1", true, 1 << 40}, "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes; size=1099511627776\n", ownInfo{"u1", true, 1 << 40}},
+		{ownInfo{"u1", true, 0}, "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes\n", ownInfo{"u1", true, 0}},
+		{ownInfo{"u1", true, -1}, "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes\n", ownInfo{"u1", true, 0}},
+		{ownInfo{"u1", true, 1<<40 + 1}, "X-Poplar-UIDL: u1\nX-Poplar-Partial: yes\n", ownInfo{"u1", true, 0}},
+		{ownInfo{"u1", false, 5}, "X-Poplar-UIDL: u1\n", ownInfo{"u1", false, 0}},
+		{ownInfo{"a b", false, 0}, "X-Poplar-UIDL: a%20b\n", ownInfo{"a b", false, 0}},
+		{ownInfo{}, "", ownInfo{}},
+	}
+	for _, tt := range tests {
+		b := ownLines(tt.in)
+		if string(b) != tt.line {
+			t.Errorf("ownLines(%+v) = %q, want %q", tt.in, b, tt.line)
+		}
+		if got := ownFields(append(b, "From: a\n\n"...)); got != tt.want {
+			t.Errorf("ownFields(ownLines(%+v)) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// FuzzOwnFields: ownFields never panics, says only what ownLines can write, and reads back what
+// ownLines writes for it.
+func FuzzOwnFields(f *testing.F) {
+	f.Add("X-Poplar-UIDL: u1\nX-Poplar-Partial: yes; size=3355443\nFrom: a\n\n")
+	f.Add("X-Poplar-Partial: YES ; size=99999999999999999999; size=1\r\n")
+	f.Add("X-Poplar-UIDL: a%20b\r\nX-Poplar-Partial: yes\r\n\r\n")
+	f.Add("X-Poplar-Partial: yes; size=1099511627776\n")
+	f.Fuzz(func(t *testing.T, head string) {
+		o := ownFields([]byte(head))
+		if o.serverSize < 0 || o.serverSize > maxServerSize || (!o.partial && o.serverSize != 0) {
+			t.Fatalf("ownFields(%q) = %+v: size out of range", head, o)
+		}
+		if o.uidl != "" && validUIDL(o.uidl) != nil {
+			t.Fatalf("ownFields(%q) = %+v: a UIDL that cannot be stored", head, o)
+		}
+		if again := ownFields(ownLines(o)); again != o {
+			t.Fatalf("ownFields(ownLines(%+v)) = %+v (from %q)", o, again, head)
+		}
+	})
 }
 
 // readers splits a message into reads of various sizes, so that header lines straddle reads.
@@ -110,6 +193,7 @@ func TestNeutralReaderError(t *testing.T) {
 func FuzzNeutralReader(f *testing.F) {
 	f.Add("X-Poplar-UIDL: u2\nFrom: a\n\nX-Poplar-UIDL: b\n", 1)
 	f.Add("From: a\r\n x-poplar-partial: yes\r\nx-POPLAR-x\r\n\r\nbody", 3)
+	f.Add("X-Poplar-Partial: yes; size=999999\nFrom: a\n\n", 2)
 	f.Fuzz(func(t *testing.T, in string, chunk int) {
 		whole, err := neutralise(strings.NewReader(in))
 		if err != nil {
@@ -122,12 +206,13 @@ func FuzzNeutralReader(f *testing.F) {
 		if err != nil || !bytes.Equal(whole, pieces) {
 			t.Fatalf("neutralise(%q) in pieces of %d = %q, whole %q", in, chunk, pieces, whole)
 		}
-		// After Poplar's own UIDL line, the stored message never has a line Poplar reads as its own.
-		if u, p := ownFields(append([]byte("X-Poplar-UIDL: me\n"), whole...)); u != "me" || p {
-			t.Fatalf("ownFields after neutralise(%q) = %q, %v", in, u, p)
+		// After Poplar's own lines, the stored message never has a line Poplar reads as its own:
+		// no UIDL, partial mark or server size of the sender's.
+		if o := ownFields(append([]byte("X-Poplar-UIDL: me\n"), whole...)); o != (ownInfo{uidl: "me"}) {
+			t.Fatalf("ownFields after neutralise(%q) = %+v", in, o)
 		}
-		if u, p := ownFields(whole); u != "" || p {
-			t.Fatalf("ownFields(neutralise(%q)) = %q, %v", in, u, p)
+		if o := ownFields(whole); o != (ownInfo{}) {
+			t.Fatalf("ownFields(neutralise(%q)) = %+v", in, o)
 		}
 		if want := neutraliseModel(in); string(whole) != want {
 			t.Fatalf("neutralise(%q) = %q, want %q", in, whole, want)
@@ -175,6 +260,7 @@ func TestSenderCannotSpeakForPoplar(t *testing.T) {
 		{"below", "From: a@example.org\nSubject: forged\nX-Poplar-Partial: yes\nX-Poplar-UIDL: u2\n"},
 		{"other case", "x-poplar-uidl: u2\nx-poplar-partial: YES\nFrom: a@example.org\nSubject: forged\n"},
 		{"crlf", "X-Poplar-UIDL: u2\r\nX-Poplar-Partial: yes\r\nFrom: a@example.org\r\nSubject: forged\r\n"},
+		{"with a server size", "X-Poplar-UIDL: u2\nX-Poplar-Partial: yes; size=3355443\nFrom: a@example.org\nSubject: forged\n"},
 	}
 	for _, fc := range forged {
 		for _, ownUIDL := range []string{"u1", ""} {
@@ -202,8 +288,8 @@ func TestSenderCannotSpeakForPoplar(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if m.UIDL != ownUIDL || m.Partial {
-							t.Errorf("%s: forged message has UIDL %q, partial %v; want %q, false", step, m.UIDL, m.Partial, ownUIDL)
+						if m.UIDL != ownUIDL || m.Partial || m.ServerSize != 0 {
+							t.Errorf("%s: forged message has UIDL %q, partial %v, server size %d; want %q, false, 0", step, m.UIDL, m.Partial, m.ServerSize, ownUIDL)
 						}
 						p, err := s.PartialUIDLs()
 						if err != nil || len(p) != 0 {
@@ -295,44 +381,6 @@ func TestForeignFilesAndOldStores(t *testing.T) {
 				t.Error("the ledger took u9 from below line 1")
 			}
 		})
-	}
-}
-
-// TestOldIndexRebuilt: an index of version 1 (whose UIDLs the old rule may have taken from a
-// sender's field) is not trusted; the folder is read again.
-func TestOldIndexRebuilt(t *testing.T) {
-	s := openStore(t)
-	key := deliver(t, s, map[string]string{"u1": msg("a", "b")})["u1"]
-	f, err := s.folder(Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// What version 1 may have recorded for a message with a forged field.
-	f.mu.Lock()
-	f.byKey[key].sum.UIDL = "u2"
-	if err := f.writeIndex(); err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Unlock()
-	idx := filepath.Join(s.Dir(), "poplar", "index", "Inbox.idx")
-	data, err := os.ReadFile(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := append([]byte("POPLAR-INDEX 1\n"), data[len(indexMagic):len(data)-4]...)
-	old = binary.BigEndian.AppendUint32(old, crc32.ChecksumIEEE(old))
-	if err := os.WriteFile(idx, old, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, _, err := decodeIndex(old, Inbox); err == nil {
-		t.Fatal("a version 1 index decodes")
-	}
-	s2, err := Open(s.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m, err := s2.Summary(Inbox, key); err != nil || m.UIDL != "u1" {
-		t.Errorf("after a version 1 index: UIDL %q, %v; want u1", m.UIDL, err)
 	}
 }
 

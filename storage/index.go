@@ -77,11 +77,12 @@ type Summary struct {
 	Key    string // the Maildir unique name: stable across flag changes and moves
 	Folder string
 	mailview.Summary
-	Size     int64
-	Flags    Flags
-	Partial  bool   // only the header was downloaded (size limit)
-	UIDL     string // the server's unique id, "" for mail not fetched by Poplar
-	Received time.Time
+	Size       int64 // bytes stored here: for a partial message, its header only
+	Flags      Flags
+	Partial    bool   // only the header was downloaded (size limit)
+	ServerSize int64  // for a partial message, its size on the server (LIST); 0 when unknown or not partial
+	UIDL       string // the server's unique id, "" for mail not fetched by Poplar
+	Received   time.Time
 }
 
 // Unread reports whether the message has not been seen.
@@ -387,7 +388,8 @@ func ingest(path string, buf []byte) (*entry, error) {
 	e := &entry{}
 	e.sum.Size = fi.Size()
 	e.sum.Received = receivedTime(filepath.Base(path), fi.ModTime())
-	e.sum.UIDL, e.sum.Partial = ownFields(head)
+	own := ownFields(head)
+	e.sum.UIDL, e.sum.Partial, e.sum.ServerSize = own.uidl, own.partial, own.serverSize
 	var rest io.Reader = bytes.NewReader(head)
 	if n == len(buf) {
 		rest = io.MultiReader(bytes.NewReader(head), fh)
@@ -491,12 +493,15 @@ func (s *Store) Summary(folderName, key string) (Summary, error) {
 	return e.sum, nil
 }
 
-// Index file format, version 2: magic, the two folder stamps, the record count, the records, and a
+// Index file format, version 3: magic, the two folder stamps, the record count, the records, and a
 // CRC-32 of everything before it. Strings are a uvarint length and bytes; times are varint Unix
 // seconds (Date also has its zone offset in minutes). Version 2 has the layout of version 1; its
 // UIDL and Partial come from Poplar's own lines only (ownFields), so an index of version 1, which
-// may hold a UIDL a sender wrote into a message, is rebuilt.
-const indexMagic = "POPLAR-INDEX 2\n"
+// may hold a UIDL a sender wrote into a message, is rebuilt. Version 3 adds ServerSize: bit 16 of
+// a record's bits says a uvarint follows Size (only for a partial message with a known size), so
+// other records are as long as in version 2. An index of version 2 or older is rebuilt, which
+// fills ServerSize from the files' own lines.
+const indexMagic = "POPLAR-INDEX 3\n"
 
 func (f *folder) writeIndex() error {
 	var b bytes.Buffer
@@ -525,6 +530,10 @@ func (f *folder) writeIndex() error {
 		if !s.Date.IsZero() {
 			bits |= 8
 		}
+		hasServerSize := s.Partial && validServerSize(s.ServerSize) // what decodeIndex accepts
+		if hasServerSize {
+			bits |= 16
+		}
 		putU(bits)
 		putS(s.From)
 		putS(s.To)
@@ -539,6 +548,9 @@ func (f *folder) writeIndex() error {
 		}
 		putI(s.Received.Unix())
 		putU(uint64(s.Size))
+		if hasServerSize {
+			putU(uint64(s.ServerSize))
+		}
 	}
 	binary.BigEndian.PutUint32(tmp[:4], crc32.ChecksumIEEE(b.Bytes()))
 	b.Write(tmp[:4])
@@ -655,6 +667,13 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 		}
 		s.Received = time.Unix(getI(), 0)
 		s.Size = int64(getU())
+		if bits&16 != 0 {
+			n := getU()
+			if !s.Partial || n == 0 || n > maxServerSize {
+				bad = true // written only for a partial message, with a size the files can say
+			}
+			s.ServerSize = int64(n)
+		}
 		if bad || e.name == "" || strings.ContainsAny(e.name, "/\x00") {
 			return nil, 0, 0, errCorruptIndex
 		}

@@ -14,11 +14,12 @@
 //
 // Delivery writes into tmp/, makes the data durable, renames into new/ and syncs the folder, and
 // only then appends the ledger record. Every message Poplar stores starts with its own lines: line 1
-// "X-Poplar-UIDL: <server UIDL>", then "X-Poplar-Partial: yes" when only the header was fetched.
-// So the ledger can be rebuilt from the messages, and a crash between the two steps is repaired the
-// next time the folder is read. Only those leading lines count: X-Poplar-* fields in a message's
-// own header are renamed X-Original-Poplar-* as it is delivered, so a sender cannot make Poplar
-// believe anything about this or another message. Folders are 0700 and files 0600.
+// "X-Poplar-UIDL: <server UIDL>", then "X-Poplar-Partial: yes; size=N" when only the header was
+// fetched (N, the size on the server, is left out when unknown). So the ledger can be rebuilt from
+// the messages, and a crash between the two steps is repaired the next time the folder is read.
+// Only those leading lines count: X-Poplar-* fields in a message's own header are renamed
+// X-Original-Poplar-* as it is delivered, so a sender cannot make Poplar believe anything about
+// this or another message. Folders are 0700 and files 0600.
 //
 // The package is written on the standard library: the Maildir module available (emersion/go-maildir)
 // never fsyncs and fails a whole listing on one stray file name.
