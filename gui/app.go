@@ -377,7 +377,7 @@ func (u *UI) openMessage(sum storage.Summary) {
 		return
 	}
 	name, folder := u.acct, u.folder
-	u.reader.load(shownMessage{key: sum.Key, title: sum.Subject, partial: sum.Partial, fullSize: sum.Size,
+	u.reader.load(shownMessage{key: sum.Key, title: sum.Subject, partial: sum.Partial, fullSize: sum.ServerSize,
 		open: u.storeOpener(name, folder, sum.Key)}, false)
 	if sum.Unread() {
 		u.setFlags([]string{sum.Key}, storage.FlagSeen, 0)

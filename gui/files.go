@@ -109,7 +109,7 @@ func (u *UI) openMessageWindow() {
 	if sum == nil {
 		return
 	}
-	messageWindow(u.app, shownMessage{key: sum.Key, title: sum.Subject, partial: sum.Partial, fullSize: sum.Size,
+	messageWindow(u.app, shownMessage{key: sum.Key, title: sum.Subject, partial: sum.Partial, fullSize: sum.ServerSize,
 		open: u.storeOpener(u.acct, u.folder, sum.Key)}, u.bg, u.do)
 }
 

@@ -94,7 +94,7 @@ func (m *listModel) less(i, j int) int {
 	case bySubject:
 		c = strings.Compare(subjectKey(a.Subject), subjectKey(b.Subject))
 	case bySize:
-		c = cmpInt(a.Size, b.Size)
+		c = cmpInt(shownSize(a), shownSize(b))
 	}
 	if c == 0 {
 		c = a.Date.Compare(b.Date)
@@ -110,6 +110,15 @@ func (m *listModel) less(i, j int) int {
 		return -c
 	}
 	return c
+}
+
+// shownSize is a message's size as the list shows it: for a message of which only the header was
+// downloaded, its size on the server when known.
+func shownSize(m *storage.Summary) int64 {
+	if m.Partial && m.ServerSize > 0 {
+		return m.ServerSize
+	}
+	return m.Size
 }
 
 func cmpInt(a, b int64) int {

@@ -313,7 +313,7 @@ func (r *readerPane) showAttachments(as []mailview.Attachment) {
 		r.attachments.Add(head)
 	}
 	for _, a := range as {
-		what := fmt.Sprintf("%s (%s, %s)", a.Name, a.ContentType, humanSize(a.Size))
+		what := fmt.Sprintf("%s (%s, %s)", a.Name, a.ContentType, account.FormatSize(a.Size))
 		if a.Damaged != "" {
 			what += " — damaged: " + a.Damaged
 		}
@@ -414,17 +414,6 @@ func addressLine(as []mailview.Address) string {
 	return strings.Join(parts, ", ")
 }
 
-// humanSize formats a byte count for the list and the attachments.
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%d KB", (n+512)>>10)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
 // maxInlineImages bounds how many inline images the reader shows of one message.
 const maxInlineImages = 20
 
@@ -498,7 +487,7 @@ func saveAttachmentTo(open func() (io.ReadCloser, error), a mailview.Attachment,
 	switch {
 	case errors.As(err, &damaged) && p != "":
 		return fmt.Sprintf("%s is damaged (%s): saved the %s that could be decoded as %s — the file is incomplete.",
-			a.Name, damaged.Reason, humanSize(damaged.Decoded), filepath.Base(p))
+			a.Name, damaged.Reason, account.FormatSize(damaged.Decoded), filepath.Base(p))
 	case errors.As(err, &damaged):
 		return fmt.Sprintf("%s is damaged (%s) and could not be saved: nothing in it could be decoded.", a.Name, damaged.Reason)
 	case err != nil:

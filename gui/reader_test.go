@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/poplar-mail/poplar/storage"
 	"github.com/poplar-mail/poplar/storage/mailview"
 	"github.com/poplar-mail/poplar/storage/mailview/mailviewtest"
 )
@@ -76,8 +77,8 @@ func TestSaveDamagedAttachmentText(t *testing.T) {
 	dir := t.TempDir()
 	want := map[string]string{
 		"good.bin": "Saved " + filepath.Join(dir, "good.bin"),
-		"bad.doc":  "bad.doc is damaged (bad base64): saved the 12 B that could be decoded as bad.doc.partial — the file is incomplete.",
-		"cut.pdf":  "cut.pdf is damaged (truncated): saved the 189 B that could be decoded as cut.pdf.partial — the file is incomplete.",
+		"bad.doc":  "bad.doc is damaged (bad base64): saved the 12 bytes that could be decoded as bad.doc.partial — the file is incomplete.",
+		"cut.pdf":  "cut.pdf is damaged (truncated): saved the 189 bytes that could be decoded as cut.pdf.partial — the file is incomplete.",
 	}
 	for _, a := range m.Attachments {
 		if got := saveAttachmentTo(open, a, dir); got != want[a.Name] {
@@ -218,5 +219,30 @@ func TestAttachmentsOpenAndSaveAll(t *testing.T) {
 	u.Close()
 	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
 		t.Errorf("closing Poplar left the private folder (%v)", err)
+	}
+}
+
+// TestHeaderOnlyMessage: a message of which only the header was downloaded shows its size on the
+// server in the list and a prominent "Download the rest (3.2 MB)".
+func TestHeaderOnlyMessage(t *testing.T) {
+	u, s := newTestUI(t, nil)
+	b := s.NewBatch()
+	if _, err := b.Deliver(strings.NewReader("From: a@example.org\nSubject: Big\nDate: Mon, 5 Jan 2026 10:00:00 +0000\n\n"),
+		storage.DeliverInfo{UIDL: "big", Partial: true, ServerSize: 3355443}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	u.ui(func() { u.loadFolder("work", storage.Inbox) })
+	u.wait()
+	click(u, 0, 0)
+	r := newMessageRow()
+	u.ui(func() { r.set(u.list.model.at(0), false) })
+	if r.size.Text != "3.2 MB" || !strings.Contains(r.marks.Text, "⤓") {
+		t.Errorf("the row shows size %q, marks %q", r.size.Text, r.marks.Text)
+	}
+	if !u.reader.partial.Visible() || u.reader.partialBtn.Text != "Download the rest (3.2 MB)" || u.reader.partialBtn.Importance != widget.HighImportance {
+		t.Errorf("reader: partial box visible %v, button %q", u.reader.partial.Visible(), u.reader.partialBtn.Text)
 	}
 }

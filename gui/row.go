@@ -55,7 +55,7 @@ func (r *messageRow) set(m *storage.Summary, selected bool) {
 	r.preview.SetText(m.Preview)
 	r.marks.SetText(rowMarks(m))
 	r.date.SetText(listDate(m.Date, time.Now()))
-	r.size.SetText(account.FormatSize(m.Size))
+	r.size.SetText(account.FormatSize(shownSize(m)))
 	if selected != r.selected {
 		r.selected = selected
 		if selected {
