@@ -58,6 +58,9 @@ func (r *messageRow) set(m *storage.Summary, selected bool) {
 	r.size.SetText(account.FormatSize(shownSize(m)))
 	if selected != r.selected {
 		r.selected = selected
+		// The faint preview colour is unreadable on the selection colour.
+		r.preview.Importance = map[bool]widget.Importance{true: widget.MediumImportance, false: widget.LowImportance}[selected]
+		r.preview.Refresh()
 		if selected {
 			r.bg.FillColor = theme.Color(theme.ColorNameSelection)
 			r.bg.Show()
