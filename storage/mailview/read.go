@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,6 +40,11 @@ type Message struct {
 	Date                  time.Time
 	DateText              string // the raw Date header when it could not be parsed ("" otherwise)
 	MessageID             string
+	// InReplyTo and References are the message identifiers (without angle brackets) of the
+	// In-Reply-To and References fields, in their order: what a reply needs to keep the thread
+	// (RFC 5322 3.6.4). A field that does not parse gives the <...> parts found in it; nil when
+	// missing.
+	InReplyTo, References []string
 	Body                  []Block // the best body as safe rich text
 	BodyIsHTML            bool
 	// Alternatives is true when some multipart/alternative of the body has both a real text/plain
@@ -344,6 +350,35 @@ func (w *walker) headers(h message.Header) {
 	} else {
 		m.MessageID = cleanText(strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>"))
 	}
+	m.InReplyTo = msgIDList(mh, "In-Reply-To")
+	m.References = msgIDList(mh, "References")
+}
+
+// msgIDPattern finds the <...> identifiers of a message-ID list that does not parse.
+var msgIDPattern = regexp.MustCompile(`<([^<>\s]+)>`)
+
+// msgIDList returns the identifiers of an In-Reply-To or References field, without brackets.
+func msgIDList(h gomail.Header, key string) []string {
+	if strings.TrimSpace(h.Get(key)) == "" {
+		return nil
+	}
+	ids, err := h.MsgIDList(key)
+	if err != nil {
+		ids = nil
+		for _, m := range msgIDPattern.FindAllStringSubmatch(h.Get(key), -1) {
+			ids = append(ids, m[1])
+		}
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if id = cleanText(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // addresses decodes an address header; a list that does not parse is shown as its decoded text.

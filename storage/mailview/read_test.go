@@ -132,3 +132,27 @@ func TestRelatedImageInPlace(t *testing.T) {
 		t.Errorf("PreferPlain: Text %q, BodyIsHTML %v", got, m.BodyIsHTML)
 	}
 }
+
+func TestThreadFields(t *testing.T) {
+	tests := []struct {
+		name           string
+		header         string
+		wantIRT, wantR []string
+	}{
+		{"none", "Subject: x\n", nil, nil},
+		{"both", "In-Reply-To: <b@x>\nReferences: <a@x>\n <b@x>\n", []string{"b@x"}, []string{"a@x", "b@x"}},
+		{"comment and junk", "In-Reply-To: your message <b@x> of today\nReferences: <a@x> <b@x\n", []string{"b@x"}, []string{"a@x"}},
+		{"empty brackets", "References: <> \n", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Read(strings.NewReader(tt.header+"\nbody\n"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(m.InReplyTo) != fmt.Sprint(tt.wantIRT) || fmt.Sprint(m.References) != fmt.Sprint(tt.wantR) {
+				t.Errorf("Read(%q): InReplyTo %q, References %q; want %q, %q", tt.header, m.InReplyTo, m.References, tt.wantIRT, tt.wantR)
+			}
+		})
+	}
+}
