@@ -4,6 +4,10 @@
 //
 // Dovecot refuses to serve mail as root, so when the rig runs as root the mail belongs to "nobody"
 // and the rig's folder is world-traversable; otherwise everything runs as the current user.
+//
+// Besides POP3 it offers its authentication service on a unix socket (Server.AuthSocket) in the
+// protocol Postfix's smtpd_sasl_type = dovecot speaks, so a private Postfix (internal/postfix)
+// can check the same users and passwords for SMTP AUTH.
 package dovecot
 
 import (
@@ -49,9 +53,15 @@ type Server struct {
 	POP3SAddr   string // implicit TLS, 127.0.0.1:port
 	CAFile      string // PEM file of the self-signed certificate, to trust it
 	Fingerprint string // SHA-256 of the certificate, as pop.CertFingerprint formats it
-	cmd         *exec.Cmd
-	exited      chan struct{}
-	uid, gid    int // owner of the mail, -1 when the current user
+	KeyFile     string // PEM file of the certificate's private key (mode 0600), for another server
+	// AuthSocket is the unix socket of Dovecot's auth service (client protocol, mode 0666), for
+	// Postfix's smtpd_sasl_path: it checks the same users and passwords as POP3.
+	AuthSocket string
+	Users      []string // the users' names, as in Options
+
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	uid, gid int // owner of the mail, -1 when the current user
 }
 
 // Available reports why Dovecot cannot run here, or nil.
@@ -214,6 +224,9 @@ func (s *Server) makeMaildir(user string) error {
 	return nil
 }
 
+// MailOwner returns the uid and gid that own the mail, or -1, -1 when it is the current user.
+func (s *Server) MailOwner() (uid, gid int) { return s.uid, s.gid }
+
 func (s *Server) chown(p string) {
 	if s.uid >= 0 {
 		os.Chown(p, s.uid, s.gid)
@@ -240,7 +253,9 @@ func (s *Server) setup(opts Options) error {
 	if err := os.WriteFile(s.CAFile, cert.CertPEM, 0o644); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(s.Dir, "key.pem"), cert.KeyPEM, 0o600); err != nil {
+	s.KeyFile = filepath.Join(s.Dir, "key.pem")
+	s.AuthSocket = filepath.Join(s.Dir, "run", "auth-postfix")
+	if err := os.WriteFile(s.KeyFile, cert.KeyPEM, 0o600); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
 	}
 	p1, err := freePort()
@@ -275,6 +290,7 @@ func (s *Server) setup(opts Options) error {
 			return fmt.Errorf("dovecot: user %q: name and password may not contain ':' or a newline", u.Name)
 		}
 		fmt.Fprintf(&pw, "%s:{PLAIN}%s:%d:%d::%s::\n", u.Name, u.Password, uid, gid, s.Maildir(u.Name))
+		s.Users = append(s.Users, u.Name)
 	}
 	if err := os.WriteFile(filepath.Join(s.Dir, "passwd"), pw.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
@@ -335,6 +351,11 @@ service pop3-login {
 }
 service anvil {
   chroot =
+}
+service auth {
+  unix_listener auth-postfix {
+    mode = 0666
+  }
 }
 `, s.Dir, internal, login, p1, p2)
 	if os.Getuid() != 0 {
