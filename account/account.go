@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,40 @@ type Account struct {
 	CheckEveryMinutes     int  `toml:"check_every_minutes"` // 0 = manual
 	SizeLimitKB           int  `toml:"size_limit_kb"`       // larger messages: headers only; 0 = none
 	Enabled               bool `toml:"enabled"`
+
+	// ReplyTo is the identity's Reply-To address list ("" = none); Signature is plain text put
+	// under new messages. Both need settings-file version 2.
+	ReplyTo   string `toml:"reply_to,omitempty"`
+	Signature string `toml:"signature,omitempty"`
+	// SMTP is the outgoing (submission) server, the table [accounts.smtp]; its zero value (no
+	// host) means the account cannot send. The account's CAFile applies to it too.
+	SMTP SMTPServer `toml:"smtp,omitempty"`
+}
+
+// SMTPServer is an account's outgoing server. The password is not here: it is the account's own
+// keyring entry when Username is "" or the account's user name, else the entry SMTPSecretName
+// names.
+type SMTPServer struct {
+	Host        string `toml:"host"`
+	Port        int    `toml:"port"`        // default 465 for tls, 587 otherwise
+	Security    string `toml:"security"`    // tls (465), starttls (587) or none
+	Username    string `toml:"username"`    // "" = the account's user name
+	Fingerprint string `toml:"fingerprint"` // pinned SHA-256 of the server certificate
+}
+
+// SMTP default ports (RFC 8314: implicit TLS on 465, submission with STARTTLS on 587).
+const (
+	SMTPPortTLS        = 465
+	SMTPPortSubmission = 587
+)
+
+// SMTPDefaultPort returns the usual submission port for a security mode: 465 for tls, 587 for
+// starttls and none.
+func SMTPDefaultPort(security string) int {
+	if security == SecurityTLS {
+		return SMTPPortTLS
+	}
+	return SMTPPortSubmission
 }
 
 // New returns an account with the defaults a user expects: implicit TLS on 995, automatic login
@@ -114,6 +149,34 @@ func (a Account) Validate() error {
 	if a.CAFile != "" && !filepath.IsAbs(a.CAFile) {
 		return bad("ca_file", "%q must be an absolute path", a.CAFile)
 	}
+	if a.ReplyTo != "" {
+		if _, err := mail.ParseAddressList(a.ReplyTo); err != nil || strings.ContainsAny(a.ReplyTo, "\r\n") {
+			return bad("reply_to", "%q is not a list of email addresses", a.ReplyTo)
+		}
+	}
+	return a.SMTP.validate(bad)
+}
+
+// validate checks the outgoing server's settings; the zero value (no outgoing server) is valid.
+func (m SMTPServer) validate(bad func(field, format string, args ...any) error) error {
+	if m == (SMTPServer{}) {
+		return nil
+	}
+	switch {
+	case strings.TrimSpace(m.Host) == "" || strings.ContainsAny(m.Host, " /\\\r\n\t"):
+		return bad("smtp.host", "%q is not a host name (the outgoing server needs one)", m.Host)
+	case m.Security != SecurityTLS && m.Security != SecuritySTARTTLS && m.Security != SecurityNone:
+		return bad("smtp.security", "%q must be tls, starttls or none", m.Security)
+	case m.Port < 1 || m.Port > 65535:
+		return bad("smtp.port", "%d is out of range (1-65535)", m.Port)
+	case strings.ContainsAny(m.Username, "\r\n"):
+		return bad("smtp.username", "has a line break")
+	}
+	if m.Fingerprint != "" {
+		if _, err := pop.ParseFingerprint(m.Fingerprint); err != nil {
+			return bad("smtp.fingerprint", "%q is not a SHA-256 fingerprint (64 hex digits)", m.Fingerprint)
+		}
+	}
 	return nil
 }
 
@@ -159,8 +222,22 @@ func (a Account) AuthMethod() pop.AuthMethod {
 	return pop.AuthAuto
 }
 
-// ConfigVersion is the version of the settings file this code writes.
-const ConfigVersion = 1
+// ConfigVersion is the newest version of the settings file this code reads and writes. Version 2
+// added the outgoing server ([accounts.smtp]), reply_to and signature; Save writes version 1 while
+// no account uses them, so an older Poplar still reads the file, and version 2 once one does, so an
+// older Poplar says to upgrade instead of failing on an unknown setting. A version 1 file loads
+// unchanged (no outgoing server).
+const ConfigVersion = 2
+
+// version returns the settings-file version c needs.
+func (c *Config) version() int {
+	for _, a := range c.Accounts {
+		if a.SMTP != (SMTPServer{}) || a.ReplyTo != "" || a.Signature != "" {
+			return 2
+		}
+	}
+	return 1
+}
 
 // ConfigFile is the settings file's name inside the config folder.
 const ConfigFile = "accounts.toml"
@@ -219,12 +296,18 @@ func LoadConfig(dir string) (*Config, error) {
 // that is present, even as 0 or false, is kept.
 func applyDefaults(c *Config, md toml.MetaData) {
 	defined := make([]map[string]bool, 0, len(c.Accounts))
+	smtpDefined := map[int]map[string]bool{} // the keys of each account's [accounts.smtp]
 	for _, k := range md.Keys() {
 		switch {
 		case len(k) == 1 && k[0] == "accounts":
 			defined = append(defined, map[string]bool{})
 		case len(k) == 2 && k[0] == "accounts" && len(defined) > 0:
 			defined[len(defined)-1][k[1]] = true
+			if k[1] == "smtp" {
+				smtpDefined[len(defined)-1] = map[string]bool{}
+			}
+		case len(k) == 3 && k[0] == "accounts" && k[1] == "smtp" && len(defined) > 0 && smtpDefined[len(defined)-1] != nil:
+			smtpDefined[len(defined)-1][k[2]] = true
 		}
 	}
 	def := New("", "", "")
@@ -250,6 +333,15 @@ func applyDefaults(c *Config, md toml.MetaData) {
 		if !has["leave_on_server"] {
 			a.LeaveOnServer = def.LeaveOnServer
 		}
+		if has["smtp"] {
+			smtp := smtpDefined[i]
+			if !smtp["security"] {
+				a.SMTP.Security = SecurityTLS
+			}
+			if !smtp["port"] {
+				a.SMTP.Port = SMTPDefaultPort(a.SMTP.Security)
+			}
+		}
 	}
 }
 
@@ -261,7 +353,7 @@ func (c *Config) Save(dir string) error {
 			return err
 		}
 	}
-	c.Version = ConfigVersion
+	c.Version = c.version()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("account: %w", err)
 	}

@@ -11,7 +11,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/storage"
 )
 
 // Explain turns an error from connecting, logging in, fetching or Detect into plain words for a
@@ -34,6 +37,8 @@ func Explain(err error, name string) (what, remedy string) {
 		return "", ""
 	case errors.Is(err, context.Canceled):
 		return "Cancelled", ""
+	case isSendErr(err):
+		return explainSend(err, name)
 	case errors.As(err, &de): // first: it holds the errors of every attempt
 		return explainDetect(de)
 	case errors.As(err, &ce):
@@ -99,6 +104,85 @@ func Explain(err error, name string) (what, remedy string) {
 			"Check that the port in the account settings is a POP3 port (995 for TLS, 110 for STARTTLS)"
 	}
 	return fmt.Sprintf("%s: %v", name, err), "Try again later; if it keeps failing, check the account settings against what your mail provider gives"
+}
+
+// isSendErr reports whether err is about sending: the outgoing server, the Outbox.
+func isSendErr(err error) bool {
+	return errors.As(err, new(*SendError)) || errors.As(err, new(*NoOutgoingServerError)) || errors.As(err, new(*SMTPAuthError)) ||
+		errors.As(err, new(*RecipientsError)) || errors.As(err, new(*smtp.SMTPError)) || errors.Is(err, storage.ErrSendInProgress) ||
+		errors.Is(err, ErrSMTPNoSTARTTLS) || errors.Is(err, ErrSMTPInsecureAuth) || errors.Is(err, ErrSMTPNoMechanism) ||
+		errors.Is(err, ErrSMTPInjection) || errors.Is(err, ErrMaybeSent)
+}
+
+// explainSend words a failure to send: what became of the message and what to do.
+func explainSend(err error, name string) (what, remedy string) {
+	var se *SendError
+	var nos *NoOutgoingServerError
+	var ae *SMTPAuthError
+	var re *RecipientsError
+	var reply *smtp.SMTPError
+	var ce *pop.CertificateError
+	var dnsErr *net.DNSError
+	var ne net.Error
+	const queued = "The message stays in the Outbox and is sent when you try again"
+	maybe := errors.As(err, &se) && se.Status == storage.OutboxMaybeSent
+	switch {
+	case errors.As(err, &nos):
+		return fmt.Sprintf("%s has no outgoing server: set one in the account settings", nos.Account),
+			"Enter the outgoing (SMTP) server your mail provider gives in the account settings; the message waits in the Outbox"
+	case maybe || errors.Is(err, ErrMaybeSent):
+		return fmt.Sprintf("The message may have been sent: the connection to the outgoing server of %s ended after the whole message went out and before the server confirmed it", name),
+			"Poplar does not send it again by itself. Ask a recipient or look in your provider's Sent folder; send it again from the Outbox only if it did not arrive"
+	case errors.Is(err, storage.ErrSendInProgress):
+		return fmt.Sprintf("Another Poplar is sending the mail of %s right now", name), "Try again in a moment; the message waits in the Outbox"
+	case errors.As(err, &ae):
+		return fmt.Sprintf("Wrong user name or password for the outgoing server of %s (the server said: %s)", name, smtpWords(ae.Err)),
+			"Open Settings and check the outgoing server's user name and password; " + strings.ToLower(queued[:1]) + queued[1:]
+	case errors.As(err, &re):
+		return fmt.Sprintf("The outgoing server of %s refused recipients, so the message went to nobody: %s", name, strings.TrimPrefix(re.Error(), "account: recipients refused: ")),
+			"Correct or remove those addresses and send again"
+	case errors.As(err, &ce):
+		what, remedy = explainCert(ce, "the outgoing server of "+name)
+		return what, remedy + ". " + queued
+	case errors.Is(err, ErrSMTPNoSTARTTLS):
+		return fmt.Sprintf("The outgoing server of %s did not offer STARTTLS, so nothing was sent", name),
+			"Use the security TLS on port 465; if this server offered STARTTLS before, someone may be tampering with the connection"
+	case errors.Is(err, ErrSMTPInjection):
+		return fmt.Sprintf("The outgoing server of %s sent data it should not have before encryption began, so nothing was sent", name),
+			"Someone may be tampering with the connection; use the security TLS on port 465"
+	case errors.Is(err, ErrSMTPInsecureAuth):
+		return fmt.Sprintf("Refused to send the password for the outgoing server of %s over an unencrypted connection", name),
+			"Choose the security TLS or STARTTLS for the outgoing server in the account settings"
+	case errors.Is(err, ErrSMTPNoMechanism):
+		return fmt.Sprintf("The outgoing server of %s offers no sign-in method Poplar can use", name),
+			"Check the outgoing server and its security in the account settings"
+	case errors.As(err, &reply) && reply.Temporary():
+		return fmt.Sprintf("The outgoing server of %s cannot take the message now: %s", name, smtpWords(reply)),
+			"Poplar tries again later; " + strings.ToLower(queued[:1]) + queued[1:]
+	case errors.As(err, &reply) && reply.Code == 552:
+		return fmt.Sprintf("The outgoing server of %s refused the message as too large: %s", name, smtpWords(reply)),
+			"Send smaller attachments, or a link to the file instead"
+	case errors.As(err, &reply):
+		return fmt.Sprintf("The outgoing server of %s refused the message: %s", name, smtpWords(reply)),
+			"Check the From address (the server may not let this account send as it) and the recipients, then send again"
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("The outgoing server of %s could not be found (%s)", name, dnsErr.Name),
+			"Check the outgoing server's name in the account settings and your internet connection. " + queued
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("The outgoing server of %s refused the connection", name),
+			"Check the outgoing server's host and port (465 for TLS, 587 for STARTTLS). " + queued
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return fmt.Sprintf("The outgoing server of %s did not answer in time", name), "Check your internet connection; " + strings.ToLower(queued[:1]) + queued[1:]
+	case errors.As(err, new(*StoreError)):
+		return fmt.Sprintf("The message to send could not be kept on this computer (%v)", errors.Unwrap(err)),
+			"Check that Poplar's data folder exists, is writable and has room"
+	case se != nil && (errors.Is(err, ErrNoKeyring) || errors.Is(err, ErrNoSecret)):
+		return Explain(se.Err, name)
+	}
+	if se != nil {
+		return fmt.Sprintf("Sending mail of %s failed: %v", name, pop.CleanText(strings.TrimPrefix(se.Err.Error(), "account: "))), queued
+	}
+	return fmt.Sprintf("Sending mail of %s failed: %v", name, err), queued
 }
 
 // IsAuthFailure reports whether err is the server rejecting the user name and password (or the

@@ -57,18 +57,27 @@ func (s *Store) recordRenames(renamed [][2]string) error {
 // appendOrigins appends lines to the origins file and fsyncs it (and the folder, when it makes the
 // file). A torn last line is cut off first.
 func (s *Store) appendOrigins(lines []string) error {
+	if err := appendRecordLines(s.originsPath(), s.state, lines); err != nil {
+		return fmt.Errorf("storage: recording where messages came from: %w", err)
+	}
+	return nil
+}
+
+// appendRecordLines appends lines, each with a newline, to the record file path in folder dir and
+// fsyncs it, and dir too when it makes the file: the one path of Poplar's append-only state files
+// (trash-origins, outbox). A last line a crash cut short is cut off first, so that the next record
+// does not complete it. The caller holds the store lock.
+func appendRecordLines(path, dir string, lines []string) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	p := s.originsPath()
-	_, statErr := os.Stat(p)
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("storage: recording where messages came from: %w", err)
+		return err
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
-		// A crash cut the last record short: cut it off, so that the next one does not complete it.
 		start := max(0, fi.Size()-4096)
 		tail := make([]byte, fi.Size()-start)
 		if _, err := f.ReadAt(tail, start); err == nil && tail[len(tail)-1] != '\n' {
@@ -81,13 +90,13 @@ func (s *Store) appendOrigins(lines []string) error {
 		b.WriteByte('\n')
 	}
 	if _, err := f.WriteString(b.String()); err != nil {
-		return fmt.Errorf("storage: recording where messages came from: %w", err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("storage: recording where messages came from: %w", err)
+		return err
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
-		return syncDir(s.state)
+		return syncDir(dir)
 	}
 	return nil
 }
