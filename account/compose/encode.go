@@ -310,6 +310,8 @@ func writeAttachment(mw *textproto.MultipartWriter, a *Attachment, opts WriteOpt
 	return lw.end()
 }
 
+var crlf = []byte("\r\n")
+
 // lineWriter breaks base64 output into lines of 76 characters ending in CRLF.
 type lineWriter struct {
 	w   io.Writer
@@ -327,7 +329,7 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		l.col += n
 		p = p[n:]
 		if l.col == 76 {
-			if _, err := io.WriteString(l.w, "\r\n"); err != nil {
+			if _, err := l.w.Write(crlf); err != nil {
 				return written, err
 			}
 			l.col = 0
@@ -339,7 +341,7 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 // end finishes the last line.
 func (l *lineWriter) end() error {
 	if l.col > 0 {
-		if _, err := io.WriteString(l.w, "\r\n"); err != nil {
+		if _, err := l.w.Write(crlf); err != nil {
 			return err
 		}
 		l.col = 0

@@ -67,6 +67,9 @@ func PrepareRaw(r io.Reader) (envelopeFrom string, rcpts []string, msg io.Reader
 	addrs := func(key string) ([]*gomail.Address, error) {
 		var out []*gomail.Address
 		for fs := h.FieldsByKey(key); fs.Next(); {
+			if strings.TrimSpace(fs.Value()) == "" {
+				continue
+			}
 			list, err := gomail.ParseAddressList(fs.Value())
 			if err != nil {
 				return nil, fmt.Errorf("compose: the %s header: %w", key, err)
