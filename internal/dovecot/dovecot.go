@@ -79,12 +79,7 @@ func Available() error {
 // test is skipped, except under CI=true, where it fails: CI must never skip the real server.
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v; CI must run the real-server tests", err)
-		}
-		t.Skipf("%v", err)
-	}
+	Need(t, Available())
 	s, err := Start(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +90,48 @@ func StartT(t testing.TB, opts Options) *Server {
 		}
 	})
 	return s
+}
+
+// Need reports unavailable, the error of a rig's Available (nil when the server can run), to t:
+// the test is skipped, except under CI=true, where it fails. The rig of another server (such as
+// internal/postfix) uses it too.
+func Need(t testing.TB, unavailable error) {
+	t.Helper()
+	if unavailable == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%v; CI must run the real-server tests", unavailable)
+	}
+	t.Skipf("%v", unavailable)
+}
+
+// ErrExited is WaitListening's error when the server exits before it listens.
+var ErrExited = errors.New("exited at start-up")
+
+// WaitListening waits until each of addrs accepts a TCP connection, trying every 20 ms. It
+// returns ErrExited as soon as exited is closed, and an error naming the address after timeout.
+func WaitListening(addrs []string, exited <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, addr := range addrs {
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-exited:
+				return ErrExited
+			default:
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s did not accept connections within %v", addr, timeout)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
 }
 
 // Start writes a configuration under a new temporary folder and starts Dovecot in the foreground
@@ -129,28 +166,14 @@ func Start(opts Options) (*Server, error) {
 	logf.Close()
 	s.cmd = cmd
 	go func() { cmd.Wait(); close(s.exited) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for _, addr := range []string{s.POP3Addr, s.POP3SAddr} {
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-s.exited:
-				log := s.Log()
-				os.RemoveAll(dir)
-				return nil, fmt.Errorf("dovecot: exited at start-up:\n%s", log)
-			default:
-			}
-			if time.Now().After(deadline) {
-				log := s.Log()
-				s.Stop()
-				return nil, fmt.Errorf("dovecot: %s did not accept connections within 20s:\n%s", addr, log)
-			}
-			time.Sleep(20 * time.Millisecond)
+	if err := WaitListening([]string{s.POP3Addr, s.POP3SAddr}, s.exited, 20*time.Second); err != nil {
+		log := s.Log()
+		if errors.Is(err, ErrExited) {
+			os.RemoveAll(dir)
+		} else {
+			s.Stop()
 		}
+		return nil, fmt.Errorf("dovecot: %w:\n%s", err, log)
 	}
 	return s, nil
 }
@@ -233,8 +256,9 @@ func (s *Server) chown(p string) {
 	}
 }
 
-// freePort asks the kernel for an unused port on 127.0.0.1.
-func freePort() (int, error) {
+// FreePort asks the kernel for an unused port on 127.0.0.1. The rig of another server (such as
+// internal/postfix) uses it too.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -258,11 +282,11 @@ func (s *Server) setup(opts Options) error {
 	if err := os.WriteFile(s.KeyFile, cert.KeyPEM, 0o600); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
 	}
-	p1, err := freePort()
+	p1, err := FreePort()
 	if err != nil {
 		return fmt.Errorf("dovecot: %w", err)
 	}
-	p2, err := freePort()
+	p2, err := FreePort()
 	if err != nil {
 		return fmt.Errorf("dovecot: %w", err)
 	}

@@ -30,7 +30,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -98,12 +97,7 @@ func Available() error {
 // under CI=true, where it fails: CI must never skip the real server.
 func StartT(t testing.TB, dv *dovecot.Server, opts Options) *Server {
 	t.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v; CI must run the real-server tests", err)
-		}
-		t.Skipf("%v", err)
-	}
+	dovecot.Need(t, Available())
 	s, err := Start(dv, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -134,11 +128,6 @@ func Start(dv *dovecot.Server, opts Options) (*Server, error) {
 	if err := s.setup(opts); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
-	}
-	// "postfix check" creates the queue's folders with their owners and modes, and checks them.
-	if out, err := exec.Command(Binary, "-c", s.confDir(), "check").CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("postfix: postfix check: %v\n%s", err, out)
 	}
 	if err := s.Restart(); err != nil {
 		s.Close()
@@ -186,25 +175,9 @@ func (s *Server) Restart() error {
 	exited := make(chan struct{})
 	s.cmd, s.exited = cmd, exited
 	go func() { cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for _, addr := range []string{s.SubmissionTLSAddr, s.SubmissionSTARTTLSAddr} {
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-exited:
-				return fmt.Errorf("postfix: master exited at start-up:\n%s", s.Log())
-			default:
-			}
-			if time.Now().After(deadline) {
-				s.Stop()
-				return fmt.Errorf("postfix: %s did not accept connections within 20s:\n%s", addr, s.Log())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	if err := dovecot.WaitListening([]string{s.SubmissionTLSAddr, s.SubmissionSTARTTLSAddr}, exited, 20*time.Second); err != nil {
+		s.Stop()
+		return fmt.Errorf("postfix: master: %w:\n%s", err, s.Log())
 	}
 	return nil
 }
@@ -225,8 +198,9 @@ func (s *Server) Stop() error {
 		<-s.exited
 	}
 	// The children leave at once on SIGTERM; wait for the last one, so none outlives the rig.
+	// (Once the master is gone they are reaped by init, which may be slow: a zombie counts as gone.)
 	deadline := time.Now().Add(10 * time.Second)
-	for syscall.Kill(-pid, 0) == nil {
+	for groupAlive(pid) {
 		if time.Now().After(deadline) {
 			syscall.Kill(-pid, syscall.SIGKILL)
 			deadline = time.Now().Add(time.Hour)
@@ -234,6 +208,30 @@ func (s *Server) Stop() error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// groupAlive reports whether a process of process group pgid runs (zombies do not count).
+func groupAlive(pgid int) bool {
+	if syscall.Kill(-pgid, 0) != nil {
+		return false
+	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold anything, so look after the last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(b[i+1:]))
+		if len(fields) >= 3 && fields[0] != "Z" && fields[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops Postfix and removes the rig's folder. Dovecot is not stopped.
@@ -278,14 +276,44 @@ func (s *Server) WaitDelivered(user string, n int, timeout time.Duration) error 
 	}
 }
 
-// freePort asks the kernel for an unused port on 127.0.0.1.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// makeDirs creates the configuration folder, the data folder and the queue with the owners and
+// modes /etc/postfix/postfix-files gives them, as "postfix check" would (it takes 3 s; this, 1 ms).
+func makeDirs(dir string) error {
+	owner, err := user.Lookup("postfix")
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("postfix: the mail_owner: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	drop, err := user.LookupGroup("postdrop")
+	if err != nil {
+		return fmt.Errorf("postfix: the setgid_group: %w", err)
+	}
+	pf, _ := strconv.Atoi(owner.Uid)
+	pd, _ := strconv.Atoi(drop.Gid)
+	type entry struct {
+		path     string
+		uid, gid int
+		mode     os.FileMode
+	}
+	entries := []entry{{"etc", 0, 0, 0o755}, {"data", pf, 0, 0o700}, {"spool", 0, 0, 0o755}, {"spool/pid", 0, 0, 0o755},
+		{"spool/maildrop", pf, pd, 0o730}, {"spool/public", pf, pd, 0o710}}
+	for _, q := range []string{"active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming",
+		"private", "saved", "trace"} {
+		entries = append(entries, entry{"spool/" + q, pf, 0, 0o700})
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.path)
+		if err := os.Mkdir(p, e.mode); err != nil {
+			return fmt.Errorf("postfix: %w", err)
+		}
+		// Mkdir applies the umask; Chmod sets the mode exactly.
+		if err := os.Chown(p, e.uid, e.gid); err != nil {
+			return fmt.Errorf("postfix: %w", err)
+		}
+		if err := os.Chmod(p, e.mode); err != nil {
+			return fmt.Errorf("postfix: %w", err)
+		}
+	}
+	return nil
 }
 
 // bad reports whether v cannot go into a Postfix configuration or lookup table line.
@@ -310,26 +338,14 @@ func (s *Server) setup(opts Options) error {
 	if err := os.Chmod(s.Dir, 0o755); err != nil {
 		return fmt.Errorf("postfix: %w", err)
 	}
-	owner, err := user.Lookup("postfix")
-	if err != nil {
-		return fmt.Errorf("postfix: the postfix user: %w", err)
+	if err := makeDirs(s.Dir); err != nil {
+		return err
 	}
-	puid, _ := strconv.Atoi(owner.Uid)
-	pgid, _ := strconv.Atoi(owner.Gid)
-	for _, sub := range []string{"etc", "spool", "data"} {
-		if err := os.Mkdir(filepath.Join(s.Dir, sub), 0o755); err != nil {
-			return fmt.Errorf("postfix: %w", err)
-		}
-	}
-	// data_directory belongs to the mail_owner (postfix check would only warn).
-	if err := os.Chown(filepath.Join(s.Dir, "data"), puid, pgid); err != nil {
-		return fmt.Errorf("postfix: %w", err)
-	}
-	p1, err := freePort()
+	p1, err := dovecot.FreePort()
 	if err != nil {
 		return fmt.Errorf("postfix: %w", err)
 	}
-	p2, err := freePort()
+	p2, err := dovecot.FreePort()
 	if err != nil {
 		return fmt.Errorf("postfix: %w", err)
 	}
@@ -454,8 +470,15 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 `, s.SubmissionTLSAddr, s.SubmissionSTARTTLSAddr)
+	// Postfix waits (up to 2 s, in 300 ms steps) for a main.cf changed in the last seconds to
+	// settle: an hour-old time makes it start at once.
+	old := time.Now().Add(-time.Hour)
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(etc, name), data, 0o644); err != nil {
+		p := filepath.Join(etc, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return fmt.Errorf("postfix: %w", err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
 			return fmt.Errorf("postfix: %w", err)
 		}
 	}
