@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -352,12 +353,13 @@ func TestParseAddressList(t *testing.T) {
 		{"a@x.org, bob", nil, "bob"},
 		{"A <a@x.org", nil, "A <a@x.org"},
 		{"@x.org", nil, "@x.org"},
+		{`b@y.org, "a b"@x.org`, nil, `"a b"@x.org`},
 	}
 	for _, tt := range tests {
 		got, err := ParseAddressList(tt.in)
 		if tt.wantBad != "" {
 			var ae *AddressError
-			if !errors.As(err, &ae) || ae.Address != tt.wantBad || !strings.Contains(err.Error(), tt.wantBad) {
+			if !errors.As(err, &ae) || ae.Address != tt.wantBad || !strings.Contains(err.Error(), strconv.Quote(tt.wantBad)) {
 				t.Errorf("ParseAddressList(%q) = %v, %v; want an error naming %q", tt.in, got, err, tt.wantBad)
 			}
 			continue
@@ -394,9 +396,13 @@ func TestSniffedType(t *testing.T) {
 		bytesAttachment("noext", "", []byte("\x89PNG\r\n\x1a\n0000")),
 		bytesAttachment("page.html", "", []byte("<p>x")),
 		bytesAttachment("bad type", "not a type\r\nBcc: x@y", []byte("x")),
+		bytesAttachment("crlf", "application/pdf; a=b\r\n\r\n; c=d", []byte("x")),
 	}}
 	p := readBack(t, write(t, d, WriteOptions{}))
-	for i, want := range []string{"image/png", "text/html", "text/plain"} {
+	if len(p.attachments) != len(d.Attachments) {
+		t.Fatalf("%d attachments read back, want %d", len(p.attachments), len(d.Attachments))
+	}
+	for i, want := range []string{"image/png", "text/html", "text/plain", "text/plain"} {
 		if p.attachments[i].ctype != want {
 			t.Errorf("attachment %d type %q, want %q", i, p.attachments[i].ctype, want)
 		}
