@@ -3,195 +3,33 @@ package account
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/poplar-mail/poplar/internal/smtptest"
 	"github.com/poplar-mail/poplar/pop"
-	"github.com/poplar-mail/poplar/pop/popserver"
 	"github.com/poplar-mail/poplar/storage"
 )
 
-// smtpRig is an in-process submission server (go-smtp's server) with a certificate, faults to
-// inject, and a record of what it received.
-type smtpRig struct {
-	t      *testing.T
-	srv    *smtp.Server
-	port   int
-	caFile string
-
-	mu       sync.Mutex
-	users    map[string]string
-	got      []smtpMail
-	mails    int                   // MAIL commands seen
-	rcptErr  func(to string) error // refuses a recipient
-	dataErr  func() error          // the reply to the message, after it was read whole
-	cutAfter bool                  // close the connection after the final dot, without a reply
-	delay    func() time.Duration  // before the reply to the message
-	conns    map[*smtp.Conn]bool   // open sessions
-	mailErr  func(from string) error
-	authSeen int
-}
-
-type smtpMail struct {
-	From  string
-	Rcpts []string
-	Data  []byte
-}
-
-// startSMTP starts a server speaking security (tls, starttls, or none: plain without STARTTLS).
-func startSMTP(t *testing.T, security string) *smtpRig {
-	t.Helper()
-	cert, err := popserver.GenerateCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &smtpRig{t: t, users: map[string]string{"me": "pw"}, conns: map[*smtp.Conn]bool{}}
-	r.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(r.caFile, cert.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &smtpSession{r: r, c: c}, nil
-	}))
-	r.srv.Domain = "localhost"
-	r.srv.EnableSMTPUTF8 = true
-	r.srv.ErrorLog = nopLogger{}
-	var l net.Listener
-	switch security {
-	case SecurityTLS:
-		l, err = tls.Listen("tcp", "127.0.0.1:0", cert.ServerConfig())
-	case SecuritySTARTTLS:
-		r.srv.TLSConfig = cert.ServerConfig()
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	default:
-		r.srv.AllowInsecureAuth = true
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.port = l.Addr().(*net.TCPAddr).Port
-	go r.srv.Serve(l)
-	t.Cleanup(func() { r.srv.Close() })
-	return r
-}
-
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...any) {}
-func (nopLogger) Println(...any)        {}
-
-// account returns an account sending through the rig as user "me".
-func (r *smtpRig) account(security string) Account {
+// smtpAccount returns an account sending through r as user "me".
+func smtpAccount(r *smtptest.Server, security string) Account {
 	a := New("acct", "127.0.0.1", "me")
 	a.Email = "me@example.org"
-	a.CAFile = r.caFile
-	a.SMTP = SMTPServer{Host: "127.0.0.1", Port: r.port, Security: security}
+	a.CAFile = r.CAFile
+	a.SMTP = SMTPServer{Host: "127.0.0.1", Port: r.Port, Security: security}
 	return a
 }
-
-func (r *smtpRig) received() []smtpMail {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]smtpMail(nil), r.got...)
-}
-
-type smtpSession struct {
-	r     *smtpRig
-	c     *smtp.Conn
-	from  string
-	rcpts []string
-}
-
-func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
-
-func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
-	check := func(user, pass string) error {
-		s.r.mu.Lock()
-		defer s.r.mu.Unlock()
-		s.r.authSeen++
-		if pw, ok := s.r.users[user]; !ok || pw != pass {
-			return smtp.ErrAuthFailed
-		}
-		return nil
-	}
-	if mech == sasl.Login {
-		return nil, smtp.ErrAuthUnknownMechanism
-	}
-	return sasl.NewPlainServer(func(identity, user, pass string) error { return check(user, pass) }), nil
-}
-
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.r.mu.Lock()
-	s.r.mails++
-	f := s.r.mailErr
-	s.r.mu.Unlock()
-	if f != nil {
-		if err := f(from); err != nil {
-			return err
-		}
-	}
-	s.from = from
-	return nil
-}
-
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.r.mu.Lock()
-	f := s.r.rcptErr
-	s.r.mu.Unlock()
-	if f != nil {
-		if err := f(to); err != nil {
-			return err
-		}
-	}
-	s.rcpts = append(s.rcpts, to)
-	return nil
-}
-
-func (s *smtpSession) Data(rd io.Reader) error {
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return err
-	}
-	s.r.mu.Lock()
-	dataErr, cut, delay := s.r.dataErr, s.r.cutAfter, s.r.delay
-	s.r.mu.Unlock()
-	if cut {
-		s.c.Conn().Close()
-		return errors.New("cut")
-	}
-	if dataErr != nil {
-		if err := dataErr(); err != nil {
-			return err
-		}
-	}
-	if delay != nil {
-		time.Sleep(delay())
-	}
-	s.r.mu.Lock()
-	s.r.got = append(s.r.got, smtpMail{From: s.from, Rcpts: s.rcpts, Data: data})
-	s.r.mu.Unlock()
-	return nil
-}
-
-func (s *smtpSession) Reset()        { s.from, s.rcpts = "", nil }
-func (s *smtpSession) Logout() error { return nil }
 
 const testMessage = "From: Me <me@example.org>\r\nTo: You <you@example.org>\r\nSubject: Hello\r\n" +
 	"Message-ID: <1@example.org>\r\nDate: Mon, 30 Nov 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\n" +
@@ -231,8 +69,8 @@ func lf(b []byte) string { return strings.ReplaceAll(string(b), "\r\n", "\n") }
 func TestSendSuccess(t *testing.T) {
 	for _, sec := range []string{SecurityTLS, SecuritySTARTTLS, SecurityNone} {
 		t.Run(sec, func(t *testing.T) {
-			r := startSMTP(t, sec)
-			a := r.account(sec)
+			r := smtptest.Start(t, sec)
+			a := smtpAccount(r, sec)
 			a.AllowInsecureAuth = sec == SecurityNone
 			s := openTestStore(t)
 			orig, err := s.AddToFolder(storage.Inbox, strings.NewReader("From: you@example.org\r\nSubject: question\r\n\r\n?\r\n"))
@@ -251,7 +89,7 @@ func TestSendSuccess(t *testing.T) {
 			if err := Send(context.Background(), a, s, key, MemSecrets{"acct": "pw"}); err != nil {
 				t.Fatalf("Send = %v", err)
 			}
-			got := r.received()
+			got := r.Received()
 			if len(got) != 1 {
 				t.Fatalf("the server received %d messages, want 1", len(got))
 			}
@@ -293,13 +131,13 @@ func mustPath(t *testing.T, s *storage.Store, folder, key string) string {
 // TestSendTemporary: a 4xx reply leaves the message queued with the server's words (a temporary
 // SendError); a flush once the server is well sends it exactly once; a second flush sends nothing.
 func TestSendTemporary(t *testing.T) {
-	r := startSMTP(t, SecurityTLS)
-	a := r.account(SecurityTLS)
+	r := smtptest.Start(t, SecurityTLS)
+	a := smtpAccount(r, SecurityTLS)
 	s := openTestStore(t)
 	key := queue(t, s, testMessage)
-	r.dataErr = func() error {
+	r.ReplyToData(func() error {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later, queue full"}
-	}
+	})
 	err := Send(context.Background(), a, s, key, MemSecrets{"acct": "pw"})
 	var se *SendError
 	if !errors.As(err, &se) || !se.Temporary || se.Status != storage.OutboxQueued || !IsTemporarySend(err) {
@@ -312,9 +150,7 @@ func TestSendTemporary(t *testing.T) {
 	if what, _ := Explain(err, "acct"); !strings.Contains(what, "cannot take the message now") {
 		t.Errorf("Explain = %q", what)
 	}
-	r.mu.Lock()
-	r.dataErr = nil
-	r.mu.Unlock()
+	r.ReplyToData(nil)
 	n, err := FlushOutbox(context.Background(), a, s, MemSecrets{"acct": "pw"})
 	if err != nil || n != 1 {
 		t.Fatalf("FlushOutbox = %d, %v; want 1 sent", n, err)
@@ -323,7 +159,7 @@ func TestSendTemporary(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Fatalf("second FlushOutbox = %d, %v; want nothing to send", n, err)
 	}
-	if got := r.received(); len(got) != 1 {
+	if got := r.Received(); len(got) != 1 {
 		t.Fatalf("the server received %d messages, want exactly 1", len(got))
 	}
 	if o, sent := counts(t, s); o != 0 || sent != 1 {
@@ -334,16 +170,16 @@ func TestSendTemporary(t *testing.T) {
 // TestSendRecipientRefused: a recipient refused for good fails the message before DATA (nobody
 // gets it), with the server's words; a flush leaves it alone.
 func TestSendRecipientRefused(t *testing.T) {
-	r := startSMTP(t, SecuritySTARTTLS)
-	a := r.account(SecuritySTARTTLS)
+	r := smtptest.Start(t, SecuritySTARTTLS)
+	a := smtpAccount(r, SecuritySTARTTLS)
 	s := openTestStore(t)
 	key := queue(t, s, testMessage, "you@example.org", "nobody@example.org")
-	r.rcptErr = func(to string) error {
+	r.RefuseRecipients(func(to string) error {
 		if to == "nobody@example.org" {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
 		}
 		return nil
-	}
+	})
 	err := Send(context.Background(), a, s, key, MemSecrets{"acct": "pw"})
 	var re *RecipientsError
 	if !errors.As(err, &re) || IsTemporarySend(err) || len(re.Refused) != 1 || re.Refused[0].Address != "nobody@example.org" {
@@ -360,15 +196,15 @@ func TestSendRecipientRefused(t *testing.T) {
 	if n, err := FlushOutbox(context.Background(), a, s, MemSecrets{"acct": "pw"}); n != 0 || err != nil {
 		t.Errorf("FlushOutbox = %d, %v; a failed message is not retried by itself", n, err)
 	}
-	if len(r.received()) != 0 {
+	if len(r.Received()) != 0 {
 		t.Error("the server received the message")
 	}
 }
 
 // TestSendWrongPassword: 535 is an SMTPAuthError naming the account; the message stays queued.
 func TestSendWrongPassword(t *testing.T) {
-	r := startSMTP(t, SecurityTLS)
-	a := r.account(SecurityTLS)
+	r := smtptest.Start(t, SecurityTLS)
+	a := smtpAccount(r, SecurityTLS)
 	s := openTestStore(t)
 	key := queue(t, s, testMessage)
 	err := Send(context.Background(), a, s, key, MemSecrets{"acct": "wrong"})
@@ -385,9 +221,9 @@ func TestSendWrongPassword(t *testing.T) {
 
 // TestSendSeparateUser: an outgoing user other than the incoming one has its own secret.
 func TestSendSeparateUser(t *testing.T) {
-	r := startSMTP(t, SecurityTLS)
-	r.users["smtpuser"] = "smtppw"
-	a := r.account(SecurityTLS)
+	r := smtptest.Start(t, SecurityTLS)
+	r.AddUser("smtpuser", "smtppw")
+	a := smtpAccount(r, SecurityTLS)
 	a.SMTP.Username = "smtpuser"
 	if a.SMTPSecretName() != "acct/smtp" {
 		t.Fatalf("SMTPSecretName = %q", a.SMTPSecretName())
@@ -405,16 +241,16 @@ func TestSendSeparateUser(t *testing.T) {
 
 // TestSendSTARTTLSStripped: a server that does not offer STARTTLS gets no password and no mail.
 func TestSendSTARTTLSStripped(t *testing.T) {
-	r := startSMTP(t, SecurityNone) // plain, no STARTTLS: as if an attacker removed it
-	a := r.account(SecuritySTARTTLS)
+	r := smtptest.Start(t, SecurityNone) // plain, no STARTTLS: as if an attacker removed it
+	a := smtpAccount(r, SecuritySTARTTLS)
 	s := openTestStore(t)
 	key := queue(t, s, testMessage)
 	err := Send(context.Background(), a, s, key, MemSecrets{"acct": "pw"})
 	if !errors.Is(err, ErrSMTPNoSTARTTLS) || IsTemporarySend(err) {
 		t.Fatalf("Send without STARTTLS = %v", err)
 	}
-	if r.authSeen != 0 || r.mails != 0 {
-		t.Errorf("the server saw %d AUTH and %d MAIL", r.authSeen, r.mails)
+	if auths, mails := r.Counts(); auths != 0 || mails != 0 {
+		t.Errorf("the server saw %d AUTH and %d MAIL", auths, mails)
 	}
 	if what, _ := Explain(err, "acct"); !strings.Contains(what, "did not offer STARTTLS") {
 		t.Errorf("Explain = %q", what)
@@ -429,8 +265,8 @@ func TestSendSTARTTLSStripped(t *testing.T) {
 // TestSendCertificate: an untrusted certificate is a *pop.CertificateError and gets no password;
 // pinning its fingerprint (the outgoing server's own pin) lets the message go.
 func TestSendCertificate(t *testing.T) {
-	r := startSMTP(t, SecurityTLS)
-	a := r.account(SecurityTLS)
+	r := smtptest.Start(t, SecurityTLS)
+	a := smtpAccount(r, SecurityTLS)
 	a.CAFile = ""
 	s := openTestStore(t)
 	key := queue(t, s, testMessage)
@@ -439,7 +275,7 @@ func TestSendCertificate(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Reason != pop.CertSelfSigned || IsTemporarySend(err) {
 		t.Fatalf("Send to an untrusted certificate = %v", err)
 	}
-	if r.authSeen != 0 {
+	if auths, _ := r.Counts(); auths != 0 {
 		t.Error("a password went to an untrusted server")
 	}
 	if what, _ := Explain(err, "acct"); !strings.Contains(what, "outgoing server of acct") {
@@ -459,11 +295,11 @@ func TestSendCertificate(t *testing.T) {
 // TestSendCutAfterDot: the connection ends after the final dot and before the reply: the message
 // "may have been sent", a flush does not send it again, only Force does.
 func TestSendCutAfterDot(t *testing.T) {
-	r := startSMTP(t, SecurityTLS)
-	a := r.account(SecurityTLS)
+	r := smtptest.Start(t, SecurityTLS)
+	a := smtpAccount(r, SecurityTLS)
 	s := openTestStore(t)
 	key := queue(t, s, testMessage)
-	r.cutAfter = true
+	r.CutAfterDot(true)
 	err := Send(context.Background(), a, s, key, MemSecrets{"acct": "pw"})
 	var se *SendError
 	if !errors.As(err, &se) || se.Status != storage.OutboxMaybeSent || IsTemporarySend(err) {
@@ -476,22 +312,20 @@ func TestSendCutAfterDot(t *testing.T) {
 	if len(entries) != 1 || entries[0].State.Status != storage.OutboxMaybeSent {
 		t.Fatalf("Outbox = %+v", entries)
 	}
-	r.mu.Lock()
-	r.cutAfter = false
-	r.mu.Unlock()
+	r.CutAfterDot(false)
 	if n, err := FlushOutbox(context.Background(), a, s, MemSecrets{"acct": "pw"}); n != 0 || err != nil {
 		t.Fatalf("FlushOutbox = %d, %v; it must not resend", n, err)
 	}
 	if err := Send(context.Background(), a, s, key, MemSecrets{"acct": "pw"}); !errors.Is(err, ErrMaybeSent) {
 		t.Fatalf("Send again = %v, want ErrMaybeSent", err)
 	}
-	if len(r.received()) != 0 {
+	if len(r.Received()) != 0 {
 		t.Fatal("resent")
 	}
 	if err := SendEntry(context.Background(), a, s, key, SendOptions{Secrets: MemSecrets{"acct": "pw"}, Force: true}); err != nil {
 		t.Fatalf("forced send = %v", err)
 	}
-	if len(r.received()) != 1 {
+	if len(r.Received()) != 1 {
 		t.Fatal("the forced send did not arrive")
 	}
 }
@@ -540,14 +374,14 @@ func init() {
 // the Outbox or in Sent, never lost; when the server has it and it is still in the Outbox, it "may
 // have been sent"; a flush then sends only what the server never got, so nobody gets it twice.
 func TestSendKill9(t *testing.T) {
-	r := startSMTP(t, SecurityTLS)
+	r := smtptest.Start(t, SecurityTLS)
 	rng := rand.New(rand.NewSource(12))
 	var rmu sync.Mutex
-	r.delay = func() time.Duration {
+	r.Delay(func() time.Duration {
 		rmu.Lock()
 		defer rmu.Unlock()
 		return time.Duration(rng.Int63n(int64(40 * time.Millisecond)))
-	}
+	})
 	n := 2 * trials()
 	outcomes := map[string]int{}
 	for i := 0; i < n; i++ {
@@ -558,7 +392,7 @@ func TestSendKill9(t *testing.T) {
 		}
 		subject := fmt.Sprintf("trial %d", i)
 		key := queue(t, s, strings.Replace(testMessage, "Subject: Hello", "Subject: "+subject, 1), "you@example.org")
-		data, _ := json.Marshal(sendChildSpec{Dir: dir, Account: r.account(SecurityTLS), Key: key})
+		data, _ := json.Marshal(sendChildSpec{Dir: dir, Account: smtpAccount(r, SecurityTLS), Key: key})
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "POPLAR_SEND_CHILD="+string(data))
 		if err := cmd.Start(); err != nil {
@@ -573,7 +407,7 @@ func TestSendKill9(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // let the server finish a message it was given whole
 
 		arrived := 0
-		for _, m := range r.received() {
+		for _, m := range r.Received() {
 			if bytes.Contains(m.Data, []byte("Subject: "+subject+"\r\n")) {
 				arrived++
 			}
@@ -605,11 +439,11 @@ func TestSendKill9(t *testing.T) {
 		}
 		outcomes[outcome]++
 		// The next flush sends what is queued and never what may have been sent.
-		if _, err := FlushOutbox(context.Background(), r.account(SecurityTLS), s, StaticSecret("pw")); err != nil {
+		if _, err := FlushOutbox(context.Background(), smtpAccount(r, SecurityTLS), s, StaticSecret("pw")); err != nil {
 			t.Fatalf("trial %d: flush: %v", i, err)
 		}
 		arrivedAfter := 0
-		for _, m := range r.received() {
+		for _, m := range r.Received() {
 			if bytes.Contains(m.Data, []byte("Subject: "+subject+"\r\n")) {
 				arrivedAfter++
 			}

@@ -30,6 +30,9 @@ func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
                      [--leave-on-server (default) | --delete-from-server] [--delete-after-days N]
                      [--delete-when-deleted-here]
                      [--ca-file F] [--fingerprint SHA256] [--size-limit KB] [--password-stdin]
+                     [--display-name N] [--reply-to ADDR] [--signature TEXT]
+                     [--smtp-host H] [--smtp-port P] [--smtp-security tls|starttls|none]
+                     [--smtp-user U] [--smtp-fingerprint SHA256] [--smtp-password-stdin]
   poplar account list
   poplar account set NAME --FLAG VALUE...   (any flag of add; booleans take true/false)
   poplar account remove NAME [--delete-mail]`)
@@ -69,6 +72,36 @@ func accountFlags(fs *flag.FlagSet, a *account.Account) {
 	fs.IntVar(&a.CheckEveryMinutes, "check-every", a.CheckEveryMinutes, "the app checks every N minutes (0 = manual)")
 	fs.IntVar(&a.SizeLimitKB, "size-limit", a.SizeLimitKB, "download only the header of messages larger than KB (0 = no limit)")
 	fs.BoolVar(&a.Enabled, "enabled", a.Enabled, "fetch this account with 'poplar fetch'")
+	fs.StringVar(&a.ReplyTo, "reply-to", a.ReplyTo, "Reply-To address(es) of sent mail")
+	fs.StringVar(&a.Signature, "signature", a.Signature, "plain-text signature put under sent mail")
+	fs.StringVar(&a.SMTP.Host, "smtp-host", a.SMTP.Host, "outgoing (SMTP submission) server host name; \"\" removes it")
+	fs.IntVar(&a.SMTP.Port, "smtp-port", a.SMTP.Port, "outgoing server port (default 465 for tls, 587 otherwise)")
+	fs.StringVar(&a.SMTP.Security, "smtp-security", a.SMTP.Security, "outgoing server security: tls, starttls or none")
+	fs.StringVar(&a.SMTP.Username, "smtp-user", a.SMTP.Username, "outgoing server user name (default: --user; another one has its own password)")
+	fs.StringVar(&a.SMTP.Fingerprint, "smtp-fingerprint", a.SMTP.Fingerprint, "pinned SHA-256 fingerprint of the outgoing server's certificate")
+}
+
+// smtpDefaults completes the outgoing server settings given on the command line: the security
+// from the port (587 and 25 speak STARTTLS, others TLS) or TLS, the port from the security, and
+// no settings at all when the host is removed.
+func smtpDefaults(a *account.Account, given map[string]bool) {
+	m := &a.SMTP
+	if m.Host == "" {
+		*m = account.SMTPServer{}
+		return
+	}
+	if m.Security == "" {
+		m.Security = account.SecurityTLS
+		if m.Port == account.SMTPPortSubmission || m.Port == 25 {
+			m.Security = account.SecuritySTARTTLS
+		}
+	}
+	if m.Port == 0 || (given["smtp-security"] && !given["smtp-port"]) {
+		m.Port = account.SMTPDefaultPort(m.Security)
+	}
+	if m.Username == a.Username {
+		m.Username = "" // the same user: the same password
+	}
 }
 
 func accountAddSet(e *Env, g Globals, sub string, args []string) int {
@@ -77,6 +110,7 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		return 2
 	}
 	name := args[0]
+	var smtpPwStdin bool
 	// The flags are parsed twice: first to learn --config-dir and --data-dir (and to report a bad
 	// flag), then onto the account loaded from that folder, so its other settings are kept.
 	flags := func(a *account.Account, g *Globals, out io.Writer) (fs *flag.FlagSet, pwStdin, deleteFromServer *bool) {
@@ -85,6 +119,7 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		g.flags(fs)
 		accountFlags(fs, a)
 		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input and store it in the keyring")
+		fs.BoolVar(&smtpPwStdin, "smtp-password-stdin", false, "with --smtp-user: read the outgoing server's password from standard input and store it in the keyring")
 		deleteFromServer = fs.Bool("delete-from-server", false, "delete each message from the server once it is stored here (same as --leave-on-server=false)")
 		return fs, pwStdin, deleteFromServer
 	}
@@ -142,6 +177,18 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 			a.Port = sec.DefaultPort()
 		}
 	}
+	if sec, err := pop.ParseSecurity(a.SMTP.Security); err == nil {
+		a.SMTP.Security = sec.String()
+	}
+	smtpDefaults(&a, given)
+	if *pwStdin && smtpPwStdin {
+		fmt.Fprintf(e.Stderr, "poplar account %s: --password-stdin and --smtp-password-stdin both read standard input; give one at a time\n", sub)
+		return 2
+	}
+	if smtpPwStdin && (!a.CanSend() || a.SMTPSecretName() == a.Name) {
+		fmt.Fprintf(e.Stderr, "poplar account %s: --smtp-password-stdin is for an outgoing server with its own --smtp-user; with the account's user it uses the account's password (--password-stdin)\n", sub)
+		return 2
+	}
 	if err := a.Validate(); err != nil {
 		fmt.Fprintf(e.Stderr, "poplar account %s: %v\n", sub, err)
 		return 1
@@ -168,6 +215,16 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		}
 		if err != nil {
 			fmt.Fprintf(e.Stderr, "poplar account %s: the account was saved, but not its password: %v\n", sub, err)
+			return 1
+		}
+	}
+	if smtpPwStdin {
+		pw, err := readPassword(e.Stdin)
+		if err == nil {
+			err = account.SetSMTPPassword(a, e.secrets(), pw)
+		}
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "poplar account %s: the account was saved, but not its outgoing password: %v\n", sub, err)
 			return 1
 		}
 	}
@@ -204,7 +261,7 @@ func warnDeleteFromServer(e *Env, g Globals, name string) {
 // 'account set' write them.
 func boolValues(args []string) []string {
 	bools := map[string]bool{"allow-insecure-auth": true, "leave-on-server": true, "delete-from-server": true, "delete-when-deleted-here": true,
-		"check-at-startup": true, "enabled": true, "password-stdin": true}
+		"check-at-startup": true, "enabled": true, "password-stdin": true, "smtp-password-stdin": true}
 	var out []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -256,7 +313,11 @@ func accountList(e *Env, g Globals, args []string) int {
 		if !a.Enabled {
 			state = " (disabled)"
 		}
-		fmt.Fprintf(e.Stdout, "%s%s: %s@%s (%s), %s\n", a.Name, state, a.Username, a.Addr(), a.Security, policy)
+		out := "cannot send (no outgoing server)"
+		if a.CanSend() {
+			out = fmt.Sprintf("sends as %s via %s@%s (%s)", orNone(a.Email), a.SMTPUser(), a.SMTPAddr(), a.SMTP.Security)
+		}
+		fmt.Fprintf(e.Stdout, "%s%s: %s@%s (%s), %s; %s\n", a.Name, state, a.Username, a.Addr(), a.Security, policy, out)
 	}
 	return 0
 }
@@ -291,6 +352,9 @@ func accountRemove(e *Env, g Globals, args []string) int {
 	}
 	if err := e.secrets().Delete(name); err != nil {
 		fmt.Fprintf(e.Stderr, "warning: the password of %q could not be removed from the keyring: %v\n", name, err)
+	}
+	if err := account.DeleteSMTPPassword(name, e.secrets()); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: the outgoing password of %q could not be removed from the keyring: %v\n", name, err)
 	}
 	dir := account.DataDir(g.DataDir, name)
 	if *deleteMail {

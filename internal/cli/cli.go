@@ -1,5 +1,5 @@
 // Package cli is Poplar's command line: it parses arguments, resolves the config and data
-// directories, and runs one subcommand (serverinfo, list, show, account, fetch) or hands over to the
+// directories, and runs one subcommand (serverinfo, list, show, account, fetch, send, outbox) or hands over to the
 // desktop app. It is the terminal's peer of package gui: it drives account, storage and pop and owns
 // only presentation. It lives under internal/ because it is neither protocol, storage nor application
 // logic, and the fixed layout keeps main.go to wiring alone.
@@ -52,6 +52,8 @@ func commands() map[string]command {
 		"show":       {"show a stored message as the reader pane does", runShow},
 		"account":    {"add, list, change or remove accounts", runAccount},
 		"fetch":      {"download new mail for accounts", runFetch},
+		"send":       {"send a message (stored in the Outbox first)", runSend},
+		"outbox":     {"list the messages waiting to be sent; --flush sends them", runOutbox},
 	}
 }
 
