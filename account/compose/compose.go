@@ -168,6 +168,22 @@ func (d *Draft) Recipients() []string {
 	return out
 }
 
+// NeedsSMTPUTF8 reports whether an address of the draft (From, To, Cc, Bcc or Reply-To) is
+// not ASCII, so that the message can only go to a server that announced SMTPUTF8 (RFC 6531):
+// such an address is written as UTF-8 in the header.
+func (d *Draft) NeedsSMTPUTF8() bool {
+	for _, l := range [][]mail.Address{{d.From}, d.To, d.Cc, d.Bcc, d.ReplyTo} {
+		for _, a := range l {
+			for i := 0; i < len(a.Address); i++ {
+				if a.Address[i] >= 0x80 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // WriteTo writes the message to w as 7-bit-safe mail (WriteOptions{}): see WriteWith.
 func (d *Draft) WriteTo(w io.Writer) (int64, error) {
 	return d.WriteWith(w, WriteOptions{})

@@ -408,3 +408,14 @@ func TestSniffedType(t *testing.T) {
 		}
 	}
 }
+
+func TestNeedsSMTPUTF8(t *testing.T) {
+	d := &Draft{From: ada, To: []mail.Address{bob}}
+	if d.NeedsSMTPUTF8() {
+		t.Errorf("NeedsSMTPUTF8() = true for ASCII addresses (and a non-ASCII name)")
+	}
+	d.Bcc = []mail.Address{{Address: "jörg@bücher.example"}}
+	if !d.NeedsSMTPUTF8() {
+		t.Errorf("NeedsSMTPUTF8() = false with %q", d.Bcc[0].Address)
+	}
+}
