@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -417,5 +419,31 @@ func TestNeedsSMTPUTF8(t *testing.T) {
 	d.Bcc = []mail.Address{{Address: "jörg@bücher.example"}}
 	if !d.NeedsSMTPUTF8() {
 		t.Errorf("NeedsSMTPUTF8() = false with %q", d.Bcc[0].Address)
+	}
+}
+
+func TestFileAttachment(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "notes ü.txt")
+	if err := os.WriteFile(path, []byte("file content\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := FileAttachment(path)
+	if err != nil || a.Name != "notes ü.txt" || a.Size != 13 {
+		t.Fatalf("FileAttachment(%q) = %+v, %v", path, a, err)
+	}
+	p := readBack(t, write(t, &Draft{From: ada, To: []mail.Address{bob}, Body: "x", Attachments: []Attachment{a}}, WriteOptions{}))
+	if len(p.attachments) != 1 || string(p.attachments[0].data) != "file content\n" || p.attachments[0].name != a.Name {
+		t.Errorf("the file read back as %+v", p.attachments)
+	}
+	if _, err := FileAttachment(dir); err == nil {
+		t.Errorf("FileAttachment(a folder) = nil error")
+	}
+	if _, err := FileAttachment(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("FileAttachment(missing) = %v, want %v", err, os.ErrNotExist)
+	}
+	os.Remove(path)
+	if _, err := a.Open(); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open of a removed file = %v, want %v", err, os.ErrNotExist)
 	}
 }
