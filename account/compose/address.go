@@ -9,7 +9,8 @@ import (
 
 // ParseAddressList parses what a user types in an address field: addresses separated by commas
 // or semicolons, each "Name <local@domain>", "local@domain" or "<local@domain>", names quoted
-// or RFC 2047 encoded as in a header. Empty entries are skipped; blank input gives nil. An
+// or RFC 2047 encoded as in a header; control characters and runs of spaces in a name become
+// one space. Empty entries are skipped; blank input gives nil. An
 // entry that is not an address gives an *AddressError naming it.
 func ParseAddressList(s string) ([]mail.Address, error) {
 	var out []mail.Address
@@ -25,6 +26,7 @@ func ParseAddressList(s string) ([]mail.Address, error) {
 		if err := checkAddress(a.Address); err != nil {
 			return nil, &AddressError{Address: part, Err: err}
 		}
+		a.Name = strings.Join(strings.FieldsFunc(a.Name, func(r rune) bool { return r < ' ' || r == 0x7f || r == ' ' }), " ")
 		out = append(out, *a)
 	}
 	return out, nil

@@ -349,6 +349,7 @@ func TestParseAddressList(t *testing.T) {
 		{"A <a@x.org>, b@y.org", []mail.Address{{Name: "A", Address: "a@x.org"}, {Address: "b@y.org"}}, ""},
 		{`"Last, First" <f@x.org>; <g@y.org>,`, []mail.Address{{Name: "Last, First", Address: "f@x.org"}, {Address: "g@y.org"}}, ""},
 		{"=?utf-8?q?Gr=C3=BC=C3=9Fe?= <g@x.org>", []mail.Address{{Name: "Grüße", Address: "g@x.org"}}, ""},
+		{"=?utf-8?q?a=0D=0Ab=09_c?= <a@x.org>", []mail.Address{{Name: "a b c", Address: "a@x.org"}}, ""},
 		{"Zoë Ünicode <z@x.org>", []mail.Address{{Name: "Zoë Ünicode", Address: "z@x.org"}}, ""},
 		{"a@x.org (comment, with comma)", []mail.Address{{Name: "comment, with comma", Address: "a@x.org"}}, ""},
 		{"a@x.org, not an address, b@y.org", nil, "not an address"},
