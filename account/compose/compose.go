@@ -92,6 +92,11 @@ func (d *Draft) Validate() error {
 	if len(d.To)+len(d.Cc)+len(d.Bcc) == 0 {
 		return ErrNoRecipient
 	}
+	return d.checkAttachments()
+}
+
+// checkAttachments checks that every attachment has an Open function.
+func (d *Draft) checkAttachments() error {
 	for i, a := range d.Attachments {
 		if a.Open == nil {
 			return fmt.Errorf("compose: attachment %d (%s) has no content", i+1, a.Name)
@@ -215,10 +220,8 @@ func (d *Draft) write(w io.Writer, opts WriteOptions) error {
 	if err := d.validateHeader(); err != nil {
 		return err
 	}
-	for i, a := range d.Attachments {
-		if a.Open == nil {
-			return fmt.Errorf("compose: attachment %d (%s) has no content", i+1, a.Name)
-		}
+	if err := d.checkAttachments(); err != nil {
+		return err
 	}
 	date := d.Date
 	if date.IsZero() {

@@ -190,7 +190,7 @@ func attachmentHeader(name, ctype, enc string) textproto.Header {
 	return h
 }
 
-func mustParseType(ctype string) (string, bool) {
+func parseType(ctype string) (string, bool) {
 	t, _, err := mime.ParseMediaType(ctype)
 	return t, err == nil
 }
@@ -279,7 +279,7 @@ func writeAttachment(mw *textproto.MultipartWriter, a *Attachment, opts WriteOpt
 	defer rc.Close()
 	var src io.Reader = rc
 	ctype := strings.TrimSpace(a.ContentType)
-	if _, ok := mustParseType(ctype); !ok || strings.ContainsFunc(ctype, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+	if _, ok := parseType(ctype); !ok || strings.ContainsFunc(ctype, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		ctype = mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
 	}
 	if ctype == "" {
@@ -291,7 +291,7 @@ func writeAttachment(mw *textproto.MultipartWriter, a *Attachment, opts WriteOpt
 		ctype = http.DetectContentType(head[:n])
 		src = io.MultiReader(bytes.NewReader(head[:n]), rc)
 	}
-	t, _ := mustParseType(ctype)
+	t, _ := parseType(ctype)
 	if strings.EqualFold(t, "message/rfc822") {
 		return writeMessagePart(mw, a, rc, name, opts)
 	}
