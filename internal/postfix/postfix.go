@@ -20,7 +20,8 @@
 // as the owner of that mail ("nobody" when the rig runs as root, see internal/dovecot). That needs
 // no extra Dovecot service or package, and delivery is Postfix's ordinary Maildir delivery
 // (tmp/, then rename into new/). An address of Domain that is not a user is refused at RCPT
-// (550 5.1.1); mail for any other domain is accepted and then bounced to the sender, never sent out.
+// (550 5.1.1); mail for any other domain is accepted, as a real submission server does, and then
+// dropped (discard(8)): nothing leaves the machine.
 //
 // Postfix's master must run as root, so the rig needs root (CI and the development machines run the
 // tests as root); without it, or without Postfix, StartT skips the test, except under CI=true.
@@ -60,12 +61,16 @@ type Options struct {
 	// Refused lists addresses (user@domain) refused at RCPT TO with 550 5.7.1, a permanent error,
 	// whether or not they are users.
 	Refused []string
+	// Deferred lists addresses refused at RCPT TO with 450 4.2.0, a temporary error (a client
+	// should keep the message and try again later).
+	Deferred []string
 	// MessageSizeLimit is Postfix's message_size_limit in bytes (announced in EHLO SIZE; a
 	// larger message is refused with 552 5.3.4). 0 means Postfix's default, 10240000.
 	MessageSizeLimit int64
 }
 
-// Server is a running private Postfix.
+// Server is a running private Postfix. Its certificate names localhost and 127.0.0.1. Its methods
+// are not safe for concurrent use.
 type Server struct {
 	Dir                    string // the rig's private folder (config, queue, log)
 	SubmissionTLSAddr      string // submission with implicit TLS ("submissions"), 127.0.0.1:port
@@ -363,7 +368,13 @@ func (s *Server) setup(opts Options) error {
 		if bad(a) {
 			return fmt.Errorf("postfix: bad refused address %q", a)
 		}
-		fmt.Fprintf(&refused, "%s 550 5.7.1 <%s>: recipient refused by the test rig\n", a, a)
+		fmt.Fprintf(&refused, "%s 550 5.7.1 <%s>: recipient refused by the test rig\n", strings.ToLower(a), a)
+	}
+	for _, a := range opts.Deferred {
+		if bad(a) {
+			return fmt.Errorf("postfix: bad deferred address %q", a)
+		}
+		fmt.Fprintf(&refused, "%s 450 4.2.0 <%s>: recipient deferred by the test rig, try again later\n", strings.ToLower(a), a)
 	}
 	etc := s.confDir()
 	files := map[string][]byte{"mailboxes": mailboxes.Bytes(), "refused": refused.Bytes()}
@@ -414,7 +425,8 @@ virtual_mailbox_limit = 0
 mailbox_size_limit = 0
 %[7]s
 local_transport = error:5.1.1 local delivery is off in the Poplar test rig
-default_transport = error:5.4.4 the Poplar test rig delivers only to %[2]s
+# Like a real submission server, it accepts mail for any domain; the rig then drops it.
+default_transport = discard:the Poplar test rig delivers only to %[2]s
 relay_transport = $default_transport
 
 # Submission: TLS always, then AUTH (Dovecot's users), then mail.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,7 +34,8 @@ func TestPostfix(t *testing.T) {
 	}})
 	t1 := time.Now()
 	srv := postfix.StartT(t, dv, postfix.Options{
-		Refused:          []string{"refused@" + postfix.DefaultDomain},
+		Refused:          []string{"Refused@" + postfix.DefaultDomain},
+		Deferred:         []string{"later@" + postfix.DefaultDomain},
 		MessageSizeLimit: sizeLimit,
 	})
 	t.Logf("start-up: dovecot %v, postfix %v", t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
@@ -182,6 +184,25 @@ func TestPostfix(t *testing.T) {
 		for _, to := range []string{"refused@poplar.test", "nobody-here@poplar.test"} {
 			err := send(t, false, "bob", "bob-pw", to, msg)
 			wantCode(t, "RCPT TO:<"+to+">", err, 550)
+		}
+	})
+
+	t.Run("deferred recipient", func(t *testing.T) {
+		err := send(t, true, "bob", "bob-pw", "later@poplar.test", []byte("Subject: x\r\n\r\nx\r\n"))
+		wantCode(t, "RCPT TO:<later@poplar.test>", err, 450)
+	})
+
+	t.Run("other domains", func(t *testing.T) {
+		if err := send(t, true, "bob", "bob-pw", "someone@example.com", []byte("Subject: away\r\n\r\nx\r\n")); err != nil {
+			t.Fatalf("send to another domain: %v", err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		discarded := regexp.MustCompile(`to=<someone@example\.com>, relay=none, .* status=sent \(the Poplar test rig`)
+		for !discarded.MatchString(srv.Log()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("mail to another domain not discarded:\n%s", srv.Log())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 
