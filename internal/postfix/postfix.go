@@ -69,16 +69,18 @@ type Options struct {
 	MessageSizeLimit int64
 }
 
-// Server is a running private Postfix. Its certificate names localhost and 127.0.0.1. Its methods
-// are not safe for concurrent use.
+// Server is a running private Postfix. Its certificate names localhost and 127.0.0.1. A client
+// signs in with a Dovecot user's name (not the address) and password, by any mechanism Dovecot
+// offers (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256); from any address to any address.
+// Its methods are not safe for concurrent use.
 type Server struct {
-	Dir                    string // the rig's private folder (config, queue, log)
-	SubmissionTLSAddr      string // submission with implicit TLS ("submissions"), 127.0.0.1:port
-	SubmissionSTARTTLSAddr string // submission that requires STARTTLS, 127.0.0.1:port
-	Domain                 string // the users' mail domain
-	CAFile                 string // the certificate Dovecot uses too: PEM file, to trust it
-	Fingerprint            string // SHA-256 of the certificate, as pop.CertFingerprint formats it
-	Dovecot                *dovecot.Server
+	Dir                    string          // the rig's private folder (config, queue, log)
+	SubmissionTLSAddr      string          // submission with implicit TLS ("submissions"), 127.0.0.1:port
+	SubmissionSTARTTLSAddr string          // submission that requires STARTTLS, 127.0.0.1:port
+	Domain                 string          // the users' mail domain
+	CAFile                 string          // the certificate Dovecot uses too: PEM file, to trust it
+	Fingerprint            string          // SHA-256 of the certificate, as pop.CertFingerprint formats it
+	Dovecot                *dovecot.Server // where the mail goes, and who may sign in
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -121,6 +123,9 @@ func StartT(t testing.TB, dv *dovecot.Server, opts Options) *Server {
 func Start(dv *dovecot.Server, opts Options) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
+	}
+	if dv == nil || dv.AuthSocket == "" {
+		return nil, errors.New("postfix: a running internal/dovecot server is needed")
 	}
 	dir, err := os.MkdirTemp("", "poplar-postfix-")
 	if err != nil {
@@ -194,7 +199,8 @@ func (s *Server) Stop() error {
 		return nil
 	}
 	pid := s.cmd.Process.Pid
-	// SIGTERM is "postfix abort": the master passes it on to its children and exits.
+	start := time.Now()
+	// SIGTERM, as "postfix stop" sends: the master passes it on to its children and exits.
 	syscall.Kill(pid, syscall.SIGTERM)
 	select {
 	case <-s.exited:
@@ -202,13 +208,14 @@ func (s *Server) Stop() error {
 		syscall.Kill(-pid, syscall.SIGKILL)
 		<-s.exited
 	}
-	// The children leave at once on SIGTERM; wait for the last one, so none outlives the rig.
-	// (Once the master is gone they are reaped by init, which may be slow: a zombie counts as gone.)
-	deadline := time.Now().Add(10 * time.Second)
+	// Wait for the last child too (about 1 s at most), so none outlives the rig. Once the master
+	// is gone init reaps them, which may be slow: a zombie counts as gone.
 	for groupAlive(pid) {
-		if time.Now().After(deadline) {
+		switch d := time.Since(start); {
+		case d > 30*time.Second:
+			return fmt.Errorf("postfix: processes of group %d outlive the master", pid)
+		case d > 20*time.Second:
 			syscall.Kill(-pid, syscall.SIGKILL)
-			deadline = time.Now().Add(time.Hour)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -263,7 +270,9 @@ func (s *Server) Address(user string) string { return user + "@" + s.Domain }
 
 // WaitDelivered waits until user's Maildir (the one Dovecot serves over POP3) holds at least n
 // messages, polling every 20 ms, and fails after timeout with Postfix's log. Delivery is
-// asynchronous: an SMTP "250 queued" reply means only that Postfix took the message.
+// asynchronous: an SMTP "250 queued" reply means only that Postfix took the message. Dovecot
+// numbers messages delivered in the same second in no set order, so a test that fetches message
+// n by number waits for each delivery before it sends the next message.
 func (s *Server) WaitDelivered(user string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -326,9 +335,6 @@ func bad(v string) bool { return v == "" || strings.ContainsAny(v, " \t\r\n,#{}=
 
 func (s *Server) setup(opts Options) error {
 	dv := s.Dovecot
-	if dv == nil || dv.AuthSocket == "" {
-		return errors.New("postfix: a running internal/dovecot server is needed")
-	}
 	uid, gid := dv.MailOwner()
 	if uid < 0 {
 		return errors.New("postfix: Dovecot's mail belongs to the current user; the rig needs root")
@@ -351,6 +357,9 @@ func (s *Server) setup(opts Options) error {
 		return fmt.Errorf("postfix: %w", err)
 	}
 	p2, err := dovecot.FreePort()
+	for err == nil && p2 == p1 {
+		p2, err = dovecot.FreePort()
+	}
 	if err != nil {
 		return fmt.Errorf("postfix: %w", err)
 	}
