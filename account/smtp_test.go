@@ -1,11 +1,19 @@
 package account
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/poplar-mail/poplar/storage"
 )
 
 // TestSMTPSettings: the outgoing server and identity survive Save and LoadConfig, written as
@@ -85,6 +93,48 @@ func TestSMTPSettings(t *testing.T) {
 		fe, ok := err.(*FieldError)
 		if !ok || fe.Field != tc.field {
 			t.Errorf("Validate = %v, want a FieldError on %s", err, tc.field)
+		}
+	}
+}
+
+// TestExplainSend: every sending failure has plain words naming the account, and a remedy that
+// points to the app, never to the command line.
+func TestExplainSend(t *testing.T) {
+	reply := func(code int, ec smtp.EnhancedCode, msg string) *smtp.SMTPError {
+		return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: msg}
+	}
+	send := func(st storage.OutboxStatus, temp bool, err error) error {
+		return &SendError{Account: "work", Key: "k", Status: st, Temporary: temp, Err: err}
+	}
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&NoOutgoingServerError{Account: "work"}, "work has no outgoing server: set one in the account settings"},
+		{send(storage.OutboxMaybeSent, false, io.ErrUnexpectedEOF), "may have been sent"},
+		{send(storage.OutboxMaybeSent, false, ErrMaybeSent), "may have been sent"},
+		{send(storage.OutboxQueued, true, storage.ErrSendInProgress), "Another Poplar is sending the mail of work"},
+		{send(storage.OutboxQueued, false, &SMTPAuthError{Account: "work", User: "me", Err: reply(535, smtp.EnhancedCode{5, 7, 8}, "bad credentials")}),
+			"Wrong user name or password for the outgoing server of work (the server said: 535 5.7.8 bad credentials)"},
+		{send(storage.OutboxFailed, false, &RecipientsError{Refused: []RecipientError{{"x@y", reply(550, smtp.EnhancedCode{5, 1, 1}, "no such user")}}}),
+			"refused recipients, so the message went to nobody: <x@y>: 550 5.1.1 no such user"},
+		{send(storage.OutboxQueued, false, ErrSMTPNoSTARTTLS), "did not offer STARTTLS"},
+		{send(storage.OutboxQueued, false, ErrSMTPInjection), "before encryption began"},
+		{send(storage.OutboxQueued, false, ErrSMTPInsecureAuth), "over an unencrypted connection"},
+		{send(storage.OutboxQueued, false, ErrSMTPNoMechanism), "no sign-in method"},
+		{send(storage.OutboxQueued, true, reply(421, smtp.EnhancedCode{4, 3, 2}, "shutting down")), "cannot take the message now: 421 4.3.2 shutting down"},
+		{send(storage.OutboxFailed, false, reply(552, smtp.EnhancedCode{5, 3, 4}, "too big")), "as too large"},
+		{send(storage.OutboxFailed, false, reply(554, smtp.EnhancedCode{5, 7, 1}, "relay denied")), "refused the message: 554 5.7.1 relay denied"},
+		{send(storage.OutboxQueued, true, &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), "outgoing server of work refused the connection"},
+		{send(storage.OutboxQueued, false, fmt.Errorf("x: %w", ErrNoSecret)), "No password is stored for work"},
+	}
+	for _, tt := range tests {
+		what, remedy := Explain(tt.err, "work")
+		if !strings.Contains(what, tt.want) || remedy == "" {
+			t.Errorf("Explain(%v) = %q, %q; want %q", tt.err, what, remedy, tt.want)
+		}
+		if strings.Contains(remedy, "poplar ") || strings.Contains(what, "account: ") {
+			t.Errorf("Explain(%v) = %q, %q: no command line, no package prefix", tt.err, what, remedy)
 		}
 	}
 }
