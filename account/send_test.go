@@ -458,3 +458,24 @@ func TestSendKill9(t *testing.T) {
 	}
 	t.Logf("%d kills: %v", n, outcomes)
 }
+
+// TestOutgoingCheck: TestOutgoing signs in and sends nothing; a wrong password is an
+// SMTPAuthError; STARTTLS stripped is refused.
+func TestOutgoingCheck(t *testing.T) {
+	r := smtptest.Start(t, SecuritySTARTTLS)
+	a := smtpAccount(r, SecuritySTARTTLS)
+	info, err := TestOutgoing(context.Background(), a, "pw")
+	if err != nil || !info.SignedIn || strings.Join(info.Auth, " ") != "PLAIN" || !info.SMTPUTF8 || info.Security != SecuritySTARTTLS {
+		t.Fatalf("TestOutgoing = %+v, %v", info, err)
+	}
+	if _, mails := r.Counts(); mails != 0 {
+		t.Error("TestOutgoing sent MAIL")
+	}
+	if _, err := TestOutgoing(context.Background(), a, "wrong"); !IsSMTPAuthFailure(err) {
+		t.Fatalf("TestOutgoing with a wrong password = %v", err)
+	}
+	plain := smtptest.Start(t, SecurityNone)
+	if _, err := TestOutgoing(context.Background(), smtpAccount(plain, SecuritySTARTTLS), "pw"); !errors.Is(err, ErrSMTPNoSTARTTLS) {
+		t.Fatalf("TestOutgoing without STARTTLS = %v", err)
+	}
+}

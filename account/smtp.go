@@ -435,3 +435,48 @@ func (x xoauth2Client) Start() (string, []byte, error) {
 }
 
 func (x xoauth2Client) Next([]byte) ([]byte, error) { return []byte{}, nil }
+
+// OutgoingInfo is what TestOutgoing learned of an outgoing server.
+type OutgoingInfo struct {
+	Security  string   // the security used: tls, starttls or none
+	Auth      []string // the AUTH mechanisms offered (after TLS), e.g. PLAIN LOGIN
+	SignedIn  bool     // AUTH succeeded (false when the server offers no AUTH)
+	MaxSize   int      // the SIZE the server announced, 0 when none
+	SMTPUTF8  bool     // addresses may be UTF-8
+	EightBit  bool     // 8BITMIME
+	Extension []string // the other extensions Poplar knows that the server offers
+}
+
+// TestOutgoing connects to a's outgoing server as Send does (TLS or STARTTLS, the certificate
+// checked), signs in with secret (the password or OAuth2 token, not yet stored, as the account
+// editor has it) when the server offers AUTH, and says QUIT: it sends no mail. Errors are those of
+// Send: Explain words them.
+func TestOutgoing(ctx context.Context, a Account, secret string) (OutgoingInfo, error) {
+	if !a.CanSend() {
+		return OutgoingInfo{}, &NoOutgoingServerError{Account: a.Name}
+	}
+	c, stop, err := dialSMTP(ctx, a, 20*time.Second)
+	if err != nil {
+		return OutgoingInfo{}, err
+	}
+	defer stop()
+	defer c.Close()
+	info := OutgoingInfo{Security: a.SMTP.Security}
+	if ok, mechs := c.Extension("AUTH"); ok {
+		info.Auth = strings.Fields(strings.ToUpper(mechs))
+	}
+	info.MaxSize, _ = c.MaxMessageSize()
+	info.SMTPUTF8, _ = c.Extension("SMTPUTF8")
+	info.EightBit, _ = c.Extension("8BITMIME")
+	for _, ext := range []string{"PIPELINING", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES", "REQUIRETLS"} {
+		if ok, _ := c.Extension(ext); ok {
+			info.Extension = append(info.Extension, ext)
+		}
+	}
+	if err := smtpAuth(c, a, func() (string, error) { return secret, nil }); err != nil {
+		return info, err
+	}
+	info.SignedIn = len(info.Auth) > 0
+	c.Quit()
+	return info, nil
+}
