@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/mail"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -242,16 +241,11 @@ func draft(e *Env, a *account.Account, to, cc, bcc addrList, subject, bodyFile s
 		d.Body += a.Signature
 	}
 	for _, p := range attach {
-		fi, err := os.Stat(p)
+		at, err := compose.FileAttachment(p)
 		if err != nil {
 			return nil, err
 		}
-		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s is not a file", p)
-		}
-		p := p
-		d.Attachments = append(d.Attachments, compose.Attachment{Name: filepath.Base(p), Size: fi.Size(),
-			Open: func() (io.ReadCloser, error) { return os.Open(p) }})
+		d.Attachments = append(d.Attachments, at)
 	}
 	if err := d.Validate(); err != nil {
 		return nil, err
