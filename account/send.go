@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/poplar-mail/poplar/account/compose"
 	"github.com/poplar-mail/poplar/pop"
 	"github.com/poplar-mail/poplar/storage"
 )
@@ -217,14 +218,23 @@ func sendLocked(ctx context.Context, a Account, s *storage.Store, key string, op
 			return &SendError{Account: a.Name, Key: key, Status: storage.OutboxMaybeSent, Err: ErrMaybeSent}
 		}
 	}
-	if st.From == "" || len(st.To) == 0 {
-		return fail(storage.OutboxFailed, false, errors.New("account: the message has no sender or no recipient"))
-	}
 	f, err := s.OpenMessage(storage.Outbox, key)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	var body io.Reader = f
+	from, to := st.From, st.To
+	if from == "" || len(to) == 0 {
+		// Put in the Outbox without an envelope (storage.AddToFolder, another program): take it
+		// from the header, as `poplar send --raw` does, and leave the Bcc fields out (every time:
+		// the envelope is not recorded, so a retry does the same).
+		hf, rcpts, msg, err := compose.PrepareRaw(f)
+		if err != nil {
+			return fail(storage.OutboxFailed, false, fmt.Errorf("account: the message has no envelope and its header gives none: %w", err))
+		}
+		from, to, body = hf, rcpts, msg
+	}
 	size := int64(0)
 	if sf, ok := f.(interface{ Stat() (os.FileInfo, error) }); ok {
 		if fi, err := sf.Stat(); err == nil {
@@ -244,17 +254,17 @@ func sendLocked(ctx context.Context, a Account, s *storage.Store, key string, op
 		return fail(storage.OutboxQueued, retryableSend(ctx, err), err)
 	}
 	mo := &smtp.MailOptions{Size: size}
-	if !isASCII(st.From) || !allASCII(st.To) {
+	if !isASCII(from) || !allASCII(to) {
 		if ok, _ := c.Extension("SMTPUTF8"); !ok {
 			return fail(storage.OutboxFailed, false, errors.New("account: an address is not ASCII and the outgoing server does not accept such addresses (no SMTPUTF8)"))
 		}
 		mo.UTF8 = true
 	}
-	if err := c.Mail(st.From, mo); err != nil {
+	if err := c.Mail(from, mo); err != nil {
 		return fail(replyStatus(err), retryableSend(ctx, err), err)
 	}
 	var refused []RecipientError
-	for _, rcpt := range st.To {
+	for _, rcpt := range to {
 		err := c.Rcpt(rcpt, nil)
 		var se *smtp.SMTPError
 		switch {
@@ -277,7 +287,7 @@ func sendLocked(ctx context.Context, a Account, s *storage.Store, key string, op
 	if err != nil {
 		return fail(replyStatus(err), retryableSend(ctx, err), err)
 	}
-	if _, err := io.Copy(w, f); err != nil {
+	if _, err := io.Copy(w, body); err != nil {
 		if errors.Is(err, os.ErrClosed) || isLocalReadErr(err) {
 			return fail(storage.OutboxQueued, false, err)
 		}

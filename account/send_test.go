@@ -479,3 +479,43 @@ func TestOutgoingCheck(t *testing.T) {
 		t.Fatalf("TestOutgoing without STARTTLS = %v", err)
 	}
 }
+
+// TestSendWithoutEnvelope: a message put in the Outbox without an envelope record (AddToFolder)
+// is sent to its To, Cc and Bcc, without its Bcc field.
+func TestSendWithoutEnvelope(t *testing.T) {
+	r := smtptest.Start(t, SecurityTLS)
+	s := openTestStore(t)
+	msg := strings.Replace(testMessage, "Subject: Hello\r\n", "Subject: Hello\r\nBcc: hidden@example.org\r\n", 1)
+	key, err := s.AddToFolder(storage.Outbox, strings.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Send(context.Background(), smtpAccount(r, SecurityTLS), s, key, MemSecrets{"acct": "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Received()
+	if len(got) != 1 || strings.Join(got[0].Rcpts, ",") != "you@example.org,hidden@example.org" || got[0].From != "me@example.org" ||
+		lf(got[0].Data) != lf([]byte(testMessage)) {
+		t.Fatalf("received %+v", got)
+	}
+	// A retry (after a 4xx) leaves the Bcc field out too.
+	key, _ = s.AddToFolder(storage.Outbox, strings.NewReader(msg))
+	r.ReplyToData(func() error { return &smtp.SMTPError{Code: 451, Message: "later"} })
+	if err := Send(context.Background(), smtpAccount(r, SecurityTLS), s, key, MemSecrets{"acct": "pw"}); !IsTemporarySend(err) {
+		t.Fatalf("Send with a 451 = %v", err)
+	}
+	r.ReplyToData(nil)
+	if err := Send(context.Background(), smtpAccount(r, SecurityTLS), s, key, MemSecrets{"acct": "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Received(); len(got) != 2 || bytes.Contains(got[1].Data, []byte("Bcc")) || len(got[1].Rcpts) != 2 {
+		t.Fatalf("the retry received %+v", got[1])
+	}
+	key, _ = s.AddToFolder(storage.Outbox, strings.NewReader("Subject: nobody\r\n\r\nx\r\n"))
+	if err := Send(context.Background(), smtpAccount(r, SecurityTLS), s, key, MemSecrets{"acct": "pw"}); err == nil || IsTemporarySend(err) {
+		t.Fatalf("Send of a message with no From = %v", err)
+	}
+	if e, _ := s.OutboxEntry(key); e.State.Status != storage.OutboxFailed {
+		t.Errorf("state %+v", e.State)
+	}
+}
