@@ -58,6 +58,8 @@ type UI struct {
 	restoring    string      // the message to select when the folder loads (after a restart)
 	dialogs      []dialogCloser
 	prompted     map[string]bool // accounts whose failure already offered a remedy (trust.go)
+	book         *addressBook    // addresses for completion, filled in the background (send.go)
+	composers    []*composer     // the open composer windows (their drafts are saved when Poplar quits)
 	tray         *fyne.Menu      // nil without a system tray
 	// shortcutKeys are the window's shortcuts, for widgets that have the focus to pass on.
 	shortcutKeys fyne.ShortcutHandler
@@ -235,7 +237,8 @@ func (u *UI) build() {
 	u.showSortBar()
 }
 
-// toolbar: labelled actions (a mail client's toolbar is read, not guessed).
+// toolbar: labelled actions (a mail client's toolbar is read, not guessed); the rarer ones are
+// in the ☰ menu.
 func (u *UI) toolbar() fyne.CanvasObject {
 	getMail := widget.NewButtonWithIcon("Get Mail", theme.DownloadIcon(), u.getMail)
 	getMail.Importance = widget.HighImportance
@@ -244,15 +247,32 @@ func (u *UI) toolbar() fyne.CanvasObject {
 		b.Importance = widget.LowImportance
 		return b
 	}
+	var more *widget.Button
+	more = btn("", theme.MenuIcon(), func() {
+		m := fyne.NewMenu("",
+			fyne.NewMenuItem("Flag/unflag (s)", u.toggleFlag),
+			fyne.NewMenuItem("Move to…", u.moveDialog),
+			fyne.NewMenuItem("Undo (Ctrl+Z)", u.undoLast),
+			fyne.NewMenuItemSeparator(),
+			fyne.NewMenuItem("Open a message file… (Ctrl+O)", u.openFileDialog),
+			fyne.NewMenuItem("Save as .eml… (Ctrl+S)", u.saveMessageDialog),
+			fyne.NewMenuItemSeparator(),
+			fyne.NewMenuItem("Settings… (Ctrl+,)", u.showSettings),
+			fyne.NewMenuItem("Quit (Ctrl+Q)", u.quit),
+		)
+		c := u.win.Canvas()
+		widget.ShowPopUpMenuAtPosition(m, c, fyne.CurrentApp().Driver().AbsolutePositionForObject(more).Add(fyne.NewPos(0, more.Size().Height)))
+	})
 	return container.NewBorder(nil, nil,
 		container.NewHBox(getMail,
+			btn("Write", theme.MailComposeIcon(), u.newMessage),
+			btn("Reply", theme.MailReplyIcon(), func() { u.replyTo(false) }),
+			btn("Reply all", theme.MailReplyAllIcon(), func() { u.replyTo(true) }),
+			btn("Forward", theme.MailForwardIcon(), u.forward),
 			btn("Delete", theme.DeleteIcon(), u.deleteSelected),
 			btn("Read/Unread", theme.VisibilityIcon(), u.toggleRead),
-			btn("Flag", theme.RadioButtonCheckedIcon(), u.toggleFlag),
-			btn("Move to…", theme.MailForwardIcon(), u.moveDialog),
-			btn("Undo", theme.ContentUndoIcon(), u.undoLast),
 		),
-		container.NewHBox(btn("Open…", theme.FolderOpenIcon(), u.openFileDialog), btn("Settings", theme.SettingsIcon(), u.showSettings)))
+		more)
 }
 
 // start loads the folders, opens the last (or first) folder and starts the checks.
@@ -369,6 +389,7 @@ func (u *UI) cursorMoved(sum *storage.Summary) {
 	u.app.Preferences().SetString("last.message", sum.Key)
 	u.env.Logf("reading %q", sum.Subject)
 	u.openMessage(*sum)
+	u.folderActions(*sum)
 }
 
 // openMessage shows a message in the reader and marks it read.
@@ -376,6 +397,7 @@ func (u *UI) openMessage(sum storage.Summary) {
 	if u.reader.shows(sum.Key) {
 		return
 	}
+	u.reader.actions.RemoveAll()
 	name, folder := u.acct, u.folder
 	u.reader.load(shownMessage{key: sum.Key, title: sum.Subject, partial: sum.Partial, fullSize: sum.ServerSize,
 		open: u.storeOpener(name, folder, sum.Key)}, false)

@@ -64,6 +64,7 @@ func (u *UI) fetchDone(name string, ev account.RunEvent) {
 	case err == nil:
 		u.tree.setError(name, "")
 		u.checkSucceeded(name)
+		u.flushOutbox(name) // the network is there: send what waits in the Outbox
 		msg := fmt.Sprintf("%s: %d new", name, res.New)
 		if res.DeletedOnServer > 0 {
 			msg += fmt.Sprintf(", %d removed from the server", res.DeletedOnServer)

@@ -16,6 +16,7 @@ import (
 //	Delete           move the selection to the Trash (for good inside the Trash, after asking)
 //	Enter            open the message in its own window
 //	u                mark read/unread          s   flag/unflag
+//	r, a, f          reply, reply all, forward Ctrl+N  new message
 //	F5, Ctrl+R       get mail                  Ctrl+F  search (Esc leaves it, ↓ goes to the list)
 //	Ctrl+A           select all                Ctrl+Z  undo the last delete or move
 //	Ctrl+U           mark read/unread          Ctrl+O  open a .eml file
@@ -38,6 +39,7 @@ func (u *UI) shortcuts() {
 	ctrl(fyne.KeyU, u.toggleRead)
 	ctrl(fyne.KeyO, u.openFileDialog)
 	ctrl(fyne.KeyS, u.saveMessageDialog)
+	ctrl(fyne.KeyN, u.newMessage)
 	add(&fyne.ShortcutUndo{}, u.undoLast)
 	add(&fyne.ShortcutSelectAll{}, u.list.selectAll)
 	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
@@ -76,6 +78,12 @@ func (u *UI) typedKey(e *fyne.KeyEvent) bool {
 		u.toggleRead()
 	case fyne.KeyS:
 		u.toggleFlag()
+	case fyne.KeyR:
+		u.replyTo(false)
+	case fyne.KeyA:
+		u.replyTo(true)
+	case fyne.KeyF:
+		u.forward()
 	default:
 		return false
 	}

@@ -64,6 +64,9 @@ type readerPane struct {
 	selectBtn  *widget.Button
 	selectText *readOnlyEntry
 	bodyStack  *fyne.Container
+	// actions holds what the open folder adds for the message: an Outbox message's state with
+	// Edit, Retry and Delete, a draft's Edit (see send.go). Empty otherwise.
+	actions *fyne.Container
 
 	cur       *shownMessage
 	loading   string // the key being read
@@ -114,7 +117,8 @@ func newReaderPane(win fyne.Window, bg, do func(func())) *readerPane {
 	r.selectText.Wrapping = fyne.TextWrapWord
 	r.selectText.Hide()
 	r.selectBtn = widget.NewButtonWithIcon("Select text", theme.ContentCopyIcon(), r.toggleSelect)
-	top := container.NewVBox(r.subject, r.header, r.note, r.partial, container.NewHBox(r.sourceBtn, r.selectBtn, r.format), widget.NewSeparator())
+	r.actions = container.NewVBox()
+	top := container.NewVBox(r.subject, r.header, r.note, r.partial, r.actions, container.NewHBox(r.sourceBtn, r.selectBtn, r.format), widget.NewSeparator())
 	r.scroll = container.NewVScroll(container.NewVBox(r.body, r.images, r.attachments))
 	r.bodyStack = container.NewStack(r.scroll, r.selectText)
 	r.content = container.NewBorder(top, nil, nil, nil, r.bodyStack)
@@ -136,6 +140,7 @@ func (r *readerPane) clear() {
 	r.attachments.RemoveAll()
 	r.images.RemoveAll()
 	r.partial.Hide()
+	r.actions.RemoveAll()
 	r.sourceBtn.Hide()
 	r.selectBtn.Hide()
 	r.format.Hide()

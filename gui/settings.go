@@ -98,13 +98,18 @@ type accountForm struct {
 	leave, deleteHere, startup, enabled, insecure               *widget.Check
 	days, every, sizeLimit                                      *keyEntry
 	warning, testResult, policyHelp                             *widget.Label
-	tabs                                                        *container.AppTabs
-	saveBtn, testBtn, detectBtn                                 *widget.Button
+	// Outgoing: the SMTP submission server and the sending identity.
+	smtpHost, smtpPort, smtpUser, smtpFingerprint, replyTo *keyEntry
+	smtpPassword, signature                                *keyEntry
+	smtpSecurity                                           *widget.Select
+	tabs                                                   *container.AppTabs
+	saveBtn, testBtn, detectBtn                            *widget.Button
 }
 
 // entries are the form's text fields.
 func (f *accountForm) entries() []*keyEntry {
-	return []*keyEntry{f.name, f.email, f.display, f.host, f.port, f.user, f.caFile, f.fingerprint, f.password, f.days, f.every, f.sizeLimit}
+	return []*keyEntry{f.name, f.email, f.display, f.host, f.port, f.user, f.caFile, f.fingerprint, f.password, f.days, f.every, f.sizeLimit,
+		f.smtpHost, f.smtpPort, f.smtpUser, f.smtpFingerprint, f.replyTo, f.smtpPassword, f.signature}
 }
 
 // policySentence says in one plain sentence what the leave-on-server choice does.
@@ -220,6 +225,30 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 	f.testResult = widget.NewLabel("")
 	f.testResult.Wrapping = fyne.TextWrapWord
 	f.testResult.Selectable = true
+	f.smtpHost = entry(a.SMTP.Host, "smtp.example.org")
+	f.smtpPort = entry("", "465")
+	if a.SMTP.Port != 0 {
+		f.smtpPort.SetText(strconv.Itoa(a.SMTP.Port))
+	}
+	f.smtpPort.Validator = func(s string) error {
+		if strings.TrimSpace(s) == "" {
+			return nil
+		}
+		return intValidator("outgoing port", 1, 65535)(s)
+	}
+	f.smtpSecurity = widget.NewSelect([]string{account.SecurityTLS, account.SecuritySTARTTLS, account.SecurityNone}, func(s string) {
+		f.smtpPort.SetPlaceHolder(strconv.Itoa(account.SMTPDefaultPort(s)))
+	})
+	f.smtpSecurity.SetSelected(firstNonEmpty(a.SMTP.Security, account.SecurityTLS))
+	f.smtpUser = entry(a.SMTP.Username, "the incoming user name")
+	f.smtpPassword = newPasswordEntry()
+	f.smtpPassword.SetPlaceHolder("only for another user name")
+	f.smtpFingerprint = entry(a.SMTP.Fingerprint, "optional: SHA-256 of a self-signed certificate")
+	f.replyTo = entry(a.ReplyTo, "optional: Name <address>")
+	f.signature = newKeyEntry()
+	f.signature.MultiLine = true
+	f.signature.SetMinRowsVisible(3)
+	f.signature.SetText(a.Signature)
 	// Three pages instead of one long form: each fits the editor without scrolling (a text
 	// field under the mouse would take the wheel from a scrolling form).
 	f.tabs = container.NewAppTabs(
@@ -244,6 +273,16 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 			widget.NewFormItem("Check every (min)", f.every),
 			&widget.FormItem{Text: "Size limit (KB)", Widget: f.sizeLimit, HintText: "Larger messages: only the header is downloaded. 0: no limit."},
 			widget.NewFormItem("", f.enabled),
+		)),
+		container.NewTabItem("Outgoing", widget.NewForm(
+			&widget.FormItem{Text: "SMTP server", Widget: f.smtpHost, HintText: "Empty: this account does not send mail."},
+			widget.NewFormItem("Security", f.smtpSecurity),
+			widget.NewFormItem("Port", f.smtpPort),
+			&widget.FormItem{Text: "User name", Widget: f.smtpUser, HintText: "Empty: the incoming user name and password."},
+			&widget.FormItem{Text: "Password", Widget: f.smtpPassword, HintText: "Only when the user name differs (kept in the keyring)."},
+			&widget.FormItem{Text: "Fingerprint", Widget: f.smtpFingerprint, HintText: "The SMTP server's trusted certificate (SHA-256)."},
+			&widget.FormItem{Text: "Reply-To", Widget: f.replyTo, HintText: "Optional: where replies should go."},
+			&widget.FormItem{Text: "Signature", Widget: f.signature},
 		)),
 		container.NewTabItem("Security", widget.NewForm(
 			&widget.FormItem{Text: "CA file", Widget: f.caFile, HintText: "The authority that signed a private server's certificate."},
@@ -274,6 +313,17 @@ func (f *accountForm) account() (account.Account, error) {
 		}
 	}
 	a.Port, a.DeleteAfterDays, a.CheckEveryMinutes, a.SizeLimitKB = num(f.port), num(f.days), num(f.every), num(f.sizeLimit)
+	if err := f.smtpPort.Validator(f.smtpPort.Text); err != nil {
+		return a, err
+	}
+	a.SMTP = account.SMTPServer{Host: strings.TrimSpace(f.smtpHost.Text), Security: f.smtpSecurity.Selected, Port: num(f.smtpPort),
+		Username: strings.TrimSpace(f.smtpUser.Text), Fingerprint: strings.TrimSpace(f.smtpFingerprint.Text)}
+	if a.SMTP.Host == "" {
+		a.SMTP = account.SMTPServer{}
+	} else if a.SMTP.Port == 0 {
+		a.SMTP.Port = account.SMTPDefaultPort(a.SMTP.Security)
+	}
+	a.ReplyTo, a.Signature = strings.TrimSpace(f.replyTo.Text), strings.TrimRight(f.signature.Text, "\n ")
 	if !a.LeaveOnServer {
 		a.DeleteAfterDays = 0
 	}
@@ -298,7 +348,7 @@ func (u *UI) editAccount(a *account.Account) *accountForm {
 			f.testResult.SetText("Cannot save: " + err.Error())
 			return
 		}
-		password := f.password.Text
+		password, smtpPassword := f.password.Text, f.smtpPassword.Text
 		commit := func() {
 			save.Disable()
 			u.saveAccount(acct, password, isNew, func(err error) {
@@ -308,6 +358,15 @@ func (u *UI) editAccount(a *account.Account) *accountForm {
 					return
 				}
 				d.Hide()
+				if smtpPassword != "" && acct.SMTP.Host != "" {
+					secrets := u.secrets()
+					u.bg(func() {
+						if err := account.SetSMTPPassword(acct, secrets, smtpPassword); err != nil {
+							what, remedy := account.Explain(err, acct.Name)
+							u.do(func() { u.setStatus(what + " — " + remedy) })
+						}
+					})
+				}
 			})
 		}
 		if isNew || !base.LeaveOnServer || acct.LeaveOnServer {
