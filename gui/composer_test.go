@@ -176,3 +176,25 @@ func TestDraftRoundTrip(t *testing.T) {
 		t.Errorf("the draft stayed after sending (%d)", n)
 	}
 }
+
+// TestOutgoingServerCheck: the editor's Test outgoing server signs in (no mail sent) and says so;
+// a wrong password is named.
+func TestOutgoingServerCheck(t *testing.T) {
+	u, _, r := sendingUI(t, nil)
+	a, _ := u.findAccount("work")
+	var f *accountForm
+	u.ui(func() { f = u.editAccount(&a) })
+	u.ui(func() { test.Tap(f.smtpTestBtn) })
+	waitFor(t, u, "the outgoing check", func() bool { return !strings.HasPrefix(f.testResult.Text, "Connecting") })
+	if !strings.Contains(f.testResult.Text, "signed in") {
+		t.Fatalf("stored password: %q", f.testResult.Text)
+	}
+	u.ui(func() { f.smtpPassword.SetText("wrong"); test.Tap(f.smtpTestBtn) })
+	waitFor(t, u, "the outgoing check", func() bool { return !strings.HasPrefix(f.testResult.Text, "Connecting") && f.testResult.Text != "" })
+	if !strings.Contains(f.testResult.Text, "outgoing server") || !strings.Contains(strings.ToLower(f.testResult.Text), "password") {
+		t.Fatalf("wrong password: %q", f.testResult.Text)
+	}
+	if _, mails := r.Counts(); mails != 0 {
+		t.Errorf("the check sent %d messages", mails)
+	}
+}

@@ -102,6 +102,7 @@ type accountForm struct {
 	smtpHost, smtpPort, smtpUser, smtpFingerprint, replyTo *keyEntry
 	smtpPassword, signature                                *keyEntry
 	smtpSecurity                                           *widget.Select
+	smtpTestBtn                                            *widget.Button
 	tabs                                                   *container.AppTabs
 	saveBtn, testBtn, detectBtn                            *widget.Button
 }
@@ -249,6 +250,7 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 	f.signature.MultiLine = true
 	f.signature.SetMinRowsVisible(3)
 	f.signature.SetText(a.Signature)
+	f.smtpTestBtn = widget.NewButtonWithIcon("Test outgoing server", theme.ConfirmIcon(), nil)
 	// Three pages instead of one long form: each fits the editor without scrolling (a text
 	// field under the mouse would take the wheel from a scrolling form).
 	f.tabs = container.NewAppTabs(
@@ -280,9 +282,10 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 			widget.NewFormItem("Port", f.smtpPort),
 			&widget.FormItem{Text: "User name", Widget: f.smtpUser, HintText: "Empty: the incoming user name and password."},
 			&widget.FormItem{Text: "Password", Widget: f.smtpPassword, HintText: "Only when the user name differs (kept in the keyring)."},
-			&widget.FormItem{Text: "Fingerprint", Widget: f.smtpFingerprint, HintText: "The SMTP server's trusted certificate (SHA-256)."},
-			&widget.FormItem{Text: "Reply-To", Widget: f.replyTo, HintText: "Optional: where replies should go."},
+			widget.NewFormItem("Fingerprint", f.smtpFingerprint),
+			widget.NewFormItem("Reply-To", f.replyTo),
 			&widget.FormItem{Text: "Signature", Widget: f.signature},
+			widget.NewFormItem("", f.smtpTestBtn),
 		)),
 		container.NewTabItem("Security", widget.NewForm(
 			&widget.FormItem{Text: "CA file", Widget: f.caFile, HintText: "The authority that signed a private server's certificate."},
@@ -377,6 +380,7 @@ func (u *UI) editAccount(a *account.Account) *accountForm {
 	})
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
+	f.smtpTestBtn.OnTapped = func() { u.testOutgoing(f) }
 	detect := widget.NewButtonWithIcon("Detect", theme.SearchIcon(), nil)
 	detect.OnTapped = func() { u.detectServer(f, detect) }
 	f.saveBtn, f.testBtn, f.detectBtn = save, test, detect
@@ -588,5 +592,61 @@ func (u *UI) switchEnv(configDir, dataDir string, secrets account.SecretStore) {
 	u.do(func() {
 		u.runner = u.newRunner()
 		u.showMain()
+	})
+}
+
+// testOutgoing signs in to the form's outgoing server (EHLO, STARTTLS, AUTH, QUIT; no mail is
+// sent) off the UI goroutine and shows the result. The password is the Outgoing page's, else the
+// incoming one typed in the form, else the stored one when the server and user are unchanged.
+func (u *UI) testOutgoing(f *accountForm) {
+	acct, err := f.account()
+	if err == nil && !acct.CanSend() {
+		err = errors.New("enter the outgoing (SMTP) server first")
+	}
+	if err != nil {
+		f.testResult.SetText(err.Error())
+		return
+	}
+	pw := firstNonEmpty(f.smtpPassword.Text, map[bool]string{true: f.password.Text}[acct.SMTPUser() == acct.Username])
+	saved, known := u.findAccount(acct.Name)
+	if pw == "" && (!known || saved.SMTP.Host != acct.SMTP.Host || saved.SMTP.Port != acct.SMTP.Port || saved.SMTPUser() != acct.SMTPUser()) {
+		f.testResult.SetText("Enter the password to test the outgoing server: a stored one is sent only to the server and user it was saved for.")
+		return
+	}
+	f.smtpTestBtn.Disable()
+	f.testResult.SetText("Connecting to " + acct.SMTPAddr() + "…")
+	secrets := u.secrets()
+	u.bg(func() {
+		secret := pw
+		var err error
+		if secret == "" {
+			secret, err = account.SMTPPassword(saved, secrets)
+		}
+		var info account.OutgoingInfo
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			info, err = account.TestOutgoing(ctx, acct, secret)
+		}
+		u.do(func() {
+			f.smtpTestBtn.Enable()
+			if err != nil {
+				what, remedy := account.Explain(err, acct.Name)
+				f.testResult.SetText(what + ". " + remedy + ".")
+				return
+			}
+			text := "Connected to the outgoing server with " + strings.ToUpper(info.Security)
+			if info.SignedIn {
+				text += " and signed in"
+			}
+			text += "."
+			if len(info.Auth) > 0 {
+				text += " Sign-in methods: " + strings.Join(info.Auth, " ") + "."
+			}
+			if info.MaxSize > 0 {
+				text += " Largest message: " + account.FormatSize(int64(info.MaxSize)) + "."
+			}
+			f.testResult.SetText(text)
+		})
 	})
 }
