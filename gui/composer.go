@@ -68,7 +68,7 @@ func (u *UI) openComposer(acct string, d compose.Draft, answered *answeredRef) *
 		if a.Email == "" {
 			continue
 		}
-		label := (&netmail.Address{Name: a.DisplayName, Address: a.Email}).String()
+		label := displayAddress(netmail.Address{Name: a.DisplayName, Address: a.Email})
 		label += "  (" + a.Name + ")"
 		c.accountFor[label] = a.Name
 		froms = append(froms, label)
@@ -326,7 +326,7 @@ func newAddressField(book *addressBook, as []netmail.Address) *addressField {
 	f := &addressField{entry: newKeyEntry(), suggestions: container.NewHBox(), book: book}
 	parts := make([]string, len(as))
 	for i, a := range as {
-		parts[i] = a.String()
+		parts[i] = displayAddress(a)
 	}
 	f.entry.SetText(strings.Join(parts, ", "))
 	f.entry.OnChanged = func(string) { f.suggest() }
@@ -400,4 +400,17 @@ func newAddressBook(counts map[string]int) *addressBook {
 		return b.entries[i] < b.entries[j]
 	})
 	return b
+}
+
+// displayAddress writes an address as people type it, "Name <addr>" in plain Unicode (String
+// would give the RFC 2047 encoded form); a name with , ; < > " or @ is quoted.
+func displayAddress(a netmail.Address) string {
+	if a.Name == "" {
+		return a.Address
+	}
+	name := a.Name
+	if strings.ContainsAny(name, `,;<>"@()[]:\`) {
+		name = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(name) + `"`
+	}
+	return name + " <" + a.Address + ">"
 }

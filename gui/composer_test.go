@@ -1,6 +1,7 @@
 package gui
 
 import (
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,7 +122,7 @@ func TestReplyFlagsAnswered(t *testing.T) {
 	if c == nil || c.win.Title() != "Re: Engines" {
 		t.Fatal("no composer titled Re: Engines")
 	}
-	if c.to.entry.Text != `"Ada Lovelace" <ada@example.org>` && c.to.entry.Text != "Ada Lovelace <ada@example.org>" {
+	if c.to.entry.Text != "Ada Lovelace <ada@example.org>" {
 		t.Errorf("reply goes to %q", c.to.entry.Text)
 	}
 	if !strings.Contains(c.body.Text, "> The engine weaves.") {
@@ -196,5 +197,25 @@ func TestOutgoingServerCheck(t *testing.T) {
 	}
 	if _, mails := r.Counts(); mails != 0 {
 		t.Errorf("the check sent %d messages", mails)
+	}
+}
+
+// TestAddressFieldsRoundTrip: addresses show as people type them (Unicode, not RFC 2047) and
+// parse back to the same addresses.
+func TestAddressFieldsRoundTrip(t *testing.T) {
+	for _, a := range []netmail.Address{
+		{Name: "Алексей Петров", Address: "alexei@example.ru"},
+		{Name: "Hopper, Grace", Address: "grace@example.net"},
+		{Name: `Ken "k" T`, Address: "ken@example.com"},
+		{Address: "plain@example.org"},
+	} {
+		shown := displayAddress(a)
+		if strings.Contains(shown, "=?") {
+			t.Errorf("%v shows encoded: %q", a, shown)
+		}
+		got, err := compose.ParseAddressList(shown)
+		if err != nil || len(got) != 1 || got[0].Name != a.Name || got[0].Address != a.Address {
+			t.Errorf("%q parses to %v, %v; want %v", shown, got, err, a)
+		}
 	}
 }
