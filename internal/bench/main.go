@@ -43,10 +43,22 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "file whose POP3 section is replaced with the results ('' = print only)")
 	quick := flag.Bool("quick", false, "200 messages, 1 repetition")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of Poplar's full fetches (keep) to this file")
-	only := flag.String("only", "", "run only the measurements whose name contains this text, print only")
+	only := flag.String("only", "", "run only the measurements whose name contains this text, print only; \"send\": only the send measurement (written to -out only when -out is given)")
 	flag.Parse()
 	if *quick {
 		*n, *reps = 200, 1
+	}
+	outGiven := false
+	flag.Visit(func(f *flag.Flag) { outGiven = outGiven || f.Name == "out" })
+	if *only == "send" {
+		if !outGiven {
+			*out = ""
+		}
+		if err := runSend(*out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if *only != "" {
 		*out = ""
@@ -300,7 +312,38 @@ func run(n, reps int, out, profile, only string) error {
 	fmt.Println()
 	fmt.Print(table)
 	if out != "" {
-		return replaceSection(out, "## POP3 download", table)
+		if err := replaceSection(out, "## POP3 download", table); err != nil {
+			return err
+		}
+	}
+	fmt.Println()
+	return sendSection(tmp, out)
+}
+
+// runSend is `bench -only send`: the send measurement alone, in its own temporary folder.
+func runSend(out string) error {
+	tmp, err := os.MkdirTemp("", "poplar-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	return sendSection(tmp, out)
+}
+
+// sendSection runs the send measurement, prints its section and writes it into out (empty: print
+// only). A skipped measurement leaves out as it is.
+func sendSection(tmp, out string) error {
+	section, err := sendMemory(tmp)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	if section == "" {
+		return nil
+	}
+	fmt.Println()
+	fmt.Print(section)
+	if out != "" {
+		return replaceSection(out, "## Sending", section)
 	}
 	return nil
 }
@@ -336,9 +379,9 @@ func bigMessage(size int) []byte {
 // mailbox (a 50 MB message among small ones), and reports its peak resident set size from the
 // kernel's rusage, beside mpop's for the same mailbox.
 func peakMemory(srv *dovecot.Server, tmp string, mpopRC func(user, dir string, keep bool) (string, error)) (string, error) {
-	bin := filepath.Join(tmp, "poplar")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v: %s", err, out)
+	bin, err := buildPoplar(tmp)
+	if err != nil {
+		return "", err
 	}
 	cfgDir, dataDir := filepath.Join(tmp, "mem-config"), filepath.Join(tmp, "mem-data")
 	cfg := &account.Config{Accounts: []account.Account{benchAccount(srv, "big", true)}}
@@ -384,39 +427,54 @@ func peakMemory(srv *dovecot.Server, tmp string, mpopRC func(user, dir string, k
 // benchmark holds the whole mailbox in memory, so the program is started by a small copy of this
 // binary (bench -peak-rss PROG ARGS...), whose own memory is tiny, and which reports the figure.
 func measuredRun(stdin io.Reader, prog string, args ...string) (float64, error) {
+	m, err := measuredRunTimed(stdin, prog, args...)
+	return m.mib, err
+}
+
+// usage is what measuredRunTimed reports of a program's run.
+type usage struct {
+	mib       float64       // peak resident set size
+	wall, cpu time.Duration // from start to exit as the helper sees them; user + system time
+}
+
+// measuredRunTimed is measuredRun that also returns the program's wall and CPU time.
+func measuredRunTimed(stdin io.Reader, prog string, args ...string) (usage, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return 0, err
+		return usage{}, err
 	}
 	cmd := exec.Command(self, append([]string{"-peak-rss", prog}, args...)...)
 	cmd.Stdin = stdin
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("%s: %v: %s", filepath.Base(prog), err, errOut.Bytes())
+		return usage{}, fmt.Errorf("%s: %v: %s", filepath.Base(prog), err, errOut.Bytes())
 	}
-	kib, err := strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%s: no peak RSS reported: %q", filepath.Base(prog), out.String())
+	var kib, wall, cpu int64
+	if _, err := fmt.Sscan(out.String(), &kib, &wall, &cpu); err != nil {
+		return usage{}, fmt.Errorf("%s: no peak RSS reported: %q", filepath.Base(prog), out.String())
 	}
-	return float64(kib) / 1024, nil
+	return usage{float64(kib) / 1024, time.Duration(wall), time.Duration(cpu)}, nil
 }
 
 // peakRSSChild is the helper process of measuredRun: it runs args, passing its output on to
-// standard error, and prints the child's peak RSS in KiB.
+// standard error, and prints the child's peak RSS in KiB, its wall time and its CPU time (user +
+// system) in nanoseconds.
 func peakRSSChild(args []string) int {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stderr, os.Stderr
+	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	took := time.Since(start)
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
 		fmt.Fprintln(os.Stderr, "no rusage on this system")
 		return 1
 	}
-	fmt.Println(ru.Maxrss)
+	fmt.Println(ru.Maxrss, took.Nanoseconds(), ru.Utime.Nano()+ru.Stime.Nano())
 	return 0
 }
 
