@@ -309,6 +309,13 @@ func (u *UI) refreshFolders() {
 				u.env.Logf("opening %s: %v", a.Name, err)
 				continue
 			}
+			if a.CanSend() { // an account that sends shows its Outbox and Sent
+				for _, f := range []string{storage.Outbox, storage.Sent} {
+					if err := s.CreateFolder(f); err != nil {
+						u.env.Logf("making %s of %s: %v", f, a.Name, err)
+					}
+				}
+			}
 			fi, err := s.Folders()
 			if err != nil {
 				u.env.Logf("folders of %s: %v", a.Name, err)

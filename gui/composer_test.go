@@ -105,6 +105,11 @@ func TestComposeAndSend(t *testing.T) {
 	if n := folderLen(s, storage.Outbox); n != 0 {
 		t.Errorf("%d messages left in the Outbox", n)
 	}
+	u.ui(func() {
+		if !u.tree.has("work", storage.Outbox) || !u.tree.has("work", storage.Sent) {
+			t.Errorf("an account that sends does not show Outbox and Sent: %v", u.tree.info["work"])
+		}
+	})
 	if !c.closed {
 		t.Error("the composer stayed open after sending")
 	}
@@ -135,7 +140,10 @@ func TestReplyFlagsAnswered(t *testing.T) {
 	}
 	sums, _ := s.Summaries(storage.Inbox)
 	if len(sums) != 1 || sums[0].Flags&storage.FlagAnswered == 0 {
-		t.Errorf("the answered message is not marked answered: %+v", sums)
+		t.Fatalf("the answered message is not marked answered: %+v", sums)
+	}
+	if mk := rowMarks(&sums[0]); !strings.Contains(mk, "↩") {
+		t.Errorf("the list marks the answered message %q, want ↩", mk)
 	}
 }
 

@@ -174,6 +174,10 @@ func countText(n int) string {
 func (u *UI) messageMenu(pos fyne.Position) {
 	items := []*fyne.MenuItem{
 		fyne.NewMenuItem("Open in a window", u.openMessageWindow),
+		fyne.NewMenuItem("Reply (r)", func() { u.replyTo(false) }),
+		fyne.NewMenuItem("Reply all (a)", func() { u.replyTo(true) }),
+		fyne.NewMenuItem("Forward (f)", u.forward),
+		fyne.NewMenuItem("Forward as attachment", u.forwardAsAttachment),
 		fyne.NewMenuItem("Mark read/unread", u.toggleRead),
 		fyne.NewMenuItem("Flag/unflag", u.toggleFlag),
 		fyne.NewMenuItem("Move to…", u.moveDialog),

@@ -71,7 +71,8 @@ func (r *messageRow) set(m *storage.Summary, selected bool) {
 	}
 }
 
-// rowMarks are the markers before the sender: unread, flagged, attachment, header only.
+// rowMarks are the markers before the sender: unread, flagged, answered (↩) or forwarded (→),
+// attachment, header only.
 func rowMarks(m *storage.Summary) string {
 	mk := ""
 	if m.Unread() {
@@ -79,6 +80,12 @@ func rowMarks(m *storage.Summary) string {
 	}
 	if m.Flags&storage.FlagFlagged != 0 {
 		mk += "★"
+	}
+	switch {
+	case m.Flags&storage.FlagAnswered != 0:
+		mk += "↩"
+	case m.Flags&storage.FlagPassed != 0:
+		mk += "→"
 	}
 	if m.HasAttachments {
 		mk += "📎"

@@ -54,6 +54,14 @@ func (u *UI) forward() {
 	}, true)
 }
 
+// forwardAsAttachment opens a composer forwarding the message at the cursor as a message/rfc822
+// attachment.
+func (u *UI) forwardAsAttachment() {
+	u.answer(func(m *mailview.Message, open opener, id compose.Identity) *compose.Draft {
+		return compose.Forward(m, open, id, true)
+	}, true)
+}
+
 // answer reads the message at the cursor in the background and opens a composer with what make
 // builds from it.
 func (u *UI) answer(make func(*mailview.Message, opener, compose.Identity) *compose.Draft, forwarded bool) {
