@@ -10,6 +10,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/emersion/go-smtp"
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/account/compose"
@@ -225,5 +228,59 @@ func TestAddressFieldsRoundTrip(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Name != a.Name || got[0].Address != a.Address {
 			t.Errorf("%q parses to %v, %v; want %v", shown, got, err, a)
 		}
+	}
+}
+
+// TestOutboxShowsWhy: a message the server refuses stays in the Outbox, which says why in the
+// server's words and offers Retry, Edit and Delete; Delete asks and removes it.
+func TestOutboxShowsWhy(t *testing.T) {
+	u, s, r := sendingUI(t, nil)
+	r.RefuseRecipients(func(string) error {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	})
+	var c *composer
+	u.ui(func() {
+		c = u.openComposer("work", *compose.NewDraft(u.identity("work")), nil)
+		c.to.entry.SetText("nobody@example.org")
+		c.subject.SetText("Lost")
+		test.Tap(c.sendBtn)
+	})
+	waitFor(t, u, "the refusal", func() bool { return strings.Contains(u.status.text.Text, "No such user here") })
+	u.ui(func() { u.openFolder("work", storage.Outbox) })
+	u.wait()
+	if u.list.model.len() != 1 {
+		t.Fatalf("the Outbox shows %d messages", u.list.model.len())
+	}
+	click(u, 0, 0)
+	u.wait()
+	var text string
+	u.ui(func() {
+		walk(u.reader.actions, func(o fyne.CanvasObject) {
+			switch x := o.(type) {
+			case *widget.Label:
+				text += x.Text + "\n"
+			case *widget.Button:
+				text += "[" + x.Text + "]\n"
+			}
+		})
+	})
+	for _, want := range []string{"refused", "No such user here", "[Retry]", "[Edit]", "[Delete]"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("the Outbox message lacks %q:\n%s", want, text)
+		}
+	}
+	var del *widget.Button
+	u.ui(func() {
+		walk(u.reader.actions, func(o fyne.CanvasObject) {
+			if b, ok := o.(*widget.Button); ok && b.Text == "Delete" {
+				del = b
+			}
+		})
+		test.Tap(del)
+	})
+	u.ui(func() { test.Tap(overlayButton(u.win, "Yes")) })
+	u.wait()
+	if n := folderLen(s, storage.Outbox); n != 0 {
+		t.Errorf("Delete left %d in the Outbox", n)
 	}
 }
