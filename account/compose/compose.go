@@ -7,6 +7,7 @@
 package compose
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
@@ -201,9 +202,19 @@ func (d *Draft) WriteTo(w io.Writer) (int64, error) {
 // It returns the bytes written and the first error from w or from an attachment.
 func (d *Draft) WriteWith(w io.Writer, opts WriteOptions) (int64, error) {
 	cw := &countWriter{w: w}
-	err := d.write(cw, opts)
+	// The encoders write a line (or less) at a time: buffered, w sees few large writes. Through
+	// an io.Pipe to a reader on another thread, one small write per line cost a 25 MB attachment
+	// 15 s of thread switches (make bench, the send step); buffered it takes 0.6 s.
+	bw := bufio.NewWriterSize(cw, writeBuffer)
+	err := d.write(bw, opts)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
 	return cw.n, err
 }
+
+// writeBuffer is the buffer between the encoders and the writer WriteWith is given.
+const writeBuffer = 64 << 10
 
 type countWriter struct {
 	w io.Writer
