@@ -284,3 +284,28 @@ func TestOutboxShowsWhy(t *testing.T) {
 		t.Errorf("Delete left %d in the Outbox", n)
 	}
 }
+
+// TestOutgoingWrongPassword: the outgoing server refusing the password asks for it; the message
+// waits in the Outbox and goes once the right password is given.
+func TestOutgoingWrongPassword(t *testing.T) {
+	u, s, r := sendingUI(t, nil)
+	if err := u.secrets().Set("work", "wrong"); err != nil {
+		t.Fatal(err)
+	}
+	u.ui(func() {
+		c := u.openComposer("work", *compose.NewDraft(u.identity("work")), nil)
+		c.to.entry.SetText("ada@example.org")
+		c.subject.SetText("Hello")
+		test.Tap(c.sendBtn)
+	})
+	waitFor(t, u, "the password prompt", func() bool { return strings.Contains(overlayText(u.win), "did not accept the password") })
+	if n := folderLen(s, storage.Outbox); n != 1 {
+		t.Fatalf("the Outbox holds %d", n)
+	}
+	u.ui(func() { u.win.Canvas().Focused().(*keyEntry).SetText("pw") })
+	u.ui(func() { test.Tap(overlayButton(u.win, "Save and check")) })
+	waitFor(t, u, "sent", func() bool { return folderLen(s, storage.Sent) == 1 })
+	if got := r.Received(); len(got) != 1 {
+		t.Errorf("the server received %d messages", len(got))
+	}
+}

@@ -230,6 +230,9 @@ func (u *UI) sendQueued(a account.Account, s *storage.Store, key string) {
 		if err != nil {
 			what, remedy := account.Explain(err, a.Name)
 			u.setStatus(what + " — " + remedy)
+			if account.IsSMTPAuthFailure(err) {
+				u.outgoingPasswordPrompt(a.Name) // the message waits in the Outbox
+			}
 		} else {
 			u.setStatus("Sent")
 		}

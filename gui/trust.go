@@ -52,9 +52,29 @@ func (u *UI) checkSucceeded(name string) { delete(u.prompted, name) }
 
 // passwordPrompt asks for the password of name, stores it in the keyring and checks again.
 func (u *UI) passwordPrompt(name string) {
+	u.askPassword(name, "The server of "+name+" did not accept the password.", func(secret string) error {
+		return u.secrets().Set(name, secret)
+	}, func() { u.runner.Check(name) })
+}
+
+// outgoingPasswordPrompt asks for the outgoing server's password of name (its own keyring entry
+// when its user differs), stores it and sends what waits in the Outbox.
+func (u *UI) outgoingPasswordPrompt(name string) {
+	a, ok := u.findAccount(name)
+	if !ok {
+		return
+	}
+	u.askPassword(name, "The outgoing server of "+name+" did not accept the password for "+a.SMTPUser()+".", func(secret string) error {
+		return account.SetSMTPPassword(a, u.secrets(), secret)
+	}, func() { u.flushOutbox(name) })
+}
+
+// askPassword asks for a password with why as the reason, stores it with store (off the UI
+// goroutine) and then runs then.
+func (u *UI) askPassword(name, why string, store func(string) error, then func()) {
 	pw := newPasswordEntry()
 	pw.onEscape = u.closeTopDialog
-	text := widget.NewLabel(fmt.Sprintf("The server of %s did not accept the password.\nEnter the password; Poplar keeps it in the system keyring.", name))
+	text := widget.NewLabel(why + "\nEnter the password; Poplar keeps it in the system keyring.")
 	text.Wrapping = fyne.TextWrapWord
 	d := dialog.NewForm("Password for "+name, "Save and check", "Cancel",
 		[]*widget.FormItem{widget.NewFormItem("", text), widget.NewFormItem("Password", pw)}, func(ok bool) {
@@ -62,9 +82,8 @@ func (u *UI) passwordPrompt(name string) {
 				return
 			}
 			secret := pw.Text
-			secrets := u.secrets()
 			u.bg(func() {
-				err := secrets.Set(name, secret)
+				err := store(secret)
 				u.do(func() {
 					if err != nil {
 						what, remedy := account.Explain(err, name)
@@ -72,7 +91,7 @@ func (u *UI) passwordPrompt(name string) {
 						return
 					}
 					u.checkSucceeded(name)
-					u.runner.Check(name)
+					then()
 				})
 			})
 		}, u.win)
