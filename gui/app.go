@@ -405,12 +405,20 @@ func (u *UI) openMessage(sum storage.Summary) {
 		return
 	}
 	u.reader.actions.RemoveAll()
-	name, folder := u.acct, u.folder
+	name, folder := u.acct, u.folderOf(&sum)
 	u.reader.load(shownMessage{key: sum.Key, title: sum.Subject, partial: sum.Partial, fullSize: sum.ServerSize,
 		open: u.storeOpener(name, folder, sum.Key)}, false)
 	if sum.Unread() {
 		u.setFlags([]string{sum.Key}, storage.FlagSeen, 0)
 	}
+}
+
+// folderOf is the folder a listed message is in: the open folder, or for a search result its own.
+func (u *UI) folderOf(m *storage.Summary) string {
+	if m.Folder != "" {
+		return m.Folder
+	}
+	return u.folder
 }
 
 // storeOpener opens a stored message (off the UI goroutine).

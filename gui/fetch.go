@@ -109,12 +109,12 @@ func (u *UI) notify(name string, n int) {
 
 // downloadRest fetches the whole of a partial message and shows it where it was.
 func (u *UI) downloadRest(sm *shownMessage) {
-	name, folder := u.acct, u.folder
 	sum := u.list.model.get(sm.key)
-	a, ok := u.findAccount(name)
+	a, ok := u.findAccount(u.acct)
 	if !ok || sum == nil || !sum.Partial {
 		return
 	}
+	name, folder := u.acct, u.folderOf(sum)
 	uidl := sum.UIDL
 	u.setStatus("Downloading the rest of the message…")
 	u.bg(func() {

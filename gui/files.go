@@ -110,7 +110,7 @@ func (u *UI) openMessageWindow() {
 		return
 	}
 	messageWindow(u.app, shownMessage{key: sum.Key, title: sum.Subject, partial: sum.Partial, fullSize: sum.ServerSize,
-		open: u.storeOpener(u.acct, u.folder, sum.Key)}, u.bg, u.do)
+		open: u.storeOpener(u.acct, u.folderOf(sum), sum.Key)}, u.bg, u.do)
 }
 
 // openFileDialog asks for a .eml file and shows it.
@@ -133,7 +133,7 @@ func (u *UI) saveMessageDialog() {
 	if sum == nil {
 		return
 	}
-	saveEMLDialog(u.win, shownMessage{key: sum.Key, title: sum.Subject, open: u.storeOpener(u.acct, u.folder, sum.Key)},
+	saveEMLDialog(u.win, shownMessage{key: sum.Key, title: sum.Subject, open: u.storeOpener(u.acct, u.folderOf(sum), sum.Key)},
 		u.bg, u.do, u.setStatus)
 }
 

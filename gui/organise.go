@@ -16,12 +16,18 @@ import (
 // list model at once (the next message is selected after a delete), does the file work in the
 // background and puts the model back if the store refused.
 
-// undoAction is the last delete or move: the messages went from one folder to another with the
-// same keys, so moving them back undoes it.
+// undoAction is the last delete or move: each group of messages went from one folder to another
+// with the same keys, so moving them back undoes it.
 type undoAction struct {
-	acct, from, to string
-	keys           []string
-	what           string // "deleted 3 messages"
+	acct  string
+	moves []folderMove
+	what  string // "Moved 3 messages to the Trash"
+}
+
+// folderMove is messages moved from one folder to another.
+type folderMove struct {
+	from, to string
+	keys     []string
 }
 
 // selection returns the open account, folder and the selected keys in row order.
@@ -29,36 +35,87 @@ func (u *UI) selection() (acct, folder string, keys []string) {
 	return u.acct, u.folder, u.list.model.selected()
 }
 
-// deleteSelected moves the selection to the Trash; inside the Trash it asks, then deletes for good.
+// byFolder groups keys by the folder each message is in (search results span folders), in the
+// order of their first key.
+func (u *UI) byFolder(keys []string) []folderMove {
+	var out []folderMove
+	at := map[string]int{}
+	for _, k := range keys {
+		f := u.folder
+		if m := u.list.model.get(k); m != nil && m.Folder != "" {
+			f = m.Folder
+		}
+		i, ok := at[f]
+		if !ok {
+			i = len(out)
+			at[f] = i
+			out = append(out, folderMove{from: f})
+		}
+		out[i].keys = append(out[i].keys, k)
+	}
+	return out
+}
+
+// deleteSelected moves the selection to the Trash; what is in the Trash already it deletes for
+// good, after asking.
 func (u *UI) deleteSelected() {
-	acct, folder, keys := u.selection()
+	acct, _, keys := u.selection()
 	if len(keys) == 0 {
 		return
 	}
-	if folder == storage.Trash {
-		u.confirm("Delete for good?", fmt.Sprintf("Delete %s from this computer for good? This cannot be undone.", countText(len(keys))), func() {
-			u.removeFromList(keys)
-			u.storeAction(acct, func(s *storage.Store) error { return s.Expunge(storage.Trash, keys) },
-				"Deleted "+countText(len(keys))+" for good", nil)
-		})
+	var inTrash []string
+	for _, g := range u.byFolder(keys) {
+		if g.from == storage.Trash {
+			inTrash = g.keys
+		}
+	}
+	if len(inTrash) == 0 {
+		u.moveSelected(storage.Trash)
 		return
 	}
-	u.moveSelected(storage.Trash)
+	u.confirm("Delete for good?", fmt.Sprintf("Delete %s from this computer for good? This cannot be undone.", countText(len(inTrash))), func() {
+		if len(inTrash) < len(keys) {
+			u.moveSelected(storage.Trash) // the others go to the Trash first
+		}
+		u.removeFromList(inTrash)
+		u.storeAction(acct, func(s *storage.Store) error { return s.Expunge(storage.Trash, inTrash) },
+			"Deleted "+countText(len(inTrash))+" for good", nil)
+	})
 }
 
 // moveSelected moves the selection to another folder of the account (Delete is a move to Trash).
 func (u *UI) moveSelected(to string) {
-	acct, from, keys := u.selection()
-	if len(keys) == 0 || to == from {
+	acct, _, keys := u.selection()
+	var moves []folderMove
+	n := 0
+	for _, g := range u.byFolder(keys) {
+		if g.from != to {
+			g.to = to
+			moves = append(moves, g)
+			n += len(g.keys)
+		}
+	}
+	if n == 0 {
 		return
 	}
-	u.removeFromList(keys)
-	verb := "Moved " + countText(len(keys)) + " to " + to
-	if to == storage.Trash {
-		verb = "Moved " + countText(len(keys)) + " to the Trash"
+	var moved []string
+	for _, m := range moves {
+		moved = append(moved, m.keys...)
 	}
-	act := &undoAction{acct: acct, from: from, to: to, keys: keys, what: verb}
-	u.storeAction(acct, func(s *storage.Store) error { return s.Move(from, to, keys) }, verb+" — Ctrl+Z undoes it", act)
+	u.removeFromList(moved)
+	verb := "Moved " + countText(n) + " to " + to
+	if to == storage.Trash {
+		verb = "Moved " + countText(n) + " to the Trash"
+	}
+	act := &undoAction{acct: acct, moves: moves, what: verb}
+	u.storeAction(acct, func(s *storage.Store) error {
+		for _, m := range moves {
+			if err := s.Move(m.from, m.to, m.keys); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, verb+" — Ctrl+Z undoes it", act)
 }
 
 // removeFromList takes messages out of the list and moves the cursor to the next message (the
@@ -103,8 +160,8 @@ func (u *UI) undoLast() {
 	u.undo = nil
 	u.bg(func() {
 		s, err := u.store(a.acct)
-		if err == nil {
-			err = s.Move(a.to, a.from, a.keys)
+		for i := len(a.moves) - 1; i >= 0 && err == nil; i-- {
+			err = s.Move(a.moves[i].to, a.moves[i].from, a.moves[i].keys)
 		}
 		u.do(func() {
 			if err != nil {
@@ -112,9 +169,11 @@ func (u *UI) undoLast() {
 			} else {
 				u.setStatus("Undone: " + a.what)
 			}
-			if u.acct == a.acct && (u.folder == a.from || u.folder == a.to) {
-				if u.folder == a.from && len(a.keys) > 0 {
-					u.restoring = a.keys[0]
+			if u.acct == a.acct {
+				for _, m := range a.moves {
+					if u.folder == m.from && len(m.keys) > 0 {
+						u.restoring = m.keys[0]
+					}
 				}
 				u.loadFolder(u.acct, u.folder)
 			}
@@ -125,14 +184,22 @@ func (u *UI) undoLast() {
 
 // setFlags adds and removes flags on messages of the open folder, in the list at once.
 func (u *UI) setFlags(keys []string, add, remove storage.Flags) {
-	acct, folder := u.acct, u.folder
+	acct := u.acct
 	for _, k := range keys {
 		if m := u.list.model.get(k); m != nil {
 			u.list.model.setFlags(k, (m.Flags|add)&^remove)
 		}
 	}
 	u.list.list.Refresh()
-	u.storeAction(acct, func(s *storage.Store) error { return s.SetFlags(folder, keys, add, remove) }, "", nil)
+	groups := u.byFolder(keys)
+	u.storeAction(acct, func(s *storage.Store) error {
+		for _, g := range groups {
+			if err := s.SetFlags(g.from, g.keys, add, remove); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, "", nil)
 }
 
 // toggleRead marks the selection unread when its first message is read, else read.

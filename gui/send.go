@@ -69,7 +69,7 @@ func (u *UI) answer(make func(*mailview.Message, opener, compose.Identity) *comp
 	if sum == nil {
 		return
 	}
-	acct, folder, key := u.acct, u.folder, sum.Key
+	acct, folder, key := u.acct, u.folderOf(sum), sum.Key
 	open := u.storeOpener(acct, folder, key)
 	id := u.identity(acct)
 	u.bg(func() {
@@ -300,7 +300,7 @@ func (u *UI) deleteDraft(acct, key string) {
 // Outbox message's state (queued, failed with the server's words, may have been sent) with Edit,
 // Retry and Delete; a draft's Edit.
 func (u *UI) folderActions(sum storage.Summary) {
-	acct, folder, key := u.acct, u.folder, sum.Key
+	acct, folder, key := u.acct, u.folderOf(&sum), sum.Key
 	switch folder {
 	case draftsFolder:
 		u.reader.actions.Add(container.NewHBox(widget.NewButtonWithIcon("Edit draft", theme.DocumentCreateIcon(), func() {
