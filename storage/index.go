@@ -500,8 +500,12 @@ func (s *Store) Summary(folderName, key string) (Summary, error) {
 // may hold a UIDL a sender wrote into a message, is rebuilt. Version 3 adds ServerSize: bit 16 of
 // a record's bits says a uvarint follows Size (only for a partial message with a known size), so
 // other records are as long as in version 2. An index of version 2 or older is rebuilt, which
-// fills ServerSize from the files' own lines.
-const indexMagic = "POPLAR-INDEX 3\n"
+// fills ServerSize from the files' own lines. Version 4 adds the threading fields after UIDL:
+// bit 32 says References follow (a uvarint count, 1 to mailview.MaxReferences, then the strings),
+// bit 64 that InReplyTo follows as a string, bit 128 that InReplyTo is the last of References and
+// takes no bytes (the usual reply). A message with neither field is as long as in version 3. An
+// index of version 3 or older is rebuilt, which reads both fields from the files.
+const indexMagic = "POPLAR-INDEX 4\n"
 
 func (f *folder) writeIndex() error {
 	var b bytes.Buffer
@@ -534,6 +538,20 @@ func (f *folder) writeIndex() error {
 		if hasServerSize {
 			bits |= 16
 		}
+		refs := s.References
+		if len(refs) > mailview.MaxReferences { // never from Summarize; keep what it would
+			refs = append(refs[:1:1], refs[len(refs)-(mailview.MaxReferences-1):]...)
+		}
+		if len(refs) > 0 {
+			bits |= 32
+		}
+		switch {
+		case s.InReplyTo == "":
+		case len(refs) > 0 && refs[len(refs)-1] == s.InReplyTo:
+			bits |= 128
+		default:
+			bits |= 64
+		}
 		putU(bits)
 		putS(s.From)
 		putS(s.To)
@@ -541,6 +559,15 @@ func (f *folder) writeIndex() error {
 		putS(s.MessageID)
 		putS(s.Preview)
 		putS(s.UIDL)
+		if len(refs) > 0 {
+			putU(uint64(len(refs)))
+			for _, id := range refs {
+				putS(id)
+			}
+		}
+		if bits&64 != 0 {
+			putS(s.InReplyTo)
+		}
 		if !s.Date.IsZero() {
 			_, off := s.Date.Zone()
 			putI(s.Date.Unix())
@@ -642,6 +669,7 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 		return nil, 0, 0, errCorruptIndex
 	}
 	zones := map[int64]*time.Location{}
+	var refPool []string // References of many records share one allocation
 	entries = make([]*entry, 0, count)
 	all := make([]entry, count)
 	for i := range all {
@@ -656,6 +684,31 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 		s.HasAttachments = bits&2 != 0
 		s.Partial = bits&4 != 0
 		s.From, s.To, s.Subject, s.MessageID, s.Preview, s.UIDL = getS(), getS(), getS(), getS(), getS(), getS()
+		if bits&32 != 0 {
+			n := getU()
+			if n == 0 || n > mailview.MaxReferences {
+				return nil, 0, 0, errCorruptIndex
+			}
+			if cap(refPool)-len(refPool) < int(n) {
+				refPool = make([]string, 0, 4096)
+			}
+			start := len(refPool)
+			for range n {
+				refPool = append(refPool, getS())
+			}
+			s.References = refPool[start:len(refPool):len(refPool)]
+		}
+		switch bits & (64 | 128) {
+		case 64:
+			s.InReplyTo = getS()
+		case 128:
+			if len(s.References) == 0 {
+				return nil, 0, 0, errCorruptIndex
+			}
+			s.InReplyTo = s.References[len(s.References)-1]
+		case 64 | 128:
+			return nil, 0, 0, errCorruptIndex
+		}
 		if bits&8 != 0 {
 			sec, off := getI(), getI()
 			loc, ok := zones[off]

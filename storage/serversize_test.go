@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -189,13 +190,15 @@ func TestForgedServerSize(t *testing.T) {
 
 // TestOldIndexRebuilt: an index of an older format is not trusted; the folder is read again. A
 // version 1 index may hold a UIDL the old rule took from a sender's field; a version 2 index has
-// no server sizes. Either is rebuilt from the files, which fills both.
+// no server sizes; a version 3 index has no In-Reply-To or References. Each is rebuilt from the
+// files, which fills them all.
 func TestOldIndexRebuilt(t *testing.T) {
-	for _, magic := range []string{"POPLAR-INDEX 1\n", "POPLAR-INDEX 2\n"} {
+	for _, magic := range []string{"POPLAR-INDEX 1\n", "POPLAR-INDEX 2\n", "POPLAR-INDEX 3\n"} {
 		t.Run(strings.TrimSpace(magic), func(t *testing.T) {
 			s := openStore(t)
 			b := s.NewBatch()
-			key, err := b.Deliver(strings.NewReader(msg("a", "")), DeliverInfo{UIDL: "u1", Partial: true, ServerSize: 4242})
+			threaded := "In-Reply-To: <p@x>\nReferences: <r@x> <p@x>\n" + msg("a", "")
+			key, err := b.Deliver(strings.NewReader(threaded), DeliverInfo{UIDL: "u1", Partial: true, ServerSize: 4242})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,10 +210,12 @@ func TestOldIndexRebuilt(t *testing.T) {
 				t.Fatal(err)
 			}
 			// What an older version may have recorded: a UIDL from a forged field (version 1),
-			// no server size (versions 1 and 2). With no server size a record has their layout.
+			// no server size (versions 1 and 2), no threading fields (versions 1 to 3). With
+			// none of those a record has their layout.
 			f.mu.Lock()
 			f.byKey[key].sum.UIDL = "u2"
 			f.byKey[key].sum.ServerSize = 0
+			f.byKey[key].sum.InReplyTo, f.byKey[key].sum.References = "", nil
 			err = f.writeIndex()
 			f.mu.Unlock()
 			if err != nil {
@@ -235,6 +240,9 @@ func TestOldIndexRebuilt(t *testing.T) {
 			m, err := s2.Summary(Inbox, key)
 			if err != nil || m.UIDL != "u1" || !m.Partial || m.ServerSize != 4242 {
 				t.Errorf("after an index of %q: UIDL %q, partial %v, ServerSize %d, %v; want u1, true, 4242", magic, m.UIDL, m.Partial, m.ServerSize, err)
+			}
+			if m.InReplyTo != "p@x" || !slices.Equal(m.References, []string{"r@x", "p@x"}) {
+				t.Errorf("after an index of %q: InReplyTo %q, References %q; want p@x, [r@x p@x]", magic, m.InReplyTo, m.References)
 			}
 			s2.Close()
 			data, err = os.ReadFile(indexFile(s.Dir()))

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/poplar-mail/poplar/storage/mailview"
 )
 
 func msg(subject, body string) string {
@@ -380,6 +382,8 @@ func FuzzDecodeIndex(f *testing.F) {
 	b := s.NewBatch()
 	b.Deliver(strings.NewReader(msg("a", "b")), DeliverInfo{UIDL: "u"})
 	b.Deliver(strings.NewReader(msg("big", "")), DeliverInfo{UIDL: "p", Partial: true, ServerSize: 3355443})
+	b.Deliver(strings.NewReader("In-Reply-To: <p@x>\nReferences: <r@x> <p@x>\n"+msg("re", "")), DeliverInfo{UIDL: "r"})
+	b.Deliver(strings.NewReader("In-Reply-To: <q@x>\n"+msg("re", "")), DeliverInfo{UIDL: "q"})
 	b.Commit()
 	s.Summaries(Inbox)
 	data, _ := os.ReadFile(filepath.Join(s.Dir(), "poplar", "index", "Inbox.idx"))
@@ -400,6 +404,9 @@ func FuzzDecodeIndex(f *testing.F) {
 			for _, e := range entries {
 				if n := e.sum.ServerSize; n != 0 && (!e.sum.Partial || !validServerSize(n)) {
 					t.Fatalf("decoded %+v: a server size ownFields could not give", e.sum)
+				}
+				if len(e.sum.References) > mailview.MaxReferences {
+					t.Fatalf("decoded %d references, more than Summarize gives", len(e.sum.References))
 				}
 			}
 		}

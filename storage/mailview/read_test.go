@@ -2,6 +2,7 @@ package mailview
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,6 +153,45 @@ func TestThreadFields(t *testing.T) {
 			}
 			if fmt.Sprint(m.InReplyTo) != fmt.Sprint(tt.wantIRT) || fmt.Sprint(m.References) != fmt.Sprint(tt.wantR) {
 				t.Errorf("Read(%q): InReplyTo %q, References %q; want %q, %q", tt.header, m.InReplyTo, m.References, tt.wantIRT, tt.wantR)
+			}
+		})
+	}
+}
+
+// TestSummarizeThreadFields: a Summary carries the first In-Reply-To identifier and the
+// References, without brackets, as Read gives them; a long References list keeps its first and
+// its last MaxReferences-1 identifiers.
+func TestSummarizeThreadFields(t *testing.T) {
+	var long []string
+	var longField strings.Builder
+	for i := 0; i < 50; i++ {
+		id := fmt.Sprintf("r%d@example.org", i)
+		long = append(long, id)
+		fmt.Fprintf(&longField, " <%s>", id)
+	}
+	tests := []struct {
+		name, header  string
+		wantInReplyTo string
+		wantRefs      []string
+	}{
+		{"none", "Subject: x\n", "", nil},
+		{"reply", "In-Reply-To: <a@x> <b@x>\nReferences: <r@x>\n\t<a@x>\n", "a@x", []string{"r@x", "a@x"}},
+		{"unparseable field", "In-Reply-To: your message <a@x> of Monday\nReferences: junk <r@x> (c) <a@x>\n", "a@x", []string{"r@x", "a@x"}},
+		{"empty field", "In-Reply-To:\nReferences: \n", "", nil},
+		{"long references", "References:" + longField.String() + "\n", "", append([]string{long[0]}, long[len(long)-MaxReferences+1:]...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := "From: a@example.org\n" + tt.header + "\nbody\n"
+			s, err := Summarize(strings.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.InReplyTo != tt.wantInReplyTo || !slices.Equal(s.References, tt.wantRefs) {
+				t.Errorf("Summarize(%q) = InReplyTo %q, References %q; want %q, %q", raw, s.InReplyTo, s.References, tt.wantInReplyTo, tt.wantRefs)
+			}
+			if len(s.References) > MaxReferences {
+				t.Errorf("%d references, more than %d", len(s.References), MaxReferences)
 			}
 		})
 	}

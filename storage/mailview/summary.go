@@ -8,17 +8,27 @@ import (
 
 // Summary is what the message list shows of one message, taken once at ingest.
 type Summary struct {
-	From           string    // decoded display form of the first From address
-	To             string    // decoded, comma-separated
-	Subject        string    // decoded (RFC 2047), never invalid UTF-8
-	Date           time.Time // zero when missing or unparseable
-	MessageID      string
+	From      string    // decoded display form of the first From address
+	To        string    // decoded, comma-separated
+	Subject   string    // decoded (RFC 2047), never invalid UTF-8
+	Date      time.Time // zero when missing or unparseable
+	MessageID string
+	// InReplyTo is the first identifier of the In-Reply-To field, without angle brackets; ""
+	// when missing.
+	InReplyTo string
+	// References are the identifiers of the References field, without angle brackets, in their
+	// order: at most MaxReferences, the first and the last MaxReferences-1 of a longer list (the
+	// thread's root and the message's closest ancestors). Nil when missing.
+	References     []string
 	HasAttachments bool
 	Preview        string // the start of the body text, whitespace collapsed
 }
 
 // summaryBytes bounds how much of a message Summarize reads.
 const summaryBytes = 256 << 10
+
+// MaxReferences is the most identifiers a Summary's References holds.
+const MaxReferences = 20
 
 // PreviewLength is the most runes a Summary's Preview holds.
 const PreviewLength = 160
@@ -35,7 +45,11 @@ func Summarize(r io.Reader) (Summary, error) {
 		return Summary{}, err
 	}
 	m := w.msg
-	s := Summary{Subject: m.Subject, Date: m.Date, MessageID: m.MessageID, HasAttachments: hasRealAttachment(m.Attachments)}
+	s := Summary{Subject: m.Subject, Date: m.Date, MessageID: m.MessageID, References: boundRefs(m.References),
+		HasAttachments: hasRealAttachment(m.Attachments)}
+	if len(m.InReplyTo) > 0 {
+		s.InReplyTo = m.InReplyTo[0]
+	}
 	if len(m.From) > 0 {
 		s.From = displayName(m.From[0])
 	}
@@ -56,6 +70,20 @@ func Summarize(r io.Reader) (Summary, error) {
 		}
 	}
 	return s, nil
+}
+
+// boundRefs keeps the first and the last MaxReferences-1 identifiers of a longer list, in a
+// slice of its own.
+func boundRefs(ids []string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	if len(ids) <= MaxReferences {
+		return append([]string(nil), ids...)
+	}
+	out := make([]string, 0, MaxReferences)
+	out = append(out, ids[0])
+	return append(out, ids[len(ids)-(MaxReferences-1):]...)
 }
 
 // hasRealAttachment ignores inline images referenced by the HTML.
