@@ -54,6 +54,7 @@ func commands() map[string]command {
 		"fetch":      {"download new mail for accounts", runFetch},
 		"send":       {"send a message (stored in the Outbox first)", runSend},
 		"outbox":     {"list the messages waiting to be sent; --flush sends them", runOutbox},
+		"search":     {"search an account's stored mail (full text); same output as list", runSearch},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,7 +53,16 @@ func runList(ctx context.Context, e *Env, g Globals, args []string) int {
 	if *limit > 0 && len(sums) > *limit {
 		sums = sums[:*limit]
 	}
-	if *asJSON {
+	if err := printSummaries(e.Stdout, sums, *asJSON); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// printSummaries prints messages as `poplar list` and `poplar search` do: one line each, or with
+// asJSON an indented JSON array of objects.
+func printSummaries(w io.Writer, sums []storage.Summary, asJSON bool) error {
+	if asJSON {
 		type item struct {
 			Key            string    `json:"key"`
 			Folder         string    `json:"folder"`
@@ -72,12 +82,9 @@ func runList(ctx context.Context, e *Env, g Globals, args []string) int {
 		for i, m := range sums {
 			out[i] = item{m.Key, m.Folder, m.From, m.To, m.Subject, m.Date, m.Size, m.Flags.String(), m.Unread(), m.HasAttachments, m.Partial, m.Preview, m.UIDL}
 		}
-		enc := json.NewEncoder(e.Stdout)
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return 1
-		}
-		return 0
+		return enc.Encode(out)
 	}
 	for _, m := range sums {
 		mark := " "
@@ -95,9 +102,11 @@ func runList(ctx context.Context, e *Env, g Globals, args []string) int {
 		if !m.Date.IsZero() {
 			date = m.Date.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(e.Stdout, "%s%s %s  %-24s  %-50s %8s  %s\n", mark, att, date, fit(m.From, 24), fit(m.Subject, 50), account.FormatSize(m.Size), m.Key)
+		if _, err := fmt.Fprintf(w, "%s%s %s  %-24s  %-50s %8s  %s\n", mark, att, date, fit(m.From, 24), fit(m.Subject, 50), account.FormatSize(m.Size), m.Key); err != nil {
+			return err
+		}
 	}
-	return 0
+	return nil
 }
 
 // fit cuts s to n runes for a column.

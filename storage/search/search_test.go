@@ -1,0 +1,258 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/poplar-mail/poplar/storage"
+)
+
+// corpus is the generated mailbox with known answers: file name (key and flags) and message.
+var corpus = []struct{ name, msg string }{
+	{"1700000001.a.host:2,", "From: =?UTF-8?Q?Jos=C3=A9_Garc=C3=ADa?= <jose@example.com>\r\nTo: Ada <ada@example.org>\r\n" +
+		"Subject: =?UTF-8?Q?R=C3=A9union_=C3=A0_l'=C3=89COLE?=\r\nDate: Sun, 10 Mar 2024 10:00:00 +0000\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour, la réunion est demain.\r\n"},
+	{"1700000002.b.host:2,FS", "From: Ada Lovelace <ada@example.org>\r\nTo: Charles Babbage <charles@example.net>\r\n" +
+		"Cc: grace@example.com\r\nSubject: Analytical engine notes\r\nDate: Wed, 01 May 2024 09:00:00 +0000\r\n\r\n" +
+		"The quick brown fox jumps over the lazy dog.\r\n"},
+	{"1700000003.c.host:2,", "From: =?UTF-8?B?55Sw5Lit?= <tanaka@example.jp>\r\nTo: team@example.jp\r\n" +
+		"Subject: =?UTF-8?B?5piO5pel44Gu5Lya6K2w44Gr44Gk44GE44Gm?=\r\nDate: Sat, 15 Jun 2024 12:00:00 +0900\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n明日の会議は十時からです。\r\n"},
+	{"1700000004.d.host:2,S", "From: billing@shop.example\r\nTo: ada@example.org\r\nSubject: Your invoice\r\n" +
+		"Date: Wed, 20 Dec 2023 08:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n" +
+		"--XX\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Invoice <b>attached</b> for the école trip</p>\r\n" +
+		"--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"facture-2024.pdf\"\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n"},
+	{"1700000005.e.host:2,", "From: Charles Babbage <charles@example.net>\r\nTo: ada@example.org\r\nSubject: Quarterly report\r\n" +
+		"Date: Sun, 05 Jan 2025 08:00:00 +0000\r\n\r\nNumbers for the difference engine.\r\n"},
+}
+
+func key(n int) string {
+	return "17000000" + string(rune('0'+n/10)) + string(rune('0'+n%10)) + "." + string(rune('a'+n-1)) + ".host"
+}
+
+// newStore writes the corpus into a new account folder and opens it.
+func newStore(t testing.TB) *storage.Store {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range corpus {
+		if err := os.WriteFile(filepath.Join(dir, "Maildir", "cur", m.name), []byte(m.msg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openIndex(t testing.TB, s *storage.Store) *Index {
+	t.Helper()
+	x, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { x.Close() })
+	if err := x.Update(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// keys runs a query and returns the numbers of the corpus messages found, in order.
+func found(t *testing.T, x *Index, q string, opts Options) []int {
+	t.Helper()
+	sums, total, err := x.Search(q, opts)
+	if err != nil {
+		t.Fatalf("Search(%q) error: %v", q, err)
+	}
+	if opts.Limit == 0 && total != len(sums) {
+		t.Errorf("Search(%q): total %d, %d hits", q, total, len(sums))
+	}
+	out := []int{}
+	for _, s := range sums {
+		n := int(s.Key[8]-'0')*10 + int(s.Key[9]-'0')
+		out = append(out, n)
+	}
+	return out
+}
+
+func TestSearch(t *testing.T) {
+	x := openIndex(t, newStore(t))
+	tests := []struct {
+		q    string
+		want []int // newest first
+	}{
+		{"garcia", []int{1}},
+		{"GARCÍA", []int{1}},
+		{"josé", []int{1}},
+		{"ecole", []int{1, 4}},
+		{"ÉCOLE", []int{1, 4}},
+		{"reunion", []int{1}},
+		{"会議", []int{3}},
+		{"会議 十時", []int{3}},
+		{"田中", []int{3}},
+		{"from:ada@example.org", []int{2}},
+		{"from:ada", []int{2}},
+		{"to:ada@example.org", []int{5, 1, 4}},
+		{"to:grace", []int{2}},
+		{"to:\"Charles Babbage\"", []int{2}},
+		{"from:\"Babbage Charles\"", []int{5}}, // the name, then the address
+		{"from:\"Babbage Ada\"", []int{}},
+		{"l'école", []int{1}},
+		{"l’ecole", []int{1}},
+		{"ada@example.org", []int{5, 2, 1, 4}},
+		{"\"quick brown fox\"", []int{2}},
+		{"\"brown quick fox\"", []int{}},
+		{"after:2024-04-01 before:2024-12-31", []int{3, 2}},
+		{"before:2024-01-01", []int{4}},
+		{"after:2025-01-01", []int{5}},
+		{"has:attachment", []int{4}},
+		{"facture", []int{4}},
+		{"attached", []int{4}},
+		{"is:flagged", []int{2}},
+		{"is:unread", []int{5, 3, 1}},
+		{"is:read engine", []int{2}},
+		{"engine", []int{5, 2}},
+		{"engine -subject:quarterly", []int{2}},
+		{"lovel", []int{2}},
+		{"lovel engine", []int{}}, // only the last word is a prefix
+		{"engine lovel", []int{2}},
+		{"subject:engine", []int{2}},
+		{"folder:inbox analytical", []int{2}},
+		{"folder:Work", []int{}},
+		{"zeppelin", []int{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.q, func(t *testing.T) {
+			if got := found(t, x, tt.q, Options{}); !slices.Equal(got, tt.want) {
+				t.Errorf("Search(%q) = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+	if got := found(t, x, "engine", Options{Limit: 1}); !slices.Equal(got, []int{5}) {
+		t.Errorf("Search(engine, Limit 1) = %v, want [5]", got)
+	}
+	if _, total, _ := x.Search("engine", Options{Limit: 1}); total != 2 {
+		t.Errorf("Search(engine, Limit 1) total = %d, want 2", total)
+	}
+	if got := found(t, x, "engine", Options{Folder: "Trash"}); len(got) != 0 {
+		t.Errorf("Search(engine, Folder Trash) = %v, want none", got)
+	}
+}
+
+func TestSyntaxErrors(t *testing.T) {
+	x := openIndex(t, newStore(t))
+	for _, tt := range []struct{ q, part string }{
+		{`"open phrase`, `"open phrase`},
+		{`ada before:yesterday`, `before:yesterday`},
+		{`is:lost`, `is:lost`},
+		{`has:dog`, `has:dog`},
+		{`from:`, `from:`},
+		{`   `, `   `},
+		{`subject:"…"`, `subject:"…"`},
+	} {
+		_, _, err := x.Search(tt.q, Options{})
+		var se *SyntaxError
+		if !errors.As(err, &se) || se.Part != tt.part {
+			t.Errorf("Search(%q) error = %v, want a SyntaxError naming %q", tt.q, err, tt.part)
+		}
+	}
+}
+
+// TestUpdate changes the mailbox behind the index's back and checks that Update follows.
+func TestUpdate(t *testing.T) {
+	s := newStore(t)
+	x := openIndex(t, s)
+	check := func(q string, want []int) {
+		t.Helper()
+		if err := x.Update(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := found(t, x, q, Options{}); !slices.Equal(got, want) {
+			t.Errorf("Search(%q) = %v, want %v", q, got, want)
+		}
+	}
+	if err := s.SetFlags(storage.Inbox, []string{key(1)}, storage.FlagSeen, 0); err != nil {
+		t.Fatal(err)
+	}
+	check("is:unread", []int{5, 3})
+	check("is:read garcia", []int{1})
+	if err := s.CreateFolder("Work"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Move(storage.Inbox, "Work", []string{key(3)}); err != nil {
+		t.Fatal(err)
+	}
+	check("folder:Work 会議", []int{3})
+	check("folder:Inbox 会議", []int{})
+	if err := s.Expunge(storage.Inbox, []string{key(5)}); err != nil {
+		t.Fatal(err)
+	}
+	check("quarterly", []int{})
+	// Another program delivers into new/.
+	msg := "From: Hugo Eckener <hugo@example.de>\r\nSubject: Zeppelin\r\nDate: Mon, 01 Jul 2024 10:00:00 +0000\r\n\r\nAirship.\r\n"
+	if err := os.WriteFile(filepath.Join(s.Dir(), "Maildir", "new", key(9)), []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check("zeppelin is:unread", []int{9})
+	check("from:eckener", []int{9})
+}
+
+// TestRebuild damages the index files: Open starts again and Update fills it.
+func TestRebuild(t *testing.T) {
+	s := newStore(t)
+	x, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Update(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(s); !errors.Is(err, ErrBusy) {
+		t.Errorf("second Open = %v, want ErrBusy", err)
+	}
+	x.Close()
+	dir := filepath.Join(s.Dir(), "poplar", "search")
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			os.WriteFile(p, []byte(strings.Repeat("garbage", 10)), 0o600)
+		}
+		return nil
+	})
+	x = openIndex(t, s)
+	if got := found(t, x, "garcia", Options{}); !slices.Equal(got, []int{1}) {
+		t.Errorf("after rebuild: Search(garcia) = %v, want [1]", got)
+	}
+	// A missing index is made again too.
+	x.Close()
+	os.RemoveAll(dir)
+	x = openIndex(t, s)
+	if got := found(t, x, "会議", Options{}); !slices.Equal(got, []int{3}) {
+		t.Errorf("after removal: Search(会議) = %v, want [3]", got)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, q := range []string{`garcia`, `"quick brown" from:ada@example.org`, `is:unread -has:attachment`, `before:2024-01-01 after:2023-01-01`,
+		`folder:"Work.Sub" 会議`, `"`, `-`, `to:"`, `subject:`} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		qq, err := parse(q)
+		if err == nil && qq == nil {
+			t.Errorf("parse(%q) = nil, nil", q)
+		}
+		var se *SyntaxError
+		if err != nil && !errors.As(err, &se) {
+			t.Errorf("parse(%q) error %v is not a SyntaxError", q, err)
+		}
+	})
+}
