@@ -60,6 +60,9 @@ type Account struct {
 	// SMTP is the outgoing (submission) server, the table [accounts.smtp]; its zero value (no
 	// host) means the account cannot send. The account's CAFile applies to it too.
 	SMTP SMTPServer `toml:"smtp,omitempty"`
+	// Filters sort new mail as it is delivered, in order ([[accounts.filters]], see Filter). They
+	// need settings-file version 3.
+	Filters []Filter `toml:"filters,omitempty"`
 }
 
 // SMTPServer is an account's outgoing server. The password is not here: it is the account's own
@@ -154,7 +157,10 @@ func (a Account) Validate() error {
 			return bad("reply_to", "%q is not a list of email addresses", a.ReplyTo)
 		}
 	}
-	return a.SMTP.validate(bad)
+	if err := a.SMTP.validate(bad); err != nil {
+		return err
+	}
+	return ValidateFilters(a.Name, a.Filters)
 }
 
 // validate checks the outgoing server's settings; the zero value (no outgoing server) is valid.
@@ -226,11 +232,17 @@ func (a Account) AuthMethod() pop.AuthMethod {
 // added the outgoing server ([accounts.smtp]), reply_to and signature; Save writes version 1 while
 // no account uses them, so an older Poplar still reads the file, and version 2 once one does, so an
 // older Poplar says to upgrade instead of failing on an unknown setting. A version 1 file loads
-// unchanged (no outgoing server).
-const ConfigVersion = 2
+// unchanged (no outgoing server). Version 3 added filters ([[accounts.filters]]), written only
+// when an account has one.
+const ConfigVersion = 3
 
 // version returns the settings-file version c needs.
 func (c *Config) version() int {
+	for _, a := range c.Accounts {
+		if len(a.Filters) > 0 {
+			return 3
+		}
+	}
 	for _, a := range c.Accounts {
 		if a.SMTP != (SMTPServer{}) || a.ReplyTo != "" || a.Signature != "" {
 			return 2
@@ -251,7 +263,11 @@ type Config struct {
 // Clone returns a copy of the configuration that can be changed without changing c (a change is
 // made on a copy, saved, and only then put in place).
 func (c *Config) Clone() *Config {
-	return &Config{Version: c.Version, Accounts: append([]Account(nil), c.Accounts...)}
+	accts := append([]Account(nil), c.Accounts...)
+	for i := range accts {
+		accts[i].Filters = cloneFilters(accts[i].Filters)
+	}
+	return &Config{Version: c.Version, Accounts: accts}
 }
 
 // LoadConfig reads dir/accounts.toml. A missing file is an empty configuration; an invalid one is

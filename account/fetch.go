@@ -182,6 +182,7 @@ type fetcher struct {
 	// has not yet reported: every event is emitted by the goroutine that called Fetch.
 	storedMu sync.Mutex
 	stored   []storage.Summary
+	notes    []string // the filters' failures, reported as Note events
 }
 
 func (f *fetcher) emit(e Event) {
@@ -194,9 +195,12 @@ func (f *fetcher) emit(e Event) {
 // emitStored reports, as MessageStored events, what the commit goroutine made durable so far.
 func (f *fetcher) emitStored() {
 	f.storedMu.Lock()
-	sums := f.stored
-	f.stored = nil
+	sums, notes := f.stored, f.notes
+	f.stored, f.notes = nil, nil
 	f.storedMu.Unlock()
+	for _, n := range notes {
+		f.note(n)
+	}
 	for _, s := range sums {
 		f.emit(Event{Kind: MessageStored, Summary: s})
 	}
@@ -525,7 +529,10 @@ func (f *fetcher) download(ctx context.Context, c *pop.Client, todo []message, t
 				first = &StoreError{Err: err}
 				continue
 			}
+			// The group is durable and in the ledger: the filters may move it (never lose it).
+			sums, notes := filterNew(f.store, f.a.Filters, sums)
 			f.storedMu.Lock()
+			f.notes = append(f.notes, notes...)
 			f.stored = append(f.stored, sums...)
 			f.storedMu.Unlock()
 		}
