@@ -242,14 +242,14 @@ func TestBuild(t *testing.T) {
 func TestNoDate(t *testing.T) {
 	msgs := summaries([]spec{{id: "a", at: 0}, {id: "b", at: 5, irt: "a"}, {id: "c", at: 0, irt: "a"}})
 	msgs[2].Date = time.Time{}
-	msgs[2].Received = day0.Add(2 * time.Hour)
+	msgs[2].Received = day0.Add(7 * time.Hour)
 	threads := Build(msgs)
 	check(t, msgs, threads)
 	if len(threads) != 1 {
 		t.Fatalf("%d threads, want 1", len(threads))
 	}
-	if got := threads[0].Messages(); !slices.Equal(got, []int{0, 2, 1}) {
-		t.Errorf("Messages() = %v, want [0 2 1]", got)
+	if got := threads[0].Messages(); !slices.Equal(got, []int{0, 1, 2}) || !threads[0].Newest.Equal(msgs[2].Received) {
+		t.Errorf("Messages() = %v, Newest %v; want [0 1 2], %v", got, threads[0].Newest, msgs[2].Received)
 	}
 }
 
