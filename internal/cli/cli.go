@@ -55,6 +55,7 @@ func commands() map[string]command {
 		"send":       {"send a message (stored in the Outbox first)", runSend},
 		"outbox":     {"list the messages waiting to be sent; --flush sends them", runOutbox},
 		"search":     {"search an account's stored mail (full text); same output as list", runSearch},
+		"filter":     {"list, add, remove or run an account's filters (sorting of new mail)", runFilter},
 	}
 }
 
