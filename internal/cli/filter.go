@@ -48,15 +48,23 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, " ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// filterSetup parses the flags of a filter subcommand and loads the settings; it returns the exit
-// status to end with (> 0) when it fails.
-func filterSetup(e *Env, g *Globals, sub string, args []string, define func(fs *flag.FlagSet)) (fs *flag.FlagSet, cfg *account.Config, name *string, code int) {
+// filterSetup parses the flags of a filter subcommand, which takes nargs arguments besides them,
+// and loads the settings; it returns the exit status to end with (> 0) when it fails.
+func filterSetup(e *Env, g *Globals, sub string, nargs int, args []string, define func(fs *flag.FlagSet)) (fs *flag.FlagSet, cfg *account.Config, name *string, code int) {
 	fs = flag.NewFlagSet("poplar filter "+sub, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	g.flags(fs)
 	name = fs.String("account", "", "the account (default: the only one)")
 	define(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, nil, 2
+	}
+	switch {
+	case fs.NArg() > nargs && nargs == 0:
+		fmt.Fprintf(e.Stderr, "poplar filter %s: unexpected argument %q\n", sub, fs.Arg(0))
+		return nil, nil, nil, 2
+	case fs.NArg() != nargs:
+		fmt.Fprintf(e.Stderr, "poplar filter %s: give the filter's NAME\n", sub)
 		return nil, nil, nil, 2
 	}
 	if err := g.resolve(e.Getenv); err != nil {
@@ -89,15 +97,11 @@ func filterAccount(e *Env, cfg *account.Config, sub, name string) (*account.Acco
 
 func filterList(e *Env, g Globals, args []string) int {
 	var asJSON *bool
-	fs, cfg, name, code := filterSetup(e, &g, "list", args, func(fs *flag.FlagSet) {
+	_, cfg, name, code := filterSetup(e, &g, "list", 0, args, func(fs *flag.FlagSet) {
 		asJSON = fs.Bool("json", false, "print JSON")
 	})
 	if code > 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.Stderr, "poplar filter list: unexpected argument %q\n", fs.Arg(0))
-		return 2
 	}
 	accts := cfg.Accounts
 	if *name != "" {
@@ -190,7 +194,7 @@ func filterAdd(e *Env, g Globals, args []string) int {
 	var fname *string
 	var anyOf *bool
 	var ifs, thens stringList
-	fs, cfg, name, code := filterSetup(e, &g, "add", args, func(fs *flag.FlagSet) {
+	_, cfg, name, code := filterSetup(e, &g, "add", 0, args, func(fs *flag.FlagSet) {
 		fname = fs.String("name", "", "the filter's name")
 		anyOf = fs.Bool("any", false, "match when any condition holds (default: all of them)")
 		fs.Var(&ifs, "if", "a condition FIELD:OP:VALUE (repeatable)")
@@ -198,10 +202,6 @@ func filterAdd(e *Env, g Globals, args []string) int {
 	})
 	if code > 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.Stderr, "poplar filter add: unexpected argument %q\n", fs.Arg(0))
-		return 2
 	}
 	f := account.Filter{Name: *fname}
 	if *anyOf {
@@ -239,13 +239,9 @@ func filterAdd(e *Env, g Globals, args []string) int {
 }
 
 func filterRemove(e *Env, g Globals, args []string) int {
-	fs, cfg, name, code := filterSetup(e, &g, "remove", args, func(*flag.FlagSet) {})
+	fs, cfg, name, code := filterSetup(e, &g, "remove", 1, args, func(*flag.FlagSet) {})
 	if code > 0 {
 		return code
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(e.Stderr, "poplar filter remove: give the filter's NAME")
-		return 2
 	}
 	fname := fs.Arg(0)
 	a, ok := filterAccount(e, cfg, "remove", *name)
@@ -271,17 +267,13 @@ func filterRemove(e *Env, g Globals, args []string) int {
 func filterRun(e *Env, g Globals, args []string) int {
 	var folder, only *string
 	var test *bool
-	fs, cfg, name, code := filterSetup(e, &g, "run", args, func(fs *flag.FlagSet) {
+	_, cfg, name, code := filterSetup(e, &g, "run", 0, args, func(fs *flag.FlagSet) {
 		folder = fs.String("folder", storage.Inbox, "the folder whose messages the filters sort")
 		only = fs.String("filter", "", "run only the filter of this name")
 		test = fs.Bool("test", false, "change nothing: say how many messages each filter would match")
 	})
 	if code > 0 {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.Stderr, "poplar filter run: unexpected argument %q\n", fs.Arg(0))
-		return 2
 	}
 	a, ok := filterAccount(e, cfg, "run", *name)
 	if !ok {

@@ -63,6 +63,7 @@ func TestFilterCommands(t *testing.T) {
 		{"remove again", []string{"filter", "remove", "Jose"}, 1, `no filter "Jose"`},
 		{"remove no name", []string{"filter", "remove"}, 2, "give the filter's NAME"},
 		{"list after", []string{"filter", "list", "--account", "work"}, 0, "work:\n  1. Lists:"},
+		{"extra argument", []string{"filter", "run", "extra"}, 2, `unexpected argument "extra"`},
 		{"bad sub", []string{"filter", "frobnicate"}, 2, "Usage:"},
 		{"bad flag", []string{"filter", "list", "--nope"}, 2, "flag provided but not defined"},
 	}
