@@ -421,3 +421,45 @@ func TestFetchFilters(t *testing.T) {
 		t.Fatal("the new message is not in Lists")
 	}
 }
+
+// TestFetchFilterFailure: a filter that cannot act (its folder cannot be made) is a Note; the
+// fetch succeeds, the messages stay in the Inbox, and they are deleted on the server only as
+// stored messages.
+func TestFetchFilterFailure(t *testing.T) {
+	rig := startDovecot(t, [][]byte{[]byte("From: a@example.org\nSubject: one\n\nx\n"), []byte("From: b@example.org\nSubject: two\n\ny\n")})
+	a := rig.acct // delete from the server after download
+	a.Filters = []Filter{{Name: "All", Conditions: []Condition{{"from", "contains", "example.org"}}, Actions: []Action{{Action: ActionMove, Folder: "Blocked"}}}}
+	s := openTestStore(t)
+	defer s.Close()
+	// A file where the folder would go: the folder cannot be made.
+	if err := os.WriteFile(filepath.Join(s.Dir(), "Maildir", ".Blocked"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	res, err := Fetch(context.Background(), a, s, FetchOptions{Secrets: secrets(), Events: func(e Event) {
+		if e.Kind == Note {
+			notes = append(notes, e.Text)
+		}
+	}})
+	if err != nil || res.New != 2 || res.DeletedOnServer != 2 {
+		t.Fatalf("Fetch = %+v, %v", res, err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "filters:") {
+		t.Fatalf("notes %q, want one about the filters", notes)
+	}
+	if got := folderSubjects(t, s, storage.Inbox); len(got) != 2 {
+		t.Fatalf("Inbox holds %v, want both messages", got)
+	}
+}
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "500", "100K", "2mb", " 1 G", "-1", "9999999999999G", "K"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseSize(s)
+		if err == nil && n < 0 {
+			t.Fatalf("ParseSize(%q) = %d, want >= 0", s, n)
+		}
+	})
+}
