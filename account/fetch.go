@@ -23,7 +23,7 @@ type EventKind int
 const (
 	Started       EventKind = iota // a fetch began
 	Progress                       // Messages/TotalMessages and Bytes/TotalBytes moved (at most ~10 a second)
-	MessageStored                  // Summary is durable locally
+	MessageStored                  // Summary is durable locally, in the folder the account's filters chose (Summary.Folder)
 	Note                           // Text says something worth knowing once (e.g. no UIDL support)
 	Finished                       // the outcome: success, Result filled
 	Failed                         // the outcome: Err says why
