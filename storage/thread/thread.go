@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/poplar-mail/poplar/storage"
 )
@@ -239,11 +241,15 @@ func Build(msgs []storage.Summary) []*Thread {
 		threads = append(threads, t)
 	}
 	oldest := make([]int64, len(threads))
+	var stack []*Node
 	for k, t := range threads {
 		first := true
-		t.Walk(func(nd *Node, _ int) {
+		stack = append(stack[:0], t.Root)
+		for len(stack) > 0 {
+			nd := stack[len(stack)-1]
+			stack = append(stack[:len(stack)-1], nd.Children...)
 			if nd.Empty() {
-				return
+				continue
 			}
 			t.Count++
 			w := when[nd.Msg]
@@ -254,7 +260,7 @@ func Build(msgs []storage.Summary) []*Thread {
 				t.newest = nd.Msg
 			}
 			first = false
-		})
+		}
 	}
 	threads = joinBySubject(msgs, threads, oldest, when)
 
@@ -481,7 +487,49 @@ func BaseSubject(subject string) (base string, prefixed bool) {
 		}
 		s, prefixed = rest, true
 	}
-	return strings.Join(strings.Fields(strings.ToLower(s)), " "), prefixed
+	return fold(s), prefixed
+}
+
+// fold returns s in lower case with its runs of spaces made one space and no space at either
+// end; s itself when it is so already (no allocation).
+func fold(s string) string {
+	clean := true
+	space := true // at the start, a space is not wanted
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			if space || r != ' ' {
+				clean = false
+			}
+			space = true
+		case r >= utf8.RuneSelf && unicode.ToLower(r) != r, r >= 'A' && r <= 'Z':
+			clean = false
+			space = false
+		default:
+			space = false
+		}
+		if !clean {
+			break
+		}
+	}
+	if clean && !space || s == "" {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	gap := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			gap = b.Len() > 0
+			continue
+		}
+		if gap {
+			b.WriteByte(' ')
+			gap = false
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 // cutReplyPrefix removes one reply or forward prefix: a word of replyPrefixes (any case),

@@ -271,6 +271,11 @@ func TestBaseSubject(t *testing.T) {
 		{"Re(2): x", "x", true},
 		{"Re[x]: y", "re[x]: y", false},
 		{"", "", false},
+		{"lunch plans", "lunch plans", false},
+		{"lunch plans ", "lunch plans", false},
+		{"  Re:  Lunch \t Plans ", "lunch plans", true},
+		{"Re: ÄRGER im Büro", "ärger im büro", true},
+		{"re: lunch\tplans", "lunch plans", true},
 	}
 	for _, tt := range tests {
 		if base, p := BaseSubject(tt.in); base != tt.base || p != tt.prefixed {
