@@ -14,6 +14,7 @@ import (
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/storage"
+	"github.com/poplar-mail/poplar/storage/search"
 )
 
 // Env is what the app takes from outside.
@@ -57,10 +58,12 @@ type UI struct {
 	undo         *undoAction // the last delete or move, for Ctrl+Z
 	restoring    string      // the message to select when the folder loads (after a restart)
 	dialogs      []dialogCloser
-	prompted     map[string]bool // accounts whose failure already offered a remedy (trust.go)
-	book         *addressBook    // addresses for completion, filled in the background (send.go)
-	composers    []*composer     // the open composer windows (their drafts are saved when Poplar quits)
-	tray         *fyne.Menu      // nil without a system tray
+	prompted     map[string]bool          // accounts whose failure already offered a remedy (trust.go)
+	book         *addressBook             // addresses for completion, filled in the background (send.go)
+	composers    []*composer              // the open composer windows (their drafts are saved when Poplar quits)
+	searchSt     searchState              // the search box's search (search.go)
+	indexes      map[string]*search.Index // full-text indexes by account, under mu (search.go)
+	tray         *fyne.Menu               // nil without a system tray
 	// shortcutKeys are the window's shortcuts, for widgets that have the focus to pass on.
 	shortcutKeys fyne.ShortcutHandler
 
@@ -208,12 +211,12 @@ func (u *UI) build() {
 	u.list.onShortcut = u.shortcutKeys.TypedShortcut
 
 	u.search = newSearchEntry()
-	u.search.SetPlaceHolder("Search sender and subject (Ctrl+F)")
-	u.search.OnChanged = func(q string) {
-		u.list.model.filter(q)
-		u.list.model.keepSelection()
-		u.list.changed()
-	}
+	u.search.SetPlaceHolder("Search all mail: words, \"phrase\", from: to: is:unread… (Ctrl+F)")
+	u.search.OnChanged = u.searchChanged
+	u.searchSt.count = widget.NewLabel("")
+	u.searchSt.count.Importance = widget.LowImportance
+	u.searchSt.count.Wrapping = fyne.TextWrapWord
+	u.searchSt.count.Hide()
 	u.search.onEscape = func() {
 		u.search.SetText("")
 		u.win.Canvas().Focus(u.list)
@@ -228,7 +231,7 @@ func (u *UI) build() {
 	u.reader.tempDir = u.tempDir
 
 	u.sortBar = container.NewHBox()
-	listPane := container.NewBorder(container.NewVBox(u.search, u.sortBar), nil, nil, nil, u.list)
+	listPane := container.NewBorder(container.NewVBox(u.search, u.searchSt.count, u.sortBar), nil, nil, nil, u.list)
 	u.vsplit = container.NewHSplit(listPane, u.reader.content)
 	u.vsplit.Offset = u.app.Preferences().FloatWithFallback("split.list", 0.42)
 	u.hsplit = container.NewHSplit(u.tree.tree, u.vsplit)
@@ -343,8 +346,12 @@ func (u *UI) updateTitle() {
 
 // openFolder shows a folder's messages (loaded in the background), with its remembered order.
 func (u *UI) openFolder(name, folder string) {
-	if u.acct == name && u.folder == folder {
+	if u.acct == name && u.folder == folder && u.searchSt.query == "" {
 		return
+	}
+	if u.search.Text != "" {
+		u.searchSt.query = "" // a folder chosen ends the search
+		u.search.SetText("")
 	}
 	u.acct, u.folder = name, folder
 	u.reader.clear()
@@ -459,6 +466,10 @@ func (u *UI) Close() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	for _, idx := range u.indexes {
+		idx.Close()
+	}
+	u.indexes = nil
 	for _, n := range names {
 		u.stores[n].Close()
 	}

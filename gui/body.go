@@ -339,3 +339,65 @@ func (r *tableRenderer) Refresh() {
 func (r *tableRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 func (r *tableRenderer) Destroy() {}
+
+// highlightSegments marks the words (any case) in the text segments: each match becomes a bold
+// segment in the primary colour. Other segments are left as they are.
+func highlightSegments(segs []widget.RichTextSegment, words []string) []widget.RichTextSegment {
+	if len(words) == 0 {
+		return segs
+	}
+	var out []widget.RichTextSegment
+	for _, sg := range segs {
+		t, ok := sg.(*widget.TextSegment)
+		if !ok {
+			out = append(out, sg)
+			continue
+		}
+		out = append(out, splitMatches(t, words)...)
+	}
+	return out
+}
+
+// splitMatches splits one text segment around the matches of words.
+func splitMatches(t *widget.TextSegment, words []string) []widget.RichTextSegment {
+	lower := strings.ToLower(t.Text)
+	var out []widget.RichTextSegment
+	last := 0
+	piece := func(text string, match bool) {
+		st := t.Style
+		st.Inline = true
+		if match {
+			st.TextStyle.Bold = true
+			st.ColorName = "primary"
+		}
+		out = append(out, &widget.TextSegment{Text: text, Style: st})
+	}
+	for i := 0; i < len(lower); {
+		hit := 0
+		for _, w := range words {
+			lw := strings.ToLower(w)
+			if strings.HasPrefix(lower[i:], lw) && len(lw) > hit && len(lower) == len(t.Text) {
+				hit = len(lw)
+			}
+		}
+		if hit == 0 {
+			i++
+			continue
+		}
+		if i > last {
+			piece(t.Text[last:i], false)
+		}
+		piece(t.Text[i:i+hit], true)
+		i += hit
+		last = i
+	}
+	if last == 0 {
+		return []widget.RichTextSegment{t}
+	}
+	if last < len(t.Text) {
+		piece(t.Text[last:], false)
+	}
+	// The last piece ends the paragraph as the original did.
+	out[len(out)-1].(*widget.TextSegment).Style.Inline = t.Style.Inline
+	return out
+}

@@ -174,30 +174,83 @@ func TestKeyboardAfterClick(t *testing.T) {
 		t.Errorf("Enter opened %d windows", n-windows)
 	}
 	u.ui(func() { u.win.Canvas().Focus(u.search) })
-	test.Type(u.search, "ada")
+	typeSearch(t, u, "ada")
 	if u.list.model.len() != 1 {
 		t.Fatalf("search ada: %d rows", u.list.model.len())
 	}
 	key(u, fyne.KeyEscape)
-	if u.win.Canvas().Focused() != u.list || u.search.Text != "" || u.list.model.len() != 3 {
-		t.Errorf("Esc in the search box: focus %T, query %q, %d rows", u.win.Canvas().Focused(), u.search.Text, u.list.model.len())
+	waitFor(t, u, "the folder back", func() bool { return u.list.model.len() == 3 })
+	if u.win.Canvas().Focused() != u.list || u.search.Text != "" {
+		t.Errorf("Esc in the search box: focus %T, query %q", u.win.Canvas().Focused(), u.search.Text)
 	}
 }
 
-func TestSearchFilters(t *testing.T) {
-	u, _ := newTestUI(t, threeMessages)
-	u.ui(func() { u.search.SetText("ada") })
-	if u.list.model.len() != 1 || u.list.list.Length() != 1 || u.list.model.at(0).Subject != "Engines" {
-		t.Fatalf("search ada: %d rows", u.list.model.len())
+// typeSearch types q into the search box and waits for its results.
+func typeSearch(t *testing.T, u *UI, q string) {
+	t.Helper()
+	u.ui(func() { u.search.SetText(q) })
+	waitFor(t, u, "the search "+q, func() bool { return u.searchSt.query == q && u.searchSt.count.Visible() })
+}
+
+// TestSearchFindsEverything: the search box searches the whole account with the full-text index:
+// names and addresses, body text, accents ignored, other folders too; the count says how many
+// match; the reader marks the words; Esc returns to the folder.
+func TestSearchFindsEverything(t *testing.T) {
+	u, s := newTestUI(t, map[string]string{
+		"u1": mail("Grace Hopper <grace@example.net>", "Compilers", "Nanoseconds are this long.", 3),
+		"u2": mail("Ada Lovelace <ada@example.org>", "Engines", "The analytical engine weaves patterns.", 2),
+		"u3": mail("José García <jose@example.es>", "Café", "Un café, por favor.", 1),
+	})
+	if err := s.CreateFolder("Archive"); err != nil {
+		t.Fatal(err)
 	}
-	u.ui(func() { u.search.SetText("unix") })
-	if u.list.model.len() != 1 || u.list.model.at(0).From != "Ken" {
-		t.Fatalf("search unix: %d rows", u.list.model.len())
+	sums, _ := s.Summaries(storage.Inbox)
+	for _, m := range sums {
+		if m.Subject == "Compilers" {
+			if err := s.Move(storage.Inbox, "Archive", []string{m.Key}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	u.ui(func() { u.search.SetText("") })
-	if u.list.model.len() != 3 {
-		t.Fatalf("cleared search: %d rows", u.list.model.len())
+	for _, tc := range []struct {
+		q    string
+		want string
+	}{
+		{"garcia", "Café"},
+		{"ada@example.org", "Engines"},
+		{"analytical", "Engines"},
+		{"nanoseconds", "Compilers"}, // in Archive, not the open Inbox
+	} {
+		typeSearch(t, u, tc.q)
+		if u.list.model.len() != 1 || u.list.model.at(0).Subject != tc.want {
+			t.Fatalf("search %q: %d rows, first %v", tc.q, u.list.model.len(), u.list.model.at(0))
+		}
+		if !strings.Contains(u.searchSt.count.Text, "1 message matches") {
+			t.Errorf("search %q: count says %q", tc.q, u.searchSt.count.Text)
+		}
 	}
+	click(u, 0, 0)
+	if shown(u) != "Compilers" {
+		t.Fatalf("a result from Archive opens as %q", shown(u))
+	}
+	var marked bool
+	u.ui(func() {
+		for _, sg := range u.reader.body.Segments {
+			if ts, ok := sg.(*widget.TextSegment); ok && strings.EqualFold(ts.Text, "nanoseconds") && ts.Style.TextStyle.Bold {
+				marked = true
+			}
+		}
+	})
+	if !marked {
+		t.Error("the reader does not mark the searched word")
+	}
+	typeSearch(t, u, "nothing-like-this")
+	if u.list.model.len() != 0 || u.searchSt.count.Text != "No messages match" {
+		t.Errorf("no match: %d rows, %q", u.list.model.len(), u.searchSt.count.Text)
+	}
+	u.ui(func() { u.win.Canvas().Focus(u.search) })
+	key(u, fyne.KeyEscape)
+	waitFor(t, u, "the folder back", func() bool { return u.list.model.len() == 2 && !u.searchSt.count.Visible() })
 }
 
 // TestDeleteSelectsNext: Delete moves the message to the Trash and selects the one below it, or

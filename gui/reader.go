@@ -69,8 +69,9 @@ type readerPane struct {
 	actions *fyne.Container
 
 	cur       *shownMessage
-	loading   string // the key being read
-	showPlain bool   // the switch: plain text instead of HTML, for the shown message
+	loading   string   // the key being read
+	highlight []string // words to mark in the body (the search's)
+	showPlain bool     // the switch: plain text instead of HTML, for the shown message
 }
 
 // Labels of the Plain text / HTML switch.
@@ -255,7 +256,7 @@ func (r *readerPane) show(sm *shownMessage, images []inlineImage, keep bool) {
 	} else {
 		r.format.Hide()
 	}
-	r.body.Segments = bodySegments(m.Body)
+	r.body.Segments = highlightSegments(bodySegments(m.Body), r.highlight)
 	r.body.Refresh()
 	r.images.RemoveAll()
 	for _, im := range images {

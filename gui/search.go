@@ -1,0 +1,182 @@
+package gui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/poplar-mail/poplar/storage/search"
+)
+
+// Search: the search box searches all of the open account's mail with the full-text index
+// (storage/search: names, addresses, subject, body text, attachment names; accents and case
+// ignored; from:, to:, subject:, has:attachment, is:unread, is:flagged, before:, after:,
+// folder:, "phrases"). Results replace the list, with their count; Esc returns to the folder.
+// The index is opened and brought up to date in the background, never on the UI goroutine.
+
+// searchDelay is how long typing pauses before the search runs.
+const searchDelay = 150 * time.Millisecond
+
+// indexFresh is how long an index brought up to date is trusted before the next search updates it
+// again (fetches and moves in between are caught then).
+const indexFresh = 10 * time.Second
+
+// searchState is the search of the open account (UI goroutine).
+type searchState struct {
+	query   string // the query shown; "" when the list shows the folder
+	pending string // the query waiting for searchDelay
+	count   *widget.Label
+	timer   *time.Timer
+	updated map[string]time.Time // account → when its index was last brought up to date
+}
+
+// searchChanged runs a search once typing pauses; an empty box returns to the folder.
+func (u *UI) searchChanged(q string) {
+	st := &u.searchSt
+	st.pending = q
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	if strings.TrimSpace(q) == "" {
+		u.endSearch()
+		return
+	}
+	st.timer = time.AfterFunc(searchDelay, func() {
+		u.do(func() {
+			if st.pending == q {
+				u.runSearch(q)
+			}
+		})
+	})
+}
+
+// endSearch shows the open folder again.
+func (u *UI) endSearch() {
+	st := &u.searchSt
+	if st.query == "" {
+		return
+	}
+	st.query = ""
+	st.count.Hide()
+	u.reader.highlight = nil
+	if u.acct != "" {
+		u.loadFolder(u.acct, u.folder)
+	}
+}
+
+// runSearch searches the open account for q in the background and shows the results.
+func (u *UI) runSearch(q string) {
+	acct := u.acct
+	if acct == "" {
+		return
+	}
+	st := &u.searchSt
+	if st.updated == nil {
+		st.updated = map[string]time.Time{}
+	}
+	update := time.Since(st.updated[acct]) > indexFresh
+	u.bg(func() {
+		idx, err := u.searchIndex(acct)
+		if err == nil && update {
+			err = idx.Update(context.Background(), func(done, total int) {
+				if total > 500 && done%500 == 0 {
+					u.do(func() { u.setStatus(fmt.Sprintf("Indexing %s for search: %d of %d messages", acct, done, total)) })
+				}
+			})
+		}
+		if err != nil {
+			u.do(func() { u.showSearchError(err) })
+			return
+		}
+		res, total, err := idx.Search(q, search.Options{Limit: searchLimit})
+		u.do(func() {
+			if update && err == nil {
+				st.updated[acct] = time.Now()
+			}
+			if st.pending != q || u.acct != acct {
+				return // the user typed on or left
+			}
+			if err != nil {
+				u.showSearchError(err)
+				return
+			}
+			st.query = q
+			u.list.model.set(res)
+			u.list.model.keepSelection()
+			u.list.changed()
+			u.reader.highlight = searchWords(q)
+			u.showCount(len(res), total)
+			u.env.Logf("search %q: %d of %d shown", q, len(res), total)
+		})
+	})
+}
+
+// searchLimit bounds the results listed (the count says how many match in all).
+const searchLimit = 2000
+
+func (u *UI) showCount(found, total int) {
+	c := u.searchSt.count
+	switch {
+	case total == 0:
+		c.SetText("No messages match")
+	case total == 1:
+		c.SetText("1 message matches — Esc returns to the folder")
+	case found < total:
+		c.SetText(fmt.Sprintf("%d messages match (the newest %d shown) — Esc returns to the folder", total, found))
+	default:
+		c.SetText(fmt.Sprintf("%d messages match — Esc returns to the folder", total))
+	}
+	c.Show()
+}
+
+func (u *UI) showSearchError(err error) {
+	var se *search.SyntaxError
+	if errors.As(err, &se) {
+		u.searchSt.count.SetText(se.Error())
+	} else {
+		u.searchSt.count.SetText("Search failed: " + err.Error())
+	}
+	u.searchSt.count.Show()
+}
+
+// searchIndex opens (once) the full-text index of an account. Off the UI goroutine.
+func (u *UI) searchIndex(acct string) (*search.Index, error) {
+	s, err := u.store(acct)
+	if err != nil {
+		return nil, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if idx, ok := u.indexes[acct]; ok {
+		return idx, nil
+	}
+	idx, err := search.Open(s)
+	if err != nil {
+		return nil, err
+	}
+	if u.indexes == nil {
+		u.indexes = map[string]*search.Index{}
+	}
+	u.indexes[acct] = idx
+	return idx, nil
+}
+
+// searchWords are the plain words of a query, for highlighting in the reader: operators
+// (from:, is:...) and their values are left out.
+func searchWords(q string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(q, func(r rune) bool { return unicode.IsSpace(r) || r == '"' }) {
+		if strings.Contains(w, ":") || strings.HasPrefix(w, "-") {
+			continue
+		}
+		if len([]rune(w)) >= 2 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
