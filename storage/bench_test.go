@@ -13,8 +13,17 @@ import (
 // account folder. Folders are cached per size across benchmarks of one run.
 var benchDirs = map[int]string{}
 
+// threadedBench, when a benchmark sets it, makes benchStore write replies: every message but the
+// first of each ten answers the one before it, with In-Reply-To and a References chain of up to
+// ten identifiers (the conversation's root first), as mail clients write them.
+var threadedBench = false
+
 func benchStore(b *testing.B, n int) string {
-	if d, ok := benchDirs[n]; ok {
+	cache := n
+	if threadedBench {
+		cache = -n
+	}
+	if d, ok := benchDirs[cache]; ok {
 		return d
 	}
 	dir, err := os.MkdirTemp("", "poplar-index-bench-")
@@ -27,13 +36,21 @@ func benchStore(b *testing.B, n int) string {
 	}
 	newDir := filepath.Join(s.Dir(), "Maildir", "new")
 	for i := 0; i < n; i++ {
-		m := fmt.Sprintf("X-Poplar-UIDL: u%d\nFrom: Sender %d <s%d@example.org>\nTo: me@example.org\nSubject: Message %d about =?utf-8?q?gr=C3=BC=C3=9Fe?=\nDate: Mon, 2 Jan 2006 15:04:%02d +0000\nMessage-ID: <%d@example.org>\nContent-Type: text/plain; charset=utf-8\n\n%s",
-			i, i%500, i%500, i, i%60, i, bodyText(i))
+		var thread string
+		if threadedBench && i%10 > 0 {
+			var refs strings.Builder
+			for j := i - i%10; j < i; j++ {
+				fmt.Fprintf(&refs, " <%d@example.org>", j)
+			}
+			thread = fmt.Sprintf("In-Reply-To: <%d@example.org>\nReferences:%s\n", i-1, refs.String())
+		}
+		m := fmt.Sprintf("X-Poplar-UIDL: u%d\nFrom: Sender %d <s%d@example.org>\nTo: me@example.org\nSubject: Message %d about =?utf-8?q?gr=C3=BC=C3=9Fe?=\nDate: Mon, 2 Jan 2006 15:04:%02d +0000\nMessage-ID: <%d@example.org>\n%sContent-Type: text/plain; charset=utf-8\n\n%s",
+			i, i%500, i%500, i, i%60, i, thread, bodyText(i))
 		if err := os.WriteFile(filepath.Join(newDir, fmt.Sprintf("%d.M%dP1.bench", 1700000000+i, i)), []byte(m), 0o600); err != nil {
 			b.Fatal(err)
 		}
 	}
-	benchDirs[n] = dir
+	benchDirs[cache] = dir
 	return dir
 }
 
@@ -74,11 +91,21 @@ func benchIndex(b *testing.B, n int, cold bool) {
 	}
 	if cold {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	} else if fi, err := os.Stat(filepath.Join(dir, "poplar", "index", "Inbox.idx")); err == nil {
+		b.ReportMetric(float64(fi.Size())/float64(n), "index-B/msg")
 	}
 }
 
 func BenchmarkIndexWarmOpen10k(b *testing.B)  { benchIndex(b, 10000, false) }
 func BenchmarkIndexWarmOpen100k(b *testing.B) { benchIndex(b, 100000, false) }
+
+// BenchmarkIndexWarmOpenThreaded100k is BenchmarkIndexWarmOpen100k with nine messages of each ten
+// replies carrying In-Reply-To and References (1 to 9 identifiers).
+func BenchmarkIndexWarmOpenThreaded100k(b *testing.B) {
+	threadedBench = true
+	defer func() { threadedBench = false }()
+	benchIndex(b, 100000, false)
+}
 func BenchmarkIndexColdRebuild10k(b *testing.B) {
 	benchIndex(b, 10000, true)
 }
