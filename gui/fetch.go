@@ -44,8 +44,8 @@ func (u *UI) runEvent(ev account.RunEvent) {
 		case account.Progress:
 			u.status.update(ev.Event)
 		case account.MessageStored:
-			if u.acct == name && u.folder == storage.Inbox {
-				u.list.model.insert(ev.Event.Summary)
+			if f := firstNonEmpty(ev.Event.Summary.Folder, storage.Inbox); u.acct == name && u.folder == f && u.searchSt.query == "" {
+				u.list.model.insert(ev.Event.Summary) // a filter may have put it in another folder
 				u.list.list.Refresh()
 			}
 		case account.Note:
