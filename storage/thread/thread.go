@@ -6,6 +6,7 @@
 package thread
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func Build(msgs []storage.Summary) []*Thread {
 	}
 	slices.SortFunc(order, func(a, b int32) int {
 		if when[a] != when[b] {
-			return cmpInt64(when[a], when[b])
+			return cmp.Compare(when[a], when[b])
 		}
 		return int(a - b)
 	})
@@ -267,7 +268,7 @@ func Build(msgs []storage.Summary) []*Thread {
 	for k := range nodes {
 		slices.SortFunc(nodes[k].Children, func(a, b *Node) int {
 			if when[a.Msg] != when[b.Msg] {
-				return cmpInt64(when[a.Msg], when[b.Msg])
+				return cmp.Compare(when[a.Msg], when[b.Msg])
 			}
 			return a.Msg - b.Msg
 		})
@@ -277,7 +278,7 @@ func Build(msgs []storage.Summary) []*Thread {
 	}
 	slices.SortFunc(threads, func(a, b *Thread) int {
 		if when[a.newest] != when[b.newest] {
-			return cmpInt64(when[b.newest], when[a.newest])
+			return cmp.Compare(when[b.newest], when[a.newest])
 		}
 		return a.newest - b.newest
 	})
@@ -413,7 +414,7 @@ func joinBySubject(msgs []storage.Summary, threads []*Thread, oldest, when []int
 	for _, g := range groups {
 		slices.SortFunc(g, func(a, b cand) int {
 			if a.oldest != b.oldest {
-				return cmpInt64(a.oldest, b.oldest)
+				return cmp.Compare(a.oldest, b.oldest)
 			}
 			return a.t - b.t
 		})
@@ -452,16 +453,6 @@ func msgTime(s *storage.Summary) time.Time {
 		return s.Date
 	}
 	return s.Received
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // replyPrefixes are the words that mark a reply or a forward in a subject, lower case: English,
