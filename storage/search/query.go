@@ -45,20 +45,7 @@ func terms(text string) []string {
 	return out
 }
 
-// The query syntax. Parts are separated by spaces and must all match (AND); a part starting with
-// '-' must not match.
-//
-//	word                 a word in the sender, recipients, subject, body or attachment names;
-//	                     the last bare word also matches as a prefix ("lov" finds "lovelace")
-//	"exact phrase"       these words next to each other, in this order
-//	from:X  to:X         sender; recipients (To and Cc): names and addresses (to:"Ada L" quotes)
-//	subject:X            the subject
-//	has:attachment       has an attachment (inline images referenced by the HTML do not count)
-//	is:unread is:read is:flagged is:unflagged
-//	before:YYYY-MM-DD    dated before that day (local time); after:YYYY-MM-DD: on or after it
-//	folder:NAME          in that folder (exactly: folder:Work does not include Work.Sub)
-//
-// A field name is matched case-insensitively; other text containing ':' ("re:", a URL) is a word.
+// fieldNames are the field names of the query syntax (see Index.Search).
 var fieldNames = map[string]bool{"from": true, "to": true, "subject": true, "has": true, "is": true, "before": true, "after": true, "folder": true}
 
 // part is one piece of a query.
