@@ -357,6 +357,7 @@ func (u *UI) openFolder(name, folder string) {
 	u.reader.clear()
 	u.list.model.clearSelection()
 	u.list.model.sortBy = parseSortOrder(u.app.Preferences().String(u.sortPref()))
+	u.list.model.threaded = u.app.Preferences().Bool(prefThreads)
 	u.showSortBar()
 	p := u.app.Preferences()
 	p.SetString("last.account", name)

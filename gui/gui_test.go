@@ -355,7 +355,7 @@ func TestSortRememberedPerFolder(t *testing.T) {
 	}
 	// The preview line is shown under the subject.
 	r := newMessageRow()
-	r.set(u.list.model.at(0), false)
+	r.set(u.list.model.at(0), false, 0)
 	if !strings.Contains(r.preview.Text, "analytical engine") {
 		t.Errorf("preview line %q", r.preview.Text)
 	}

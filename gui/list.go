@@ -42,7 +42,7 @@ func (l *messageList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if m == nil {
 		return
 	}
-	r.set(m, l.model.isSelected(m.Key))
+	r.set(m, l.model.isSelected(m.Key), l.model.depthOf(id))
 	r.onTap = func(mod fyne.KeyModifier) { l.tap(id, mod) }
 	r.onSecondary = func(pos fyne.Position) {
 		if !l.model.isSelected(m.Key) {

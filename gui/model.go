@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/poplar-mail/poplar/storage"
+	"github.com/poplar-mail/poplar/storage/thread"
 )
 
 // sortKey names a column the message list sorts by.
@@ -56,9 +57,13 @@ type listModel struct {
 	query  string
 	words  []string
 	sortBy sortOrder
-	sel    map[string]bool // selected keys
-	cursor string          // the message the reader shows and the keys move from
-	anchor string          // where a Shift range starts
+	// threaded groups the list by conversation (storage/thread): threads newest first, replies
+	// under what they answer; depth is each item's depth in its thread then.
+	threaded bool
+	depth    []int
+	sel      map[string]bool // selected keys
+	cursor   string          // the message the reader shows and the keys move from
+	anchor   string          // where a Shift range starts
 }
 
 // set replaces the folder's messages, keeping the query and the sort order; the selection keeps
@@ -147,7 +152,48 @@ func subjectKey(s string) string {
 }
 
 func (m *listModel) sortOrder() {
-	slices.SortFunc(m.order, m.less)
+	if !m.threaded {
+		slices.SortFunc(m.order, m.less)
+		return
+	}
+	live := make([]storage.Summary, len(m.order))
+	for i, it := range m.order {
+		live[i] = m.items[it]
+	}
+	idx := append([]int(nil), m.order...)
+	if len(m.depth) < len(m.items) {
+		m.depth = make([]int, len(m.items))
+	}
+	order := m.order[:0]
+	for _, t := range thread.Build(live) {
+		lift := 0
+		if t.Root.Empty() {
+			lift = 1 // replies to a message that is not here start at the left
+		}
+		t.Walk(func(n *thread.Node, d int) {
+			if !n.Empty() {
+				it := idx[n.Msg]
+				order = append(order, it)
+				m.depth[it] = max(d-lift, 0)
+			}
+		})
+	}
+	m.order = order
+}
+
+// setThreaded groups the list by conversation, or not.
+func (m *listModel) setThreaded(on bool) {
+	m.threaded = on
+	m.sortOrder()
+	m.filter(m.query)
+}
+
+// depthOf is a shown message's depth in its conversation (0 when not grouped).
+func (m *listModel) depthOf(r int) int {
+	if !m.threaded || r < 0 || r >= len(m.view) || m.view[r] >= len(m.depth) {
+		return 0
+	}
+	return m.depth[m.view[r]]
 }
 
 // setSort changes the sort order and re-sorts.
@@ -202,12 +248,20 @@ func (m *listModel) insert(sums ...storage.Summary) {
 		m.search = append(m.search, searchText(&m.items[i]))
 		m.gone = append(m.gone, false)
 		m.byKey[s.Key] = i
+		if m.threaded {
+			m.order = append(m.order, i)
+			continue
+		}
 		at, _ := slices.BinarySearchFunc(m.order, i, m.less)
 		m.order = slices.Insert(m.order, at, i)
 		if m.matches(i) {
 			at, _ := slices.BinarySearchFunc(m.view, i, m.less)
 			m.view = slices.Insert(m.view, at, i)
 		}
+	}
+	if m.threaded { // a reply belongs under what it answers: group again
+		m.sortOrder()
+		m.filter(m.query)
 	}
 }
 

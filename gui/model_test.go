@@ -197,3 +197,33 @@ func BenchmarkListModelInsert100k(b *testing.B) {
 		i++
 	}
 }
+
+// TestListModelConversations: grouped by conversation, a reply comes under what it answers, one
+// level deeper, and threads are ordered by their newest message; a new reply joins its thread.
+func TestListModelConversations(t *testing.T) {
+	a := dated("a", "Ann", "Plans", 1, 1)
+	a.MessageID = "a@x"
+	b := dated("b", "Bo", "Re: Plans", 3, 1)
+	b.MessageID, b.InReplyTo, b.References = "b@x", "a@x", []string{"a@x"}
+	c := dated("c", "Cy", "Other", 2, 1)
+	c.MessageID = "c@x"
+	var m listModel
+	m.set([]storage.Summary{a, b, c})
+	if got := keys(&m); got != "b c a" {
+		t.Fatalf("by date: %s", got)
+	}
+	m.setThreaded(true)
+	if got := keys(&m); got != "a b c" || m.depthOf(0) != 0 || m.depthOf(1) != 1 || m.depthOf(2) != 0 {
+		t.Fatalf("conversations: %s, depths %d %d %d", got, m.depthOf(0), m.depthOf(1), m.depthOf(2))
+	}
+	d := dated("d", "Di", "Re: Other", 4, 1)
+	d.MessageID, d.InReplyTo, d.References = "d@x", "c@x", []string{"c@x"}
+	m.insert(d)
+	if got := keys(&m); got != "c d a b" || m.depthOf(1) != 1 {
+		t.Fatalf("after a reply arrived: %s (depth %d)", got, m.depthOf(1))
+	}
+	m.setThreaded(false)
+	if got := keys(&m); got != "d b c a" || m.depthOf(1) != 0 {
+		t.Fatalf("ungrouped again: %s", got)
+	}
+}

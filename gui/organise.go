@@ -423,6 +423,9 @@ func (u *UI) confirm(title, text string, yes func()) {
 	u.showDialog(d)
 }
 
+// prefThreads is the preference: group the list by conversation.
+const prefThreads = "list.threads"
+
 // Sorting: headings above the list; a click sorts by that column, a second click reverses. The
 // order is remembered per folder.
 
@@ -435,6 +438,18 @@ func (u *UI) showSortBar() {
 		key   sortKey
 		label string
 	}{{byDate, "Date"}, {bySender, "Sender"}, {bySubject, "Subject"}, {bySize, "Size"}}
+	conv := widget.NewCheck("Conversations", func(on bool) {
+		u.app.Preferences().SetBool(prefThreads, on)
+		u.list.model.setThreaded(on)
+		u.showSortBar()
+		u.list.list.Refresh()
+	})
+	conv.Checked = u.list.model.threaded
+	u.sortBar.Add(conv)
+	if u.list.model.threaded {
+		u.sortBar.Refresh()
+		return // a conversation list is in its own order
+	}
 	u.sortBar.Add(widget.NewLabel("Sort:"))
 	for _, c := range cols {
 		label := c.label

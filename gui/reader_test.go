@@ -238,7 +238,7 @@ func TestHeaderOnlyMessage(t *testing.T) {
 	u.wait()
 	click(u, 0, 0)
 	r := newMessageRow()
-	u.ui(func() { r.set(u.list.model.at(0), false) })
+	u.ui(func() { r.set(u.list.model.at(0), false, 0) })
 	if r.size.Text != "3.2 MB" || !strings.Contains(r.marks.Text, "⤓") {
 		t.Errorf("the row shows size %q, marks %q", r.size.Text, r.marks.Text)
 	}

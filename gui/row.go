@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -46,12 +47,17 @@ func newMessageRow() *messageRow {
 	return r
 }
 
-// set shows a message summary; selected draws the selection behind it.
-func (r *messageRow) set(m *storage.Summary, selected bool) {
+// set shows a message summary; selected draws the selection behind it; depth indents a reply in a
+// conversation.
+func (r *messageRow) set(m *storage.Summary, selected bool, depth int) {
 	bold := fyne.TextStyle{Bold: m.Unread()}
 	r.from.TextStyle, r.subject.TextStyle = bold, bold
 	r.from.SetText(firstNonEmpty(m.From, "(no sender)"))
-	r.subject.SetText(firstNonEmpty(m.Subject, "(no subject)"))
+	subject := firstNonEmpty(m.Subject, "(no subject)")
+	if depth > 0 {
+		subject = strings.Repeat("  ", min(depth, 6)-1) + "↳ " + subject
+	}
+	r.subject.SetText(subject)
 	r.preview.SetText(m.Preview)
 	r.marks.SetText(rowMarks(m))
 	r.date.SetText(listDate(m.Date, time.Now()))
