@@ -395,3 +395,52 @@ func ExampleBuild() {
 	// 1 messages, newest Nov 1 09:00
 	//   Minutes
 }
+
+// TestDeepChain: a conversation 20,000 replies deep, each naming its parent (References bounded
+// as Summarize bounds them), threads as one chain whichever order the messages come in, and
+// quickly (no walk per link over the whole chain).
+func TestDeepChain(t *testing.T) {
+	const n = 20000
+	msgs := make([]storage.Summary, n)
+	var refs []string
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("%d@x", i)
+		r := refs
+		if len(r) > mailview.MaxReferences {
+			r = append(r[:1:1], r[len(r)-mailview.MaxReferences+1:]...)
+		}
+		msgs[i] = storage.Summary{Summary: mailview.Summary{MessageID: id, References: slices.Clone(r), Subject: "Re: deep",
+			Date: day0.Add(time.Duration(i) * time.Minute)}}
+		if i > 0 {
+			msgs[i].InReplyTo = refs[len(refs)-1]
+		}
+		refs = append(refs, id)
+	}
+	for _, order := range []string{"oldest first", "newest first", "same date"} {
+		t.Run(order, func(t *testing.T) {
+			in := slices.Clone(msgs)
+			switch order {
+			case "newest first":
+				slices.Reverse(in)
+			case "same date":
+				slices.Reverse(in)
+				for i := range in {
+					in[i].Date = day0
+				}
+			}
+			start := time.Now()
+			threads := Build(in)
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("Build took %v", d)
+			}
+			check(t, in, threads)
+			depth := 0
+			if len(threads) == 1 {
+				threads[0].Walk(func(_ *Node, d int) { depth = max(depth, d) })
+			}
+			if len(threads) != 1 || depth != n-1 {
+				t.Errorf("%d threads, depth %d; want 1, %d", len(threads), depth, n-1)
+			}
+		})
+	}
+}
