@@ -260,6 +260,11 @@ func (u *UI) toolbar() fyne.CanvasObject {
 			fyne.NewMenuItem("Open a message file… (Ctrl+O)", u.openFileDialog),
 			fyne.NewMenuItem("Save as .eml… (Ctrl+S)", u.saveMessageDialog),
 			fyne.NewMenuItemSeparator(),
+			fyne.NewMenuItem("Filters…", func() {
+				if u.acct != "" {
+					u.showFilters(u.acct)
+				}
+			}),
 			fyne.NewMenuItem("Settings… (Ctrl+,)", u.showSettings),
 			fyne.NewMenuItem("Quit (Ctrl+Q)", u.quit),
 		)

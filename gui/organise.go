@@ -301,6 +301,7 @@ func (u *UI) folderMenu(acct, folder string, pos fyne.Position) {
 	switch folder {
 	case "":
 		items = append(items, fyne.NewMenuItem("Get Mail", func() { u.runner.Check(acct) }))
+		items = append(items, fyne.NewMenuItem("Filters…", func() { u.showFilters(acct) }))
 		items = append(items, fyne.NewMenuItem("Edit account…", func() {
 			if a, ok := u.findAccount(acct); ok {
 				u.editAccount(&a)
