@@ -106,15 +106,19 @@ func Build(msgs []storage.Summary) []*Thread {
 	}
 	// Link oldest first: a parent then usually comes before its replies, so a new link needs no
 	// walk to prove it makes no loop.
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
+	type timed struct {
+		when int64
+		i    int32
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if when[a] != when[b] {
-			return cmp.Compare(when[a], when[b])
+	order := make([]timed, n)
+	for i := range order {
+		order[i] = timed{when[i], int32(i)}
+	}
+	slices.SortFunc(order, func(a, b timed) int {
+		if a.when != b.when {
+			return cmp.Compare(a.when, b.when)
 		}
-		return int(a - b)
+		return int(a.i - b.i)
 	})
 
 	l := linker{
@@ -126,7 +130,8 @@ func Build(msgs []storage.Summary) []*Thread {
 		l.c[i] = container{msg: int32(i), parent: -1}
 		self[i] = int32(i)
 	}
-	for _, i := range order {
+	for _, o := range order {
+		i := o.i
 		m := &msgs[i]
 		if id := m.MessageID; id != "" {
 			if c, ok := l.byID[id]; !ok {
