@@ -279,5 +279,6 @@ func (u *UI) editFilter(acct string, f account.Filter, save func(account.Filter)
 	d = dialog.NewCustomWithoutButtons("Filter", content, u.win)
 	d.Resize(fyne.NewSize(600, 520))
 	u.showDialog(d)
+	u.win.Canvas().Focus(e.name)
 	return e
 }
