@@ -410,6 +410,10 @@ func (u *UI) cursorMoved(sum *storage.Summary) {
 	u.env.Logf("reading %q", sum.Subject)
 	u.openMessage(*sum)
 	u.folderActions(*sum)
+	if conv := u.list.model.conversation(sum.Key); len(conv) > 1 {
+		u.reader.actions.Add(container.NewHBox(widget.NewButtonWithIcon(fmt.Sprintf("Show the conversation (%d messages)", len(conv)),
+			theme.ListIcon(), func() { u.conversationWindow(conv) })))
+	}
 }
 
 // openMessage shows a message in the reader and marks it read.

@@ -7,14 +7,18 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
+	fynestorage "fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/poplar-mail/poplar/storage"
+	"github.com/poplar-mail/poplar/storage/mailview"
 )
 
 // Message windows and files: a message in its own window (Enter, or a .eml file), the raw source,
@@ -123,7 +127,7 @@ func (u *UI) openFileDialog() {
 		rc.Close()
 		messageWindow(u.app, fileMessage(path), u.bg, u.do)
 	}, u.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".eml", ".msg", ".txt"}))
+	d.SetFilter(fynestorage.NewExtensionFileFilter([]string{".eml", ".msg", ".txt"}))
 	u.showDialog(d)
 }
 
@@ -261,4 +265,54 @@ func (e *readOnlyEntry) TypedShortcut(s fyne.Shortcut) {
 	case *fyne.ShortcutCopy, *fyne.ShortcutSelectAll:
 		e.Entry.TypedShortcut(s)
 	}
+}
+
+// conversationWindow shows every message of a conversation in one window, oldest first in thread
+// order, each with its sender, date and text. The messages are read in the background.
+func (u *UI) conversationWindow(conv []storage.Summary) {
+	acct := u.acct
+	w := u.app.NewWindow(firstNonEmpty(conv[0].Subject, "Conversation"))
+	box := container.NewVBox(widget.NewLabel(fmt.Sprintf("Reading %d messages…", len(conv))))
+	w.SetContent(container.NewVScroll(box))
+	w.Resize(fyne.NewSize(760, 680))
+	w.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) {
+		if e.Name == fyne.KeyEscape {
+			w.Close()
+		}
+	})
+	w.Show()
+	u.bg(func() {
+		type part struct {
+			sum storage.Summary
+			msg *mailview.Message
+			err error
+		}
+		parts := make([]part, len(conv))
+		for i, sum := range conv {
+			parts[i].sum = sum
+			rc, err := u.storeOpener(acct, u.folderOf(&sum), sum.Key)()
+			if err == nil {
+				parts[i].msg, err = mailview.Read(rc, mailview.Options{})
+				rc.Close()
+			}
+			parts[i].err = err
+		}
+		u.do(func() {
+			box.RemoveAll()
+			for _, p := range parts {
+				head := widget.NewLabelWithStyle(fmt.Sprintf("%s — %s", firstNonEmpty(p.sum.From, "(no sender)"), listDate(p.sum.Date, time.Now())),
+					fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+				head.Selectable = true
+				box.Add(head)
+				if p.err != nil {
+					box.Add(widget.NewLabel("Cannot read this message: " + p.err.Error()))
+				} else {
+					body := widget.NewRichText(bodySegments(p.msg.Body)...)
+					body.Wrapping = fyne.TextWrapWord
+					box.Add(body)
+				}
+				box.Add(widget.NewSeparator())
+			}
+		})
+	})
 }

@@ -538,3 +538,53 @@ func TestTrayMenu(t *testing.T) {
 		t.Errorf("after reading one the tray says %q", got)
 	}
 }
+
+// TestConversationView: grouped by conversation, a message of a thread offers "Show the
+// conversation", whose window shows every message of it.
+func TestConversationView(t *testing.T) {
+	u, _ := newTestUI(t, map[string]string{
+		"u1": "Message-ID: <a@x>\n" + mail("Ada <ada@example.org>", "Plans", "First plan.", 1),
+		"u2": "Message-ID: <b@x>\nIn-Reply-To: <a@x>\nReferences: <a@x>\n" + mail("Ken <ken@example.com>", "Re: Plans", "Second thoughts.", 2),
+		"u3": mail("Grace <grace@example.net>", "Other", "Unrelated.", 3),
+	})
+	u.ui(func() {
+		u.list.model.setThreaded(true)
+		u.list.changed()
+	})
+	r := u.list.model.row(u.list.model.items[0].Key)
+	for i := 0; i < u.list.model.len(); i++ {
+		if u.list.model.at(i).Subject == "Re: Plans" {
+			r = i
+		}
+	}
+	click(u, r, 0)
+	var btn *widget.Button
+	u.ui(func() {
+		walk(u.reader.actions, func(o fyne.CanvasObject) {
+			if b, ok := o.(*widget.Button); ok && strings.HasPrefix(b.Text, "Show the conversation (2") {
+				btn = b
+			}
+		})
+	})
+	if btn == nil {
+		t.Fatal("no Show the conversation button")
+	}
+	before := len(u.app.Driver().AllWindows())
+	u.ui(func() { test.Tap(btn) })
+	u.wait()
+	ws := u.app.Driver().AllWindows()
+	if len(ws) != before+1 {
+		t.Fatalf("%d new windows", len(ws)-before)
+	}
+	var text strings.Builder
+	u.ui(func() {
+		walk(ws[len(ws)-1].Content(), func(o fyne.CanvasObject) {
+			if rt, ok := o.(*widget.RichText); ok {
+				text.WriteString(rt.String())
+			}
+		})
+	})
+	if !strings.Contains(text.String(), "First plan.") || !strings.Contains(text.String(), "Second thoughts.") || strings.Contains(text.String(), "Unrelated") {
+		t.Errorf("the conversation window shows %q", text.String())
+	}
+}

@@ -61,6 +61,7 @@ type listModel struct {
 	// under what they answer; depth is each item's depth in its thread then.
 	threaded bool
 	depth    []int
+	threadOf []int // each item's conversation number, when threaded
 	sel      map[string]bool // selected keys
 	cursor   string          // the message the reader shows and the keys move from
 	anchor   string          // where a Shift range starts
@@ -163,9 +164,10 @@ func (m *listModel) sortOrder() {
 	idx := append([]int(nil), m.order...)
 	if len(m.depth) < len(m.items) {
 		m.depth = make([]int, len(m.items))
+		m.threadOf = make([]int, len(m.items))
 	}
 	order := m.order[:0]
-	for _, t := range thread.Build(live) {
+	for tn, t := range thread.Build(live) {
 		lift := 0
 		if t.Root.Empty() {
 			lift = 1 // replies to a message that is not here start at the left
@@ -175,6 +177,7 @@ func (m *listModel) sortOrder() {
 				it := idx[n.Msg]
 				order = append(order, it)
 				m.depth[it] = max(d-lift, 0)
+				m.threadOf[it] = tn
 			}
 		})
 	}
@@ -186,6 +189,22 @@ func (m *listModel) setThreaded(on bool) {
 	m.threaded = on
 	m.sortOrder()
 	m.filter(m.query)
+}
+
+// conversation returns the messages of key's conversation in thread order (nil when the list is
+// not grouped).
+func (m *listModel) conversation(key string) []storage.Summary {
+	i, ok := m.byKey[key]
+	if !m.threaded || !ok || i >= len(m.threadOf) {
+		return nil
+	}
+	var out []storage.Summary
+	for _, it := range m.order {
+		if m.threadOf[it] == m.threadOf[i] {
+			out = append(out, m.items[it])
+		}
+	}
+	return out
 }
 
 // depthOf is a shown message's depth in its conversation (0 when not grouped).
