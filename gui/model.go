@@ -61,7 +61,7 @@ type listModel struct {
 	// under what they answer; depth is each item's depth in its thread then.
 	threaded bool
 	depth    []int
-	threadOf []int // each item's conversation number, when threaded
+	threadOf []int           // each item's conversation number, when threaded
 	sel      map[string]bool // selected keys
 	cursor   string          // the message the reader shows and the keys move from
 	anchor   string          // where a Shift range starts
