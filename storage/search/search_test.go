@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -255,4 +256,42 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("parse(%q) error %v is not a SyntaxError", q, err)
 		}
 	})
+}
+
+// TestCancelAndConcurrentSearch cancels a build, then searches while another Update runs.
+func TestCancelAndConcurrentSearch(t *testing.T) {
+	s := newStore(t)
+	for i := 10; i < 1200; i++ {
+		msg := "From: bulk@example.org\r\nSubject: bulk " + strings.Repeat("x", i%7) + "\r\nDate: Mon, 01 Jul 2024 10:00:00 +0000\r\n\r\nfiller text\r\n"
+		if err := os.WriteFile(filepath.Join(s.Dir(), "Maildir", "cur", fmt.Sprintf("1700001%04d.bulk:2,S", i)), []byte(msg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, err := Open(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	err = x.Update(ctx, func(done, total int) { cancel() })
+	cancel()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Update = %v", err)
+	}
+	done := make(chan error)
+	go func() { done <- x.Update(context.Background(), nil) }()
+	for i := 0; i < 20; i++ {
+		if _, _, err := x.Search("filler", Options{Limit: 10}); err != nil {
+			t.Errorf("Search during Update: %v", err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := x.Search("filler", Options{}); err != nil || total != 1190 {
+		t.Errorf("Search(filler) after Update: total %d, %v; want 1190", total, err)
+	}
+	if got := found(t, x, "garcia", Options{}); !slices.Equal(got, []int{1}) {
+		t.Errorf("Search(garcia) = %v, want [1]", got)
+	}
 }
