@@ -52,7 +52,15 @@ func serverUIWith(t *testing.T, rg rig, msgs ...string) (*UI, *popserver.Running
 		a.Security = rg.security
 	}
 	a.CheckAtStartup = false
-	cfg := &account.Config{Accounts: []account.Account{a}}
+	u, logs := startUI(t, env, a)
+	return u, srv, logs
+}
+
+// startUI saves the accounts in env's settings and starts the app on them in a 1000×700 test
+// window; the returned channel receives the app's log lines.
+func startUI(t *testing.T, env Env, accts ...account.Account) (*UI, <-chan string) {
+	t.Helper()
+	cfg := &account.Config{Accounts: accts}
 	if err := cfg.Save(env.ConfigDir); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +80,7 @@ func serverUIWith(t *testing.T, rg rig, msgs ...string) (*UI, *popserver.Running
 	}
 	u.wait()
 	t.Cleanup(u.Close)
-	return u, srv, logs
+	return u, logs
 }
 
 // waitLog waits for a log line containing want.

@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/poplar-mail/poplar/account"
@@ -39,26 +37,7 @@ func TestComposerRoundTripPostfix(t *testing.T) {
 	sh, sp, _ := net.SplitHostPort(pf.SubmissionSTARTTLSAddr)
 	spn, _ := strconv.Atoi(sp)
 	a.SMTP = account.SMTPServer{Host: sh, Port: spn, Security: account.SecuritySTARTTLS}
-	cfg := &account.Config{Accounts: []account.Account{a}}
-	if err := cfg.Save(env.ConfigDir); err != nil {
-		t.Fatal(err)
-	}
-	logs := make(chan string, 1000)
-	env.Logf = func(format string, args ...any) {
-		select {
-		case logs <- fmt.Sprintf(format, args...):
-		default:
-		}
-	}
-	app := test.NewTempApp(t)
-	w := app.NewWindow("Poplar")
-	w.Resize(fyne.NewSize(1000, 700))
-	u, err := New(app, w, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.wait()
-	t.Cleanup(u.Close)
+	u, logs := startUI(t, env, a)
 
 	attachment := make([]byte, 300<<10)
 	for i := range attachment {
