@@ -55,7 +55,7 @@ func (r *messageRow) set(m *storage.Summary, selected bool, depth int) {
 	r.from.SetText(firstNonEmpty(m.From, "(no sender)"))
 	subject := firstNonEmpty(m.Subject, "(no subject)")
 	if depth > 0 {
-		subject = strings.Repeat("  ", min(depth, 6)-1) + "↳ " + subject
+		subject = strings.Repeat("  ", min(depth, 6)-1) + "› " + subject
 	}
 	r.subject.SetText(subject)
 	r.preview.SetText(m.Preview)
