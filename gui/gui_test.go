@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/storage"
+	"github.com/poplar-mail/poplar/storage/search"
 )
 
 // newTestUI makes an app with one account "work" whose Inbox holds the given messages.
@@ -586,5 +588,26 @@ func TestConversationView(t *testing.T) {
 	})
 	if !strings.Contains(text.String(), "First plan.") || !strings.Contains(text.String(), "Second thoughts.") || strings.Contains(text.String(), "Unrelated") {
 		t.Errorf("the conversation window shows %q", text.String())
+	}
+}
+
+// TestSearchIndexReleased: the app lets go of an idle search index, so `poplar search` (another
+// process) can open it, and the next search in the window opens it again.
+func TestSearchIndexReleased(t *testing.T) {
+	u, s := newTestUI(t, threeMessages)
+	typeSearch(t, u, "ada")
+	if _, err := search.Open(s); !errors.Is(err, search.ErrBusy) {
+		t.Fatalf("while the app holds the index another Open gives %v, want ErrBusy", err)
+	}
+	u.closeIndexes() // what indexIdle without a search does
+	u.wait()
+	other, err := search.Open(s)
+	if err != nil {
+		t.Fatalf("after the app let go: %v", err)
+	}
+	other.Close()
+	typeSearch(t, u, "unix")
+	if u.list.model.len() != 1 || u.list.model.at(0).Subject != "Unix" {
+		t.Fatalf("search after reopening: %d rows", u.list.model.len())
 	}
 }

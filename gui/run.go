@@ -82,6 +82,7 @@ func Run(ctx context.Context, g cli.Globals, args []string) error {
 		quitting = true
 		u.saveLayout()
 		u.saveOpenDrafts()
+		u.stopSearch()
 		w.Hide()
 		go func() { // stopping the checks and writing the indexes is not UI work
 			u.Close()

@@ -26,6 +26,10 @@ const searchDelay = 150 * time.Millisecond
 // again (fetches and moves in between are caught then).
 const indexFresh = 10 * time.Second
 
+// indexIdle is how long an unused full-text index stays open: it takes a lock, and while the app
+// holds it `poplar search` cannot open it.
+const indexIdle = 30 * time.Second
+
 // searchState is the search of the open account (UI goroutine).
 type searchState struct {
 	query   string // the query shown; "" when the list shows the folder
@@ -33,6 +37,7 @@ type searchState struct {
 	count   *widget.Label
 	timer   *time.Timer
 	updated map[string]time.Time // account → when its index was last brought up to date
+	idle    *time.Timer          // closes the indexes after indexIdle without a search
 }
 
 // searchChanged runs a search once typing pauses; an empty box returns to the folder.
@@ -80,6 +85,10 @@ func (u *UI) runSearch(q string) {
 		st.updated = map[string]time.Time{}
 	}
 	update := time.Since(st.updated[acct]) > indexFresh
+	if st.idle != nil {
+		st.idle.Stop()
+	}
+	st.idle = time.AfterFunc(indexIdle, func() { u.bg(u.closeIndexes) })
 	u.bg(func() {
 		idx, err := u.searchIndex(acct)
 		if err == nil && update {
@@ -142,6 +151,26 @@ func (u *UI) showSearchError(err error) {
 		u.searchSt.count.SetText("Search failed: " + err.Error())
 	}
 	u.searchSt.count.Show()
+}
+
+// stopSearch stops the idle timer (Poplar is quitting: Close closes the indexes itself).
+func (u *UI) stopSearch() {
+	if u.searchSt.idle != nil {
+		u.searchSt.idle.Stop()
+	}
+}
+
+// closeIndexes closes the open full-text indexes (idle: another Poplar may use them now); the
+// next search opens them again. Off the UI goroutine.
+func (u *UI) closeIndexes() {
+	u.mu.Lock()
+	idxs := u.indexes
+	u.indexes = nil
+	u.mu.Unlock()
+	for _, idx := range idxs {
+		idx.Close()
+	}
+	u.do(func() { u.searchSt.updated = nil }) // reopened indexes are brought up to date again
 }
 
 // searchIndex opens (once) the full-text index of an account. Off the UI goroutine.
