@@ -1,16 +1,12 @@
 package account
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/textproto"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -176,104 +172,6 @@ func (c *greetedConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// smtpTLSConfig is the TLS configuration of the outgoing server: TLS 1.2 or newer, the system's
-// roots plus the account's CAFile, or only the pinned SMTP fingerprint when one is set (the pin
-// replaces chain and name checks, so a self-signed certificate works).
-func smtpTLSConfig(a Account) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: a.SMTP.Host, MinVersion: tls.VersionTLS12}
-	if a.CAFile != "" {
-		pem, err := os.ReadFile(a.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("account: reading CA file: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("account: CA file %s holds no PEM certificate", a.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if a.SMTP.Fingerprint != "" {
-		want, err := pop.ParseFingerprint(a.SMTP.Fingerprint)
-		if err != nil {
-			return nil, err
-		}
-		cfg.InsecureSkipVerify = true
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("no certificate")
-			}
-			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
-			if !bytes.Equal(got[:], want) {
-				return &smtpPinError{leaf: cs.PeerCertificates[0], pinned: formatPin(want)}
-			}
-			return nil
-		}
-	}
-	return cfg, nil
-}
-
-// formatPin writes a SHA-256 as pop.CertFingerprint does: upper-case hex pairs joined by colons.
-func formatPin(sum []byte) string {
-	parts := make([]string, len(sum))
-	for i, b := range sum {
-		parts[i] = fmt.Sprintf("%02X", b)
-	}
-	return strings.Join(parts, ":")
-}
-
-type smtpPinError struct {
-	leaf   *x509.Certificate
-	pinned string
-}
-
-func (e *smtpPinError) Error() string { return "the certificate does not match the pinned fingerprint" }
-
-// smtpCertError gives a failed handshake's certificate its details as a *pop.CertificateError
-// (the type the app's trust dialog shows); other failures are wrapped.
-func smtpCertError(host string, err error) error {
-	var ve *tls.CertificateVerificationError
-	var pe *smtpPinError
-	var leaf *x509.Certificate
-	switch {
-	case errors.As(err, &ve) && len(ve.UnverifiedCertificates) > 0:
-		leaf = ve.UnverifiedCertificates[0]
-	case errors.As(err, &pe):
-		leaf = pe.leaf
-	default:
-		return fmt.Errorf("account: TLS handshake with the outgoing server %s: %w", host, err)
-	}
-	ce := &pop.CertificateError{Host: host, Subject: pop.CleanText(leaf.Subject.String()), Issuer: pop.CleanText(leaf.Issuer.String()),
-		NotBefore: leaf.NotBefore, NotAfter: leaf.NotAfter, Fingerprint: pop.CertFingerprint(leaf.Raw), Leaf: leaf, Err: err,
-		SelfSigned: bytes.Equal(leaf.RawIssuer, leaf.RawSubject) && leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature) == nil}
-	for _, n := range leaf.DNSNames {
-		ce.Names = append(ce.Names, pop.CleanText(n))
-	}
-	for _, ip := range leaf.IPAddresses {
-		ce.Names = append(ce.Names, ip.String())
-	}
-	var he x509.HostnameError
-	var ie x509.CertificateInvalidError
-	var ue x509.UnknownAuthorityError
-	switch {
-	case pe != nil:
-		ce.Reason, ce.Pinned, ce.Err = pop.CertPinChanged, pe.pinned, pop.ErrPinChanged
-	case errors.As(err, &he):
-		ce.Reason = pop.CertWrongHost
-	case errors.As(err, &ie) && ie.Reason == x509.Expired && time.Now().Before(leaf.NotBefore):
-		ce.Reason = pop.CertNotYetValid
-	case errors.As(err, &ie) && ie.Reason == x509.Expired:
-		ce.Reason = pop.CertExpired
-	case errors.As(err, &ue) && ce.SelfSigned:
-		ce.Reason = pop.CertSelfSigned
-	case errors.As(err, &ue):
-		ce.Reason = pop.CertUnknownAuthority
-	}
-	return ce
-}
-
 // dialSMTP connects to the account's outgoing server and returns a go-smtp client that has said
 // EHLO over the connection's final security: implicit TLS, STARTTLS (refused with
 // ErrSMTPNoSTARTTLS when not offered), or none. Cancelling ctx closes the connection; close the
@@ -299,7 +197,9 @@ func dialSMTP(ctx context.Context, a Account, timeout time.Duration) (*smtp.Clie
 	conn := net.Conn(&deadlineConn{Conn: raw, timeout: timeout})
 	var cfg *tls.Config
 	if a.SMTP.Security != SecurityNone {
-		if cfg, err = smtpTLSConfig(a); err != nil {
+		// The outgoing server is trusted by the same rule as the incoming one: the account's CA
+		// file, or the SMTP server's own pinned fingerprint.
+		if cfg, err = pop.TLSConfig(a.SMTP.Host, a.CAFile, a.SMTP.Fingerprint); err != nil {
 			return fail(err)
 		}
 	}
@@ -307,7 +207,7 @@ func dialSMTP(ctx context.Context, a Account, timeout time.Duration) (*smtp.Clie
 	case SecurityTLS:
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(smtpCertError(a.SMTP.Host, err))
+			return fail(pop.HandshakeError(a.SMTP.Host, err))
 		}
 		conn = tc
 	case SecuritySTARTTLS:
@@ -317,7 +217,7 @@ func dialSMTP(ctx context.Context, a Account, timeout time.Duration) (*smtp.Clie
 		}
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return fail(smtpCertError(a.SMTP.Host, err))
+			return fail(pop.HandshakeError(a.SMTP.Host, err))
 		}
 		conn = &greetedConn{Conn: tc, pending: greeting}
 	}

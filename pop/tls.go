@@ -35,6 +35,20 @@ func ParseFingerprint(s string) ([]byte, error) {
 	return b, nil
 }
 
+// TLSConfig returns the client TLS configuration Poplar uses for any mail server it talks to: TLS
+// 1.2 or newer, the system's roots plus the PEM certificates in caFile (when given), and with a
+// fingerprint (SHA-256, as ParseFingerprint reads it) exactly that certificate instead of chain
+// and name checks. A failed handshake with it gives HandshakeError's details. The SMTP sender
+// (package account) shares it, so both servers of an account are trusted by one rule.
+func TLSConfig(serverName, caFile, fingerprint string) (*tls.Config, error) {
+	return tlsConfig(&Options{ServerName: serverName, CAFile: caFile, Fingerprint: fingerprint})
+}
+
+// HandshakeError describes a failed TLS handshake made with TLSConfig: a *CertificateError with
+// the certificate's details (CertPinChanged for a pin that does not match) when the certificate
+// was the problem, else the error wrapped with the host.
+func HandshakeError(host string, err error) error { return certError(host, err) }
+
 // tlsConfig builds the client TLS configuration for opts.
 func tlsConfig(opts *Options) (*tls.Config, error) {
 	var cfg *tls.Config
