@@ -217,15 +217,16 @@ func (u *UI) sendDraft(acct string, d *compose.Draft, answered *answeredRef, dra
 		if err != nil {
 			return
 		}
-		u.sendQueued(a, s, key)
+		u.sendQueued(a, s, key, false)
 	})
 }
 
-// sendQueued sends one Outbox entry (off the UI goroutine) and reports the outcome.
-func (u *UI) sendQueued(a account.Account, s *storage.Store, key string) {
+// sendQueued sends one Outbox entry (off the UI goroutine) and reports the outcome; force sends
+// one that may have been sent already (the user said so).
+func (u *UI) sendQueued(a account.Account, s *storage.Store, key string, force bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	err := account.SendEntry(ctx, a, s, key, account.SendOptions{Secrets: u.secrets()})
+	err := account.SendEntry(ctx, a, s, key, account.SendOptions{Secrets: u.secrets(), Force: force})
 	u.do(func() {
 		if err != nil {
 			what, remedy := account.Explain(err, a.Name)
@@ -354,24 +355,9 @@ func (u *UI) outboxBox(acct, key string, st storage.OutboxState) fyne.CanvasObje
 		send := func() {
 			u.setStatus("Sending…")
 			u.bg(func() {
-				s, err := u.store(acct)
-				if err != nil {
-					return
+				if s, err := u.store(acct); err == nil {
+					u.sendQueued(a, s, key, force)
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				defer cancel()
-				err = account.SendEntry(ctx, a, s, key, account.SendOptions{Secrets: u.secrets(), Force: force})
-				u.do(func() {
-					if err != nil {
-						what, remedy := account.Explain(err, acct)
-						u.setStatus(what + " — " + remedy)
-					} else {
-						u.setStatus("Sent")
-					}
-					u.reader.clear()
-					u.loadFolder(u.acct, u.folder)
-					u.refreshFolders()
-				})
 			})
 		}
 		if force {
