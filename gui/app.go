@@ -62,6 +62,7 @@ type UI struct {
 	book         *addressBook             // addresses for completion, filled in the background (send.go)
 	composers    []*composer              // the open composer windows (their drafts are saved when Poplar quits)
 	searchSt     searchState              // the search box's search (search.go)
+	arriving     arrivals                 // new messages waiting for the next insert into the list (fetch.go)
 	indexes      map[string]*search.Index // full-text indexes by account, under mu (search.go)
 	tray         *fyne.Menu               // nil without a system tray
 	// shortcutKeys are the window's shortcuts, for widgets that have the focus to pass on.

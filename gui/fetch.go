@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"fyne.io/fyne/v2"
 
@@ -45,8 +46,7 @@ func (u *UI) runEvent(ev account.RunEvent) {
 			u.status.update(ev.Event)
 		case account.MessageStored:
 			if f := firstNonEmpty(ev.Event.Summary.Folder, storage.Inbox); u.acct == name && u.folder == f && u.searchSt.query == "" {
-				u.list.model.insert(ev.Event.Summary) // a filter may have put it in another folder
-				u.list.list.Refresh()
+				u.queueInsert(ev.Event.Summary) // a filter may have put it in another folder
 			}
 		case account.Note:
 			u.setStatus(name + ": " + ev.Event.Text)
@@ -57,9 +57,44 @@ func (u *UI) runEvent(ev account.RunEvent) {
 	}
 }
 
+// insertEvery bounds how often arriving messages are put into the list: they are inserted in
+// groups, so a fetch of many messages costs one regrouping of a Conversations list per group, not
+// one per message.
+const insertEvery = 250 * time.Millisecond
+
+// arrivals are new messages of one folder waiting to be put into its list.
+type arrivals struct {
+	acct, folder string
+	sums         []storage.Summary
+}
+
+// queueInsert puts a message that arrived into the open list (of folder acct/folder) with the
+// next group.
+func (u *UI) queueInsert(sum storage.Summary) {
+	a := &u.arriving
+	if a.acct != u.acct || a.folder != u.folder {
+		*a = arrivals{acct: u.acct, folder: u.folder} // the list shows another folder now
+	}
+	if len(a.sums) == 0 {
+		time.AfterFunc(insertEvery, func() { u.do(u.insertArrived) })
+	}
+	a.sums = append(a.sums, sum)
+}
+
+// insertArrived puts the messages that arrived into the list, if it still shows their folder.
+func (u *UI) insertArrived() {
+	a := &u.arriving
+	if len(a.sums) > 0 && u.acct == a.acct && u.folder == a.folder && u.searchSt.query == "" {
+		u.list.model.insert(a.sums...)
+		u.list.list.Refresh()
+	}
+	a.sums = nil
+}
+
 // fetchDone shows a check's outcome in plain words and marks a failing account.
 func (u *UI) fetchDone(name string, ev account.RunEvent) {
 	res, err := ev.Result, ev.Err
+	u.insertArrived() // the last group, now: the check is over
 	switch {
 	case err == nil:
 		u.tree.setError(name, "")
