@@ -43,18 +43,18 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "file whose POP3 section is replaced with the results ('' = print only)")
 	quick := flag.Bool("quick", false, "200 messages, 1 repetition")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of Poplar's full fetches (keep) to this file")
-	only := flag.String("only", "", "run only the measurements whose name contains this text, print only; \"send\": only the send measurement (written to -out only when -out is given)")
+	only := flag.String("only", "", "run only the measurements whose name contains this text, print only; \"send\" or \"list\": only that measurement (written to -out only when -out is given)")
 	flag.Parse()
 	if *quick {
 		*n, *reps = 200, 1
 	}
 	outGiven := false
 	flag.Visit(func(f *flag.Flag) { outGiven = outGiven || f.Name == "out" })
-	if *only == "send" {
+	if step := map[string]func(string) error{"send": runSend, "list": runListBench}[*only]; step != nil {
 		if !outGiven {
 			*out = ""
 		}
-		if err := runSend(*out); err != nil {
+		if err := step(*out); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -317,7 +317,10 @@ func run(n, reps int, out, profile, only string) error {
 		}
 	}
 	fmt.Println()
-	return sendSection(tmp, out)
+	if err := sendSection(tmp, out); err != nil {
+		return err
+	}
+	return listStep(tmp, out)
 }
 
 // runSend is `bench -only send`: the send measurement alone, in its own temporary folder.
