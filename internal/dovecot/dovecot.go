@@ -44,6 +44,11 @@ type User struct {
 // Options configure Start.
 type Options struct {
 	Users []User
+	// OAuth2IntrospectionURL, when set, makes Dovecot also accept XOAUTH2 and OAUTHBEARER: its
+	// oauth2 passdb posts the bearer token to this RFC 7662 introspection endpoint (such as
+	// internal/oauthtest's) and lets the user in when the answer is active and names them as
+	// "username". Passwords keep working beside it.
+	OAuth2IntrospectionURL string
 }
 
 // Server is a running Dovecot.
@@ -319,6 +324,10 @@ func (s *Server) setup(opts Options) error {
 	if err := os.WriteFile(filepath.Join(s.Dir, "passwd"), pw.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
 	}
+	mechs, oauthPassdb, err := s.oauth2(opts.OAuth2IntrospectionURL)
+	if err != nil {
+		return err
+	}
 	mail := filepath.Join(s.Dir, "mail")
 	if err := os.MkdirAll(mail, 0o755); err != nil {
 		return fmt.Errorf("dovecot: %w", err)
@@ -346,7 +355,7 @@ ssl_cert = <%[1]s/cert.pem
 ssl_key = <%[1]s/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 apop
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 apop%[6]s
 first_valid_uid = 1
 first_valid_gid = 1
 default_internal_user = %[2]s
@@ -354,7 +363,7 @@ default_login_user = %[3]s
 mail_location = maildir:~
 pop3_uidl_format = %%08Xu%%08Xv
 pop3_no_flag_updates = yes
-passdb {
+%[7]spassdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[1]s/passwd
 }
@@ -381,7 +390,7 @@ service auth {
     mode = 0666
   }
 }
-`, s.Dir, internal, login, p1, p2)
+`, s.Dir, internal, login, p1, p2, mechs, oauthPassdb)
 	if os.Getuid() != 0 {
 		conf += "service pop3-login {\n  chroot =\n}\nservice auth {\n  user = $default_internal_user\n}\n"
 	}
@@ -389,4 +398,22 @@ service auth {
 		return fmt.Errorf("dovecot: %w", err)
 	}
 	return nil
+}
+
+// oauth2 writes the oauth2 passdb's settings when introspection is set and returns the extra
+// mechanisms and the passdb block for dovecot.conf ("" for both when it is not).
+func (s *Server) oauth2(introspection string) (mechs, passdb string, err error) {
+	if introspection == "" {
+		return "", "", nil
+	}
+	if strings.ContainsAny(introspection, " \r\n") {
+		return "", "", fmt.Errorf("dovecot: introspection URL %q has a space or line break", introspection)
+	}
+	conf := fmt.Sprintf("introspection_mode = post\nintrospection_url = %s\nusername_attribute = username\n"+
+		"active_attribute = active\nactive_value = true\nforce_introspection = yes\ntimeout_msecs = 10000\n", introspection)
+	path := filepath.Join(s.Dir, "oauth2.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return "", "", fmt.Errorf("dovecot: %w", err)
+	}
+	return " xoauth2 oauthbearer", fmt.Sprintf("passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n", path), nil
 }
