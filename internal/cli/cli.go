@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/poplar-mail/poplar/account"
+	"github.com/poplar-mail/poplar/internal/version"
 )
 
 // Env is everything a command may touch of the outside world, so tests can run commands in-process.
@@ -70,6 +71,7 @@ func Main(ctx context.Context, e *Env, args []string) int {
 	fs.StringVar(&g.ConfigDir, "config-dir", "", "folder for accounts.toml (env POPLAR_CONFIG_DIR)")
 	fs.StringVar(&g.DataDir, "data-dir", "", "folder for mail (env POPLAR_DATA_DIR)")
 	demo := fs.Bool("demo", false, "open the desktop app on a demo mailbox served on this computer")
+	showVersion := fs.Bool("version", false, "print the version, commit and build date")
 	fs.Usage = func() { usage(e.Stderr, fs) }
 	// Global flags may come before the subcommand; subcommands also accept them (see GlobalFlags).
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +79,10 @@ func Main(ctx context.Context, e *Env, args []string) int {
 			return 0
 		}
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintln(e.Stdout, version.Get())
+		return 0
 	}
 	if err := g.resolve(e.Getenv); err != nil {
 		fmt.Fprintf(e.Stderr, "poplar: %v\n", err)
@@ -98,6 +104,13 @@ func Main(ctx context.Context, e *Env, args []string) int {
 		return 2
 	}
 	if rest[0] == "help" {
+		if len(rest) == 2 && rest[1] == "--man" { // hidden: the manual page, for packaging
+			if err := writeMan(ctx, e.Stdout, fs); err != nil {
+				fmt.Fprintf(e.Stderr, "poplar: %v\n", err)
+				return 1
+			}
+			return 0
+		}
 		usage(e.Stdout, fs)
 		return 0
 	}
