@@ -45,13 +45,12 @@ func runList(ctx context.Context, e *Env, g Globals, args []string) int {
 		return 1
 	}
 	defer s.Close()
-	sums, err := s.Summaries(*folder)
+	// With a limit, only the newest summaries are read: from the start of the index file when
+	// it is in step with the folder.
+	sums, err := s.Newest(*folder, *limit)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "poplar list: %v\n", err)
 		return 1
-	}
-	if *limit > 0 && len(sums) > *limit {
-		sums = sums[:*limit]
 	}
 	if err := printSummaries(e.Stdout, sums, *asJSON); err != nil {
 		return 1

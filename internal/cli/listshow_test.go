@@ -64,3 +64,29 @@ func TestListAndShowForeignMaildir(t *testing.T) {
 		t.Errorf("show of a missing key: %d %s", code, errs)
 	}
 }
+
+// TestListLimitTwice: the second `list --limit`, which reads the start of the index file the
+// first one wrote, prints what the first printed, and a message that arrived in between shows.
+func TestListLimitTwice(t *testing.T) {
+	data := t.TempDir()
+	foreignMaildir(t, data)
+	var outs []string
+	for range 2 {
+		code, out, errs := run(t, "", "list", "--data-dir", data, "--limit", "1")
+		if code != 0 {
+			t.Fatalf("list --limit 1: exit %d: %s", code, errs)
+		}
+		outs = append(outs, out)
+	}
+	if outs[0] != outs[1] || !strings.Contains(outs[0], "Grüße") || strings.Count(outs[0], "\n") != 1 {
+		t.Fatalf("list --limit 1, twice:\n%s\n%s", outs[0], outs[1])
+	}
+	m := "From: new@example.org\nSubject: newer\nDate: Wed, 15 Nov 2023 08:00:00 +0000\n\nhi\n"
+	if err := os.WriteFile(filepath.Join(data, "home", "Maildir", "new", "1700030000.M3P3.otherhost"), []byte(m), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, "", "list", "--data-dir", data, "--limit", "1")
+	if code != 0 || !strings.Contains(out, "newer") {
+		t.Fatalf("list --limit 1 after a message arrived: %d\n%s", code, out)
+	}
+}
