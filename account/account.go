@@ -63,6 +63,9 @@ type Account struct {
 	// Filters sort new mail as it is delivered, in order ([[accounts.filters]], see Filter). They
 	// need settings-file version 3.
 	Filters []Filter `toml:"filters,omitempty"`
+	// OAuth is the OAuth2 sign-in of an account with Auth "oauth2" ([accounts.oauth], see
+	// oauth.go; its secrets live in the keyring). It needs settings-file version 4.
+	OAuth OAuth `toml:"oauth,omitempty"`
 }
 
 // SMTPServer is an account's outgoing server. The password is not here: it is the account's own
@@ -160,6 +163,9 @@ func (a Account) Validate() error {
 	if err := a.SMTP.validate(bad); err != nil {
 		return err
 	}
+	if err := a.OAuth.validate(a.Auth, bad); err != nil {
+		return err
+	}
 	return ValidateFilters(a.Name, a.Filters)
 }
 
@@ -233,11 +239,17 @@ func (a Account) AuthMethod() pop.AuthMethod {
 // no account uses them, so an older Poplar still reads the file, and version 2 once one does, so an
 // older Poplar says to upgrade instead of failing on an unknown setting. A version 1 file loads
 // unchanged (no outgoing server). Version 3 added filters ([[accounts.filters]]), written only
-// when an account has one.
-const ConfigVersion = 3
+// when an account has one. Version 4 added OAuth2 sign-in ([accounts.oauth]), written only when
+// an account has it.
+const ConfigVersion = 4
 
 // version returns the settings-file version c needs.
 func (c *Config) version() int {
+	for _, a := range c.Accounts {
+		if a.OAuth.Configured() {
+			return 4
+		}
+	}
 	for _, a := range c.Accounts {
 		if len(a.Filters) > 0 {
 			return 3

@@ -36,6 +36,27 @@ func dialLogin(ctx context.Context, a Account, secret string, po pop.Options) (*
 	return c, nil
 }
 
+// dialSignIn logs in with dialLogin and the secret LoginSecret gives: the one path of fetch and
+// FetchRest. When the server refuses a cached OAuth2 access token (revoked, or expired early), the
+// token is forgotten and a fresh one asked for: a revoked sign-in then ends in a *SignInError.
+func dialSignIn(ctx context.Context, a Account, secrets SecretStore, po pop.Options) (*pop.Client, error) {
+	secret, err := LoginSecret(ctx, a, secrets)
+	if err != nil {
+		return nil, err
+	}
+	c, err := dialLogin(ctx, a, secret, po)
+	if err != nil && forgetToken(a, secrets, err) {
+		fresh, ferr := LoginSecret(ctx, a, secrets)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if fresh != secret {
+			return dialLogin(ctx, a, fresh, po)
+		}
+	}
+	return c, err
+}
+
 // TrustCertificate pins the certificate that ce describes: a.Fingerprint becomes ce.Fingerprint,
 // so the account connects to that exact certificate and to no other, whatever its issuer, names
 // or dates (pop.Options.Fingerprint). Clearing a.Fingerprint removes the pin. The caller must have
@@ -57,8 +78,8 @@ func TrustCertificate(a *Account, ce *pop.CertificateError) error {
 	return nil
 }
 
-// TestConnection logs in to the account's server with secret (a password, or an OAuth2 token)
-// and returns its capabilities (after login) and greeting. It changes nothing on the server.
+// TestConnection logs in to the account's server with secret (a password, or an OAuth2 access
+// token: LoginSecret gives the stored one) and returns its capabilities (after login) and greeting. It changes nothing on the server.
 func TestConnection(ctx context.Context, a Account, secret string) (pop.Capabilities, string, error) {
 	po := a.PopOptions()
 	po.Timeout = 20 * time.Second
@@ -83,16 +104,12 @@ func FetchRest(ctx context.Context, a Account, store *storage.Store, uidl string
 	if secrets == nil {
 		secrets = Keyring()
 	}
-	secret, err := secrets.Get(a.Name)
-	if err != nil {
-		return storage.Summary{}, err
-	}
 	unlock, err := store.LockFetch()
 	if err != nil {
 		return storage.Summary{}, err
 	}
 	defer unlock()
-	c, err := dialLogin(ctx, a, secret, a.PopOptions())
+	c, err := dialSignIn(ctx, a, secrets, a.PopOptions())
 	if err != nil {
 		return storage.Summary{}, err
 	}

@@ -32,11 +32,18 @@ func Explain(err error, name string) (what, remedy string) {
 	var dnsErr *net.DNSError
 	var le *LoginDelayError
 	var re *pop.MethodRefusedError
+	var prov *ProviderError
 	switch {
 	case err == nil:
 		return "", ""
 	case errors.Is(err, context.Canceled):
 		return "Cancelled", ""
+	case errors.Is(err, ErrSignInAgain):
+		return fmt.Sprintf("The sign-in of %s has expired or was withdrawn at the provider", name),
+			fmt.Sprintf("Sign in again (in a terminal: poplar account login %s)", name)
+	case errors.As(err, &prov):
+		return fmt.Sprintf("The sign-in provider of %s refused: %s", name, strings.TrimSpace(prov.Code+" "+prov.Description)),
+			"Check the account's OAuth client ID and secret against the application you registered with the provider"
 	case isSendErr(err):
 		return explainSend(err, name)
 	case errors.As(err, &de): // first: it holds the errors of every attempt

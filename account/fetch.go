@@ -227,17 +227,13 @@ func (f *fetcher) run(ctx context.Context) (Result, error) {
 	if _, err := f.store.RemoveTmp(); err != nil {
 		return f.res, &StoreError{Err: err}
 	}
-	secret, err := f.opts.Secrets.Get(f.a.Name)
-	if err != nil {
-		return f.res, err
-	}
 	delay := f.opts.RetryDelay
 	stalls := 0
 	for attempt := 0; ; attempt++ {
 		if err := f.waitLoginDelay(ctx); err != nil {
 			return f.res, err
 		}
-		err = f.session(ctx, secret)
+		err := f.session(ctx)
 		if err == nil || !retryable(err) || attempt >= f.opts.MaxRetries || ctx.Err() != nil {
 			return f.res, err
 		}
@@ -324,12 +320,12 @@ type message struct {
 }
 
 // session is one POP3 session: login, list, download, delete, quit.
-func (f *fetcher) session(ctx context.Context, secret string) error {
+func (f *fetcher) session(ctx context.Context) error {
 	po := f.a.PopOptions()
 	po.Trace = f.opts.Trace
 	po.Timeout = f.opts.Timeout
 	po.MaxMessageSize = f.opts.MaxMessageSize
-	c, err := dialLogin(ctx, f.a, secret, po)
+	c, err := dialSignIn(ctx, f.a, f.opts.Secrets, po)
 	if err != nil {
 		return err
 	}

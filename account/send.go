@@ -250,7 +250,8 @@ func sendLocked(ctx context.Context, a Account, s *storage.Store, key string, op
 	}
 	defer stop()
 	defer c.Close()
-	if err := smtpAuth(c, a, func() (string, error) { return SMTPPassword(a, opts.Secrets) }); err != nil {
+	if err := smtpAuth(c, a, func() (string, error) { return SMTPLoginSecret(ctx, a, opts.Secrets) }); err != nil {
+		forgetToken(a, opts.Secrets, err)
 		return fail(storage.OutboxQueued, retryableSend(ctx, err), err)
 	}
 	mo := &smtp.MailOptions{Size: size}

@@ -174,6 +174,13 @@ func (s *Server) Expired() bool {
 	return true
 }
 
+// SetAccessTokenLifetime changes the lifetime of the access tokens issued from now on.
+func (s *Server) SetAccessTokenLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.AccessTokenLifetime = d
+}
+
 // TamperState makes the next authorization redirect carry a state the client did not send, as a
 // forged or replayed redirect would.
 func (s *Server) TamperState() {
