@@ -77,6 +77,41 @@ var oauthPresets = map[string]oauthPreset{
 	ProviderCustom: {},
 }
 
+// oauthServers are the POP3 and submission servers of the providers with a preset.
+var oauthServers = map[string]struct {
+	pop  string
+	smtp SMTPServer
+}{
+	ProviderGoogle:    {"pop.gmail.com", SMTPServer{Host: "smtp.gmail.com", Port: SMTPPortTLS, Security: SecurityTLS}},
+	ProviderMicrosoft: {"outlook.office365.com", SMTPServer{Host: "smtp.office365.com", Port: SMTPPortSubmission, Security: SecuritySTARTTLS}},
+}
+
+// OAuthDefaults completes an account being set up for OAuth2: Auth becomes "oauth2" when OAuth
+// settings are given, the user name defaults to the email address, and for Google and Microsoft
+// an empty incoming or outgoing server becomes the provider's (TLS on 995; 465, or 587 with
+// STARTTLS). Settings already given are kept.
+func OAuthDefaults(a *Account) {
+	if a.OAuth.Provider != "" || a.OAuth.ClientID != "" {
+		a.Auth = "oauth2"
+	}
+	if a.Auth != "oauth2" {
+		return
+	}
+	if a.Username == "" {
+		a.Username = a.Email
+	}
+	srv, ok := oauthServers[a.OAuth.Provider]
+	if !ok {
+		return
+	}
+	if a.Host == "" {
+		a.Host, a.Port, a.Security = srv.pop, 995, SecurityTLS
+	}
+	if a.SMTP.Host == "" {
+		a.SMTP = srv.smtp
+	}
+}
+
 // Endpoints returns the settings with the provider's preset filled in where they are empty.
 func (o OAuth) Endpoints() OAuth {
 	p := oauthPresets[o.Provider]

@@ -33,6 +33,10 @@ func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
                      [--display-name N] [--reply-to ADDR] [--signature TEXT]
                      [--smtp-host H] [--smtp-port P] [--smtp-security tls|starttls|none]
                      [--smtp-user U] [--smtp-fingerprint SHA256] [--smtp-password-stdin]
+                     [--auth oauth2 --oauth-provider google|microsoft|custom --oauth-client-id ID
+                      [--oauth-auth-url U --oauth-token-url U --oauth-scope S...] [--oauth-device-url U]
+                      [--oauth-client-secret-stdin]]   (google/microsoft: servers and user from --email)
+  poplar account login NAME [--device]      sign in to an OAuth2 account in the browser (or with a code)
   poplar account list
   poplar account set NAME --FLAG VALUE...   (any flag of add; booleans take true/false)
   poplar account remove NAME [--delete-mail]`)
@@ -49,6 +53,8 @@ func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
 		return accountList(e, g, rest)
 	case "remove", "rm":
 		return accountRemove(e, g, rest)
+	case "login":
+		return accountLogin(ctx, e, g, rest)
 	}
 	return usage()
 }
@@ -79,6 +85,7 @@ func accountFlags(fs *flag.FlagSet, a *account.Account) {
 	fs.StringVar(&a.SMTP.Security, "smtp-security", a.SMTP.Security, "outgoing server security: tls, starttls or none")
 	fs.StringVar(&a.SMTP.Username, "smtp-user", a.SMTP.Username, "outgoing server user name (default: --user; another one has its own password)")
 	fs.StringVar(&a.SMTP.Fingerprint, "smtp-fingerprint", a.SMTP.Fingerprint, "pinned SHA-256 fingerprint of the outgoing server's certificate")
+	oauthFlags(fs, a)
 }
 
 // smtpDefaults completes the outgoing server settings given on the command line: the security
@@ -110,7 +117,7 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		return 2
 	}
 	name := args[0]
-	var smtpPwStdin bool
+	var smtpPwStdin, clientSecretStdin bool
 	// The flags are parsed twice: first to learn --config-dir and --data-dir (and to report a bad
 	// flag), then onto the account loaded from that folder, so its other settings are kept.
 	flags := func(a *account.Account, g *Globals, out io.Writer) (fs *flag.FlagSet, pwStdin, deleteFromServer *bool) {
@@ -120,6 +127,7 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		accountFlags(fs, a)
 		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input and store it in the keyring")
 		fs.BoolVar(&smtpPwStdin, "smtp-password-stdin", false, "with --smtp-user: read the outgoing server's password from standard input and store it in the keyring")
+		fs.BoolVar(&clientSecretStdin, "oauth-client-secret-stdin", false, "read the OAuth client secret (Google requires one) from standard input and store it in the keyring")
 		deleteFromServer = fs.Bool("delete-from-server", false, "delete each message from the server once it is stored here (same as --leave-on-server=false)")
 		return fs, pwStdin, deleteFromServer
 	}
@@ -181,8 +189,13 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		a.SMTP.Security = sec.String()
 	}
 	smtpDefaults(&a, given)
-	if *pwStdin && smtpPwStdin {
-		fmt.Fprintf(e.Stderr, "poplar account %s: --password-stdin and --smtp-password-stdin both read standard input; give one at a time\n", sub)
+	account.OAuthDefaults(&a)
+	if stdinReaders := btoi(*pwStdin) + btoi(smtpPwStdin) + btoi(clientSecretStdin); stdinReaders > 1 {
+		fmt.Fprintf(e.Stderr, "poplar account %s: --password-stdin, --smtp-password-stdin and --oauth-client-secret-stdin all read standard input; give one at a time\n", sub)
+		return 2
+	}
+	if *pwStdin && a.OAuth.Configured() {
+		fmt.Fprintf(e.Stderr, "poplar account %s: an OAuth2 account has no password: sign in with 'poplar account login %s'\n", sub, name)
 		return 2
 	}
 	if smtpPwStdin && (!a.CanSend() || a.SMTPSecretName() == a.Name) {
@@ -228,7 +241,20 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 			return 1
 		}
 	}
+	if clientSecretStdin {
+		secret, err := readPassword(e.Stdin)
+		if err == nil {
+			err = account.SetOAuthClientSecret(a, e.secrets(), secret)
+		}
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "poplar account %s: the account was saved, but not its OAuth client secret: %v\n", sub, err)
+			return 1
+		}
+	}
 	fmt.Fprintf(e.Stdout, "Account %q saved in %s\n", name, g.ConfigDir)
+	if a.OAuth.Configured() && sub == "add" {
+		fmt.Fprintf(e.Stdout, "Sign in with: poplar account login %s\n", name)
+	}
 	if wasLeft && !a.LeaveOnServer {
 		warnDeleteFromServer(e, g, name)
 	}
@@ -261,7 +287,7 @@ func warnDeleteFromServer(e *Env, g Globals, name string) {
 // 'account set' write them.
 func boolValues(args []string) []string {
 	bools := map[string]bool{"allow-insecure-auth": true, "leave-on-server": true, "delete-from-server": true, "delete-when-deleted-here": true,
-		"check-at-startup": true, "enabled": true, "password-stdin": true, "smtp-password-stdin": true}
+		"check-at-startup": true, "enabled": true, "password-stdin": true, "smtp-password-stdin": true, "oauth-client-secret-stdin": true}
 	var out []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -355,6 +381,9 @@ func accountRemove(e *Env, g Globals, args []string) int {
 	}
 	if err := account.DeleteSMTPPassword(name, e.secrets()); err != nil {
 		fmt.Fprintf(e.Stderr, "warning: the outgoing password of %q could not be removed from the keyring: %v\n", name, err)
+	}
+	if err := account.DeleteOAuthClientSecret(name, e.secrets()); err != nil {
+		fmt.Fprintf(e.Stderr, "warning: the OAuth client secret of %q could not be removed from the keyring: %v\n", name, err)
 	}
 	dir := account.DataDir(g.DataDir, name)
 	if *deleteMail {

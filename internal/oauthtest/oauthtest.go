@@ -3,8 +3,8 @@
 // endpoint (RFC 6749 4.1) takes only a known client ID, a loopback redirect URI (RFC 8252 7.3) and
 // a PKCE S256 challenge (RFC 7636); the token endpoint checks the code, the redirect URI and the
 // code verifier; refresh tokens can be revoked (invalid_grant); the device authorization grant
-// (RFC 8628) answers authorization_pending until the user approves and slow_down when polled too
-// fast; the introspection endpoint (RFC 7662) tells a resource server such as Dovecot whether an
+// (RFC 8628) answers authorization_pending until the user approves and slow_down when polled
+// sooner than the interval after the last poll; the introspection endpoint (RFC 7662) tells a resource server such as Dovecot whether an
 // access token is active and whose it is.
 //
 // The user's part (signing in and consenting in a browser, typing a device code) is done by the
@@ -77,10 +77,9 @@ type authCode struct {
 }
 
 type device struct {
-	userCode   string
-	approved   bool
-	lastPoll   time.Time
-	slowedDown bool
+	userCode string
+	approved bool
+	lastPoll time.Time
 }
 
 // Start starts a server for a test and stops it at cleanup.
@@ -332,11 +331,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		tooFast := !d.lastPoll.IsZero() && now.Sub(d.lastPoll) < time.Duration(s.opts.DeviceInterval)*time.Second-100*time.Millisecond
 		d.lastPoll = now
 		switch {
-		case !d.slowedDown && !d.approved:
-			// The first poll is always told to slow down, so clients are seen to honour it.
-			d.slowedDown = true
-			tokenError(w, "slow_down", "poll less often")
-			return
 		case tooFast:
 			tokenError(w, "slow_down", "poll less often")
 			return

@@ -152,3 +152,35 @@ func TestDovecotOAuth2(t *testing.T) {
 		t.Fatal("a revoked token still let us in")
 	}
 }
+
+// TestDeviceGrant: the device endpoint gives a code; polling answers authorization_pending until
+// the user enters it, slow_down when polled within the interval, then the tokens.
+func TestDeviceGrant(t *testing.T) {
+	s := oauthtest.Start(t, oauthtest.Options{DeviceInterval: 1})
+	da := post(t, s.DeviceURL, url.Values{"client_id": {s.ClientID}, "scope": {"mail"}})
+	dc, _ := da["device_code"].(string)
+	uc, _ := da["user_code"].(string)
+	if dc == "" || uc == "" || da["verification_uri"] != s.VerifyURL || da["interval"] != float64(1) {
+		t.Fatalf("device answer %v", da)
+	}
+	poll := func() map[string]any {
+		return post(t, s.TokenURL, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+			"client_id": {s.ClientID}, "device_code": {dc}})
+	}
+	if got := poll()["error"]; got != "authorization_pending" {
+		t.Fatalf("first poll: %v, want authorization_pending", got)
+	}
+	if got := poll()["error"]; got != "slow_down" {
+		t.Fatalf("a poll at once after another: %v, want slow_down", got)
+	}
+	if err := s.ApproveDevice(uc); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the interval, as a client must wait it
+	if got := poll(); got["access_token"] == nil || got["refresh_token"] == nil {
+		t.Fatalf("poll after approval: %v, want tokens", got)
+	}
+	if err := s.ApproveDevice("WRONG"); err == nil {
+		t.Fatal("an unknown user code was accepted")
+	}
+}
