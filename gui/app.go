@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/poplar-mail/poplar/account"
+	"github.com/poplar-mail/poplar/account/autoconfig"
 	"github.com/poplar-mail/poplar/storage"
 	"github.com/poplar-mail/poplar/storage/search"
 )
@@ -22,6 +23,9 @@ type Env struct {
 	ConfigDir string
 	DataDir   string
 	Secrets   account.SecretStore // nil means the OS keyring
+	// Finder finds a new account's servers from its address; nil means the system's DNS and
+	// Thunderbird's ISP database (autoconfig.Finder's zero value).
+	Finder *autoconfig.Finder
 	// Logf receives one line per notable event ("listed 200 messages"); nil discards them.
 	Logf func(format string, args ...any)
 }

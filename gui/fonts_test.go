@@ -44,12 +44,20 @@ const (
 
 // TestMain runs the font helper when fontHelperEnv asks for it: a real Fyne window must run on the
 // main goroutine, and fontscan indexes the system fonts once per process, so each setting gets a
-// process of its own.
+// process of its own. Otherwise it makes the setup wizard's server certificate a system root
+// (trustSetupCert) and runs the tests.
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(fontHelperEnv); mode != "" {
 		os.Exit(fontHelper(mode))
 	}
-	os.Exit(m.Run())
+	cleanup, err := trustSetupCert()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
 }
 
 func tofuOf(s string) string {

@@ -487,8 +487,8 @@ func TestWelcomeWithoutAccounts(t *testing.T) {
 	}
 	found := false
 	test.Tap(findButton(t, w.Content(), "Add account…", &found))
-	if !found || !strings.Contains(overlayText(w), "Account name") {
-		t.Fatal("Add account… did not open the account editor")
+	if !found || !strings.Contains(overlayText(w), "finds your provider's POP3") {
+		t.Fatal("Add account… did not open the setup wizard")
 	}
 }
 

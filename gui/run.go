@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/poplar-mail/poplar/account/autoconfig"
 	"github.com/poplar-mail/poplar/assets"
 	"github.com/poplar-mail/poplar/internal/cli"
 )
@@ -27,7 +28,8 @@ func Run(ctx context.Context, g cli.Globals, args []string) error {
 	}
 	logger := log.New(os.Stderr, "poplar: ", log.LstdFlags)
 	useSystemFonts(logger.Printf)
-	env := Env{ConfigDir: g.ConfigDir, DataDir: g.DataDir, Logf: logger.Printf}
+	finder := autoconfig.FromEnv(os.Getenv)
+	env := Env{ConfigDir: g.ConfigDir, DataDir: g.DataDir, Logf: logger.Printf, Finder: &finder}
 	var d *Demo
 	startDemo := func() (*Demo, error) {
 		dm, err := StartDemo()

@@ -25,7 +25,7 @@ func (u *UI) welcome() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Welcome to Poplar", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	text := widget.NewLabelWithStyle("Poplar brings your mail home over POP3 and keeps it on this computer,\nreadable offline. Add your mail account to begin.",
 		fyne.TextAlignCenter, fyne.TextStyle{})
-	add := widget.NewButtonWithIcon("Add account…", theme.ContentAddIcon(), func() { u.editAccount(nil) })
+	add := widget.NewButtonWithIcon("Add account…", theme.ContentAddIcon(), func() { u.addAccount() })
 	add.Importance = widget.HighImportance
 	demo := widget.NewButtonWithIcon("Explore a demo mailbox", theme.MediaPlayIcon(), func() {
 		u.setStatus("Starting the demo mailbox…")
@@ -59,7 +59,7 @@ func (u *UI) showSettings() {
 		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(names[i]) })
 	list.OnSelected = func(i widget.ListItemID) { selected = i }
 	var d dialog.Dialog
-	add := widget.NewButtonWithIcon("Add…", theme.ContentAddIcon(), func() { d.Hide(); u.editAccount(nil) })
+	add := widget.NewButtonWithIcon("Add…", theme.ContentAddIcon(), func() { d.Hide(); u.addAccount() })
 	edit := widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() {
 		if selected >= 0 {
 			a := accts[selected]
@@ -335,12 +335,22 @@ func (f *accountForm) account() (account.Account, error) {
 
 // editAccount opens the account editor (a == nil adds a new account) and returns its form.
 func (u *UI) editAccount(a *account.Account) *accountForm {
-	isNew := a == nil
-	base := account.New("", "", "")
-	if a != nil {
-		base = *a
+	if a == nil {
+		return u.openEditor(account.New("", "", ""), true, "")
 	}
+	return u.openEditor(*a, false, "")
+}
+
+// editNewAccount opens the editor for a new account filled in with a (and the password typed in
+// the setup wizard).
+func (u *UI) editNewAccount(a account.Account, password string) *accountForm {
+	return u.openEditor(a, true, password)
+}
+
+// openEditor opens the account editor on base and returns its form.
+func (u *UI) openEditor(base account.Account, isNew bool, typed string) *accountForm {
 	f := newAccountForm(base, isNew)
+	f.password.SetText(typed)
 	var d dialog.Dialog
 	test := widget.NewButtonWithIcon("Test connection", theme.ConfirmIcon(), nil)
 	test.OnTapped = func() { u.testConnection(f, test) }
