@@ -13,6 +13,8 @@ import (
 
 	"github.com/poplar-mail/poplar/internal/dovecot"
 	"github.com/poplar-mail/poplar/internal/oauthtest"
+	"github.com/poplar-mail/poplar/internal/postfix"
+	"github.com/poplar-mail/poplar/storage"
 )
 
 // oauthRig is an authorization server and a Dovecot that checks its tokens (oauth2 passdb,
@@ -27,8 +29,8 @@ func startOAuthRig(t *testing.T, opts oauthtest.Options, msgs [][]byte) *oauthRi
 	t.Helper()
 	opts.User = "dana"
 	as := oauthtest.Start(t, opts)
-	dv := dovecot.StartT(t, dovecot.Options{Users: []dovecot.User{{Name: "dana", Password: "unused pw", Messages: msgs}},
-		OAuth2IntrospectionURL: as.IntrospectURL})
+	dv := dovecot.StartT(t, dovecot.Options{Users: []dovecot.User{{Name: "dana", Password: "unused pw", Messages: msgs},
+		{Name: "bob", Password: "bob pw"}}, OAuth2IntrospectionURL: as.IntrospectURL})
 	host, port, _ := strings.Cut(dv.POP3SAddr, ":")
 	p, _ := strconv.Atoi(port)
 	a := New("oauth-"+randomName(t), host, "dana")
@@ -369,4 +371,54 @@ func TestOAuthConfigRoundTrip(t *testing.T) {
 	if got.OAuth.Provider != ProviderGoogle || got.OAuth.ClientID != a.OAuth.ClientID || got.OAuth.Scopes != nil {
 		t.Fatalf("OAuth settings after a round trip: %+v", got.OAuth)
 	}
+}
+
+// TestOAuthSendPostfix: an OAuth2 account sends through a real Postfix, whose SMTP AUTH goes
+// through Dovecot's oauth2 passdb, over implicit TLS (OAUTHBEARER, which Poplar prefers) and
+// STARTTLS, with the access token the sign-in got; a revoked sign-in is a *SignInError there too.
+func TestOAuthSendPostfix(t *testing.T) {
+	r := startOAuthRig(t, oauthtest.Options{}, nil)
+	pf := postfix.StartT(t, r.dv, postfix.Options{})
+	secrets := NewTokenCache(MemSecrets{})
+	var shown string
+	if err := SignIn(context.Background(), r.acct, secrets, r.browser(t, &shown)); err != nil {
+		t.Fatal(err)
+	}
+	s := openTestStore(t)
+	for i, addr := range []struct{ addr, security string }{{pf.SubmissionTLSAddr, SecurityTLS}, {pf.SubmissionSTARTTLSAddr, SecuritySTARTTLS}} {
+		a := r.acct
+		host, port, _ := strings.Cut(addr.addr, ":")
+		p, _ := strconv.Atoi(port)
+		a.SMTP = SMTPServer{Host: host, Port: p, Security: addr.security, Fingerprint: pf.Fingerprint}
+		key, err := s.Queue(strings.NewReader("Subject: via oauth\r\n\r\nhello\r\n"),
+			storage.OutboxState{From: pf.Address("dana"), To: []string{pf.Address("bob")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := SendEntry(context.Background(), a, s, key, SendOptions{Secrets: secrets}); err != nil {
+			t.Fatalf("send over %s: %v\n%s\n%s", addr.security, err, pf.Log(), r.dv.Log())
+		}
+		if err := pf.WaitDelivered("bob", i+1, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := r.auth.AccessTokensIssued(); n != 1 {
+		t.Fatalf("%d access tokens issued for one sign-in and two sends, want 1 (the cached one)", n)
+	}
+	r.auth.RevokeAll()
+	a := r.acct
+	host, port, _ := strings.Cut(pf.SubmissionTLSAddr, ":")
+	p, _ := strconv.Atoi(port)
+	a.SMTP = SMTPServer{Host: host, Port: p, Security: SecurityTLS, Fingerprint: pf.Fingerprint}
+	key, err := s.Queue(strings.NewReader("Subject: revoked\r\n\r\nno\r\n"), storage.OutboxState{From: pf.Address("dana"), To: []string{pf.Address("bob")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cached token is refused by the server and forgotten; the next try asks the provider.
+	err = SendEntry(context.Background(), a, s, key, SendOptions{Secrets: secrets})
+	if !IsSMTPAuthFailure(err) {
+		t.Fatalf("send with a revoked cached token = %v; want the server's refusal", err)
+	}
+	err = SendEntry(context.Background(), a, s, key, SendOptions{Secrets: secrets})
+	checkSignInAgain(t, "send after revocation", err, a.Name)
 }

@@ -321,6 +321,13 @@ func smtpAuth(c *smtp.Client, a Account, getSecret func() (string, error)) error
 		if errors.As(err, &se) && (se.Code == 535 || se.EnhancedCode == (smtp.EnhancedCode{5, 7, 8})) {
 			return &SMTPAuthError{Account: a.Name, User: user, Err: se}
 		}
+		// OAUTHBEARER refuses a token with a challenge (RFC 7628 3.2.2) before the 535: go-sasl
+		// returns it as an error of its own. It is the server refusing the token all the same.
+		var oe *sasl.OAuthBearerError
+		if errors.As(err, &oe) {
+			return &SMTPAuthError{Account: a.Name, User: user, Err: &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
+				Message: "the token was refused (" + pop.CleanText(oe.Status) + ")"}}
+		}
 		return err
 	}
 	return nil
