@@ -1,16 +1,13 @@
 package search
 
 import (
+	"bytes"
 	"fmt"
+	"math/bits"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis"
-	"github.com/blevesearch/bleve/v2/search/query"
 
 	"github.com/poplar-mail/poplar/storage"
 )
@@ -22,28 +19,6 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("search: %q: %s", e.Part, e.Msg) }
-
-// analyzer returns the analyzer of the text fields, the one queries are broken into terms with.
-var analyzer = sync.OnceValue(func() analysis.Analyzer {
-	m, err := newMapping()
-	if err != nil {
-		panic(err) // a static mapping: fails only when the code is wrong
-	}
-	a := m.AnalyzerNamed(analyzerName)
-	if a == nil {
-		panic("search: no analyzer " + analyzerName)
-	}
-	return a
-})
-
-// terms returns the terms the index holds for text: folded, lower-cased, CJK in pairs.
-func terms(text string) []string {
-	var out []string
-	for _, t := range analyzer().Analyze([]byte(text)) {
-		out = append(out, string(t.Term))
-	}
-	return out
-}
 
 // fieldNames are the field names of the query syntax (see Index.Search).
 var fieldNames = map[string]bool{"from": true, "to": true, "subject": true, "has": true, "is": true, "before": true, "after": true, "folder": true}
@@ -112,8 +87,8 @@ func isSpace(s string, i int) bool {
 	return unicode.IsSpace(r)
 }
 
-// parse turns a query into a bleve query.
-func parse(q string) (query.Query, error) {
+// parse turns a query into the tree evaluated against the index.
+func parse(q string) (node, error) {
 	parts, err := split(q)
 	if err != nil {
 		return nil, err
@@ -127,7 +102,7 @@ func parse(q string) (query.Query, error) {
 	if lastWord >= 0 && lastWord != len(parts)-1 {
 		lastWord = -1 // only the word being typed, at the end, is a prefix
 	}
-	var must, mustNot []query.Query
+	b := &boolNode{}
 	for i, p := range parts {
 		qq, err := partQuery(p, i == lastWord)
 		if err != nil {
@@ -137,32 +112,29 @@ func parse(q string) (query.Query, error) {
 			continue
 		}
 		if p.neg {
-			mustNot = append(mustNot, qq)
+			b.not = append(b.not, qq)
 		} else {
-			must = append(must, qq)
+			b.must = append(b.must, qq)
 		}
 	}
-	if len(must) == 0 && len(mustNot) == 0 {
+	if len(b.must) == 0 && len(b.not) == 0 {
 		return nil, &SyntaxError{Part: q, Msg: "nothing to search for"}
-	}
-	if len(must) == 0 {
-		must = append(must, bleve.NewMatchAllQuery())
-	}
-	b := bleve.NewBooleanQuery()
-	b.AddMust(must...)
-	if len(mustNot) > 0 {
-		b.AddMustNot(mustNot...)
 	}
 	return b, nil
 }
 
 // partQuery is the query of one part; nil for a word with nothing to search (punctuation).
-func partQuery(p part, prefix bool) (query.Query, error) {
+func partQuery(p part, prefix bool) (node, error) {
 	switch p.field {
 	case "", "from", "to", "subject":
 		fields := textFields
-		if p.field != "" {
-			fields = []string{p.field}
+		switch p.field {
+		case "from":
+			fields = []byte{fFrom}
+		case "to":
+			fields = []byte{fTo}
+		case "subject":
+			fields = []byte{fSubject}
 		}
 		ts := terms(p.value)
 		if len(ts) == 0 {
@@ -171,23 +143,23 @@ func partQuery(p part, prefix bool) (query.Query, error) {
 			}
 			return nil, nil
 		}
-		return textQuery(ts, fields, prefix), nil
+		return &textNode{fields: fields, terms: ts, prefix: prefix && len(ts) == 1 && utf8.RuneCountInString(ts[0]) >= 2}, nil
 	case "has":
 		switch strings.ToLower(p.value) {
 		case "attachment", "attachments":
-			return boolQuery(fHasAttach, true), nil
+			return filterNode(func(d *docInfo) bool { return d.attach }), nil
 		}
 		return nil, &SyntaxError{Part: p.raw, Msg: "has: takes attachment"}
 	case "is":
 		switch strings.ToLower(p.value) {
 		case "unread":
-			return boolQuery(fUnread, true), nil
+			return filterNode(func(d *docInfo) bool { return d.flags&storage.FlagSeen == 0 }), nil
 		case "read":
-			return boolQuery(fUnread, false), nil
+			return filterNode(func(d *docInfo) bool { return d.flags&storage.FlagSeen != 0 }), nil
 		case "flagged", "starred":
-			return boolQuery(fFlagged, true), nil
+			return filterNode(func(d *docInfo) bool { return d.flags&storage.FlagFlagged != 0 }), nil
 		case "unflagged":
-			return boolQuery(fFlagged, false), nil
+			return filterNode(func(d *docInfo) bool { return d.flags&storage.FlagFlagged == 0 }), nil
 		}
 		return nil, &SyntaxError{Part: p.raw, Msg: "is: takes unread, read, flagged or unflagged"}
 	case "before", "after":
@@ -195,58 +167,279 @@ func partQuery(p part, prefix bool) (query.Query, error) {
 		if err != nil {
 			return nil, &SyntaxError{Part: p.raw, Msg: "the date must be YYYY-MM-DD"}
 		}
-		t, f := true, false
-		var dq *query.DateRangeQuery
+		u := d.Unix()
 		if p.field == "before" {
-			dq = bleve.NewDateRangeInclusiveQuery(time.Time{}, d, &t, &f)
-		} else {
-			dq = bleve.NewDateRangeInclusiveQuery(d, time.Time{}, &t, &f)
+			return filterNode(func(d *docInfo) bool { return d.date < u }), nil
 		}
-		dq.SetField(fDate)
-		return dq, nil
+		return filterNode(func(d *docInfo) bool { return d.date >= u }), nil
 	case "folder":
-		return folderQuery(p.value), nil
+		return folderNode(p.value), nil
 	}
 	return nil, &SyntaxError{Part: p.raw, Msg: "unknown field"}
 }
 
-// textQuery matches terms (one word or a phrase) in any of fields; with prefix, a single term
-// also matches as the start of a word.
-func textQuery(ts []string, fields []string, prefix bool) query.Query {
-	var qs []query.Query
-	for _, f := range fields {
-		switch {
-		case len(ts) > 1:
-			pq := bleve.NewPhraseQuery(ts, f)
-			qs = append(qs, pq)
-		case prefix && utf8.RuneCountInString(ts[0]) >= 2:
-			pq := bleve.NewPrefixQuery(ts[0])
-			pq.SetField(f)
-			qs = append(qs, pq)
-		default:
-			tq := bleve.NewTermQuery(ts[0])
-			tq.SetField(f)
-			qs = append(qs, tq)
-		}
-	}
-	if len(qs) == 1 {
-		return qs[0]
-	}
-	return bleve.NewDisjunctionQuery(qs...)
-}
-
-func boolQuery(field string, v bool) query.Query {
-	q := bleve.NewBoolFieldQuery(v)
-	q.SetField(field)
-	return q
-}
-
-// folderQuery matches one folder; "inbox" in any case is the Inbox.
-func folderQuery(name string) query.Query {
+// folderNode matches one folder; "inbox" in any case is the Inbox.
+func folderNode(name string) node {
 	if strings.EqualFold(name, storage.Inbox) {
 		name = storage.Inbox
 	}
-	q := bleve.NewTermQuery(name)
-	q.SetField(fFolder)
-	return q
+	return folderMatch(name)
+}
+
+// A node is a query, or a part of one, evaluated to the set of documents it matches.
+type node interface {
+	eval(c *evalCtx) (bitmap, error)
+}
+
+// evalCtx is what a query is evaluated against: a committed table and its open segments.
+type evalCtx struct {
+	t    *table
+	segs []*segment
+	p, q []uint32 // position buffers for phrases
+	key  []byte
+}
+
+// bitmap is a set of document numbers.
+type bitmap []uint64
+
+func newBitmap(n int) bitmap { return make(bitmap, (n+63)/64) }
+
+func (b bitmap) has(i uint32) bool { return int(i>>6) < len(b) && b[i>>6]&(1<<(i&63)) != 0 }
+
+func (b bitmap) set(i uint32) { b[i>>6] |= 1 << (i & 63) }
+
+func (b bitmap) count() int {
+	n := 0
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// boolNode matches the documents that every node of must matches and none of not does.
+type boolNode struct{ must, not []node }
+
+func (n *boolNode) eval(c *evalCtx) (bitmap, error) {
+	out := newBitmap(len(c.t.docs))
+	for i, d := range c.t.docs {
+		if d.live {
+			out.set(uint32(i))
+		}
+	}
+	for _, m := range n.must {
+		b, err := m.eval(c)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i] &= b[i]
+		}
+	}
+	for _, m := range n.not {
+		b, err := m.eval(c)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i] &^= b[i]
+		}
+	}
+	return out, nil
+}
+
+// filterNode matches the documents whose table entry it accepts.
+type filterNode func(d *docInfo) bool
+
+func (f filterNode) eval(c *evalCtx) (bitmap, error) {
+	out := newBitmap(len(c.t.docs))
+	for i := range c.t.docs {
+		if d := &c.t.docs[i]; d.live && f(d) {
+			out.set(uint32(i))
+		}
+	}
+	return out, nil
+}
+
+// folderMatch matches the documents of one folder.
+type folderMatch string
+
+func (f folderMatch) eval(c *evalCtx) (bitmap, error) {
+	out := newBitmap(len(c.t.docs))
+	for fi, name := range c.t.folders {
+		if name != string(f) {
+			continue
+		}
+		for i := range c.t.docs {
+			if d := &c.t.docs[i]; d.live && d.folder == uint32(fi) {
+				out.set(uint32(i))
+			}
+		}
+	}
+	return out, nil
+}
+
+// textNode matches a word (or, with prefix, the start of one) or a phrase in any of fields.
+type textNode struct {
+	fields []byte
+	terms  []string
+	prefix bool
+}
+
+func (n *textNode) eval(c *evalCtx) (bitmap, error) {
+	out := newBitmap(len(c.t.docs))
+	for _, f := range n.fields {
+		for _, s := range c.segs {
+			var err error
+			switch {
+			case len(n.terms) > 1:
+				err = c.phrase(out, s, f, n.terms)
+			case n.prefix:
+				err = c.prefix(out, s, f, n.terms[0])
+			default:
+				err = c.term(out, s, f, n.terms[0])
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func (c *evalCtx) keyOf(f byte, term string) []byte {
+	c.key = append(append(c.key[:0], f), term...)
+	return c.key
+}
+
+// addDocs sets the documents of a document list in out.
+func addDocs(out bitmap, docs []byte) error {
+	it := newDocIter(docs)
+	for it.next() {
+		if int(it.doc>>6) >= len(out) {
+			return errDamaged
+		}
+		out.set(it.doc)
+	}
+	return it.err
+}
+
+func (c *evalCtx) term(out bitmap, s *segment, f byte, term string) error {
+	e, ok, err := s.lookup(c.keyOf(f, term))
+	if err != nil || !ok {
+		return err
+	}
+	docs, _ := s.postings(e)
+	return addDocs(out, docs)
+}
+
+func (c *evalCtx) prefix(out bitmap, s *segment, f byte, prefix string) error {
+	key := c.keyOf(f, prefix)
+	i, err := s.search(key)
+	if err != nil {
+		return err
+	}
+	for ; i < s.nTerms; i++ {
+		e, err := s.entry(i)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(e.key, key) {
+			return nil
+		}
+		docs, _ := s.postings(e)
+		if err := addDocs(out, docs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// phrase sets the documents in which terms follow each other in field f.
+func (c *evalCtx) phrase(out bitmap, s *segment, f byte, terms []string) error {
+	its := make([]docIter, len(terms))
+	pos := make([][]byte, len(terms))
+	for i, t := range terms {
+		e, ok, err := s.lookup(c.keyOf(f, t))
+		if err != nil || !ok {
+			return err
+		}
+		var docs []byte
+		docs, pos[i] = s.postings(e)
+		its[i] = newDocIter(docs)
+		if !its[i].next() {
+			return its[i].err
+		}
+	}
+	for {
+		target := its[0].doc
+		for i := range its {
+			target = max(target, its[i].doc)
+		}
+		same := true
+		for i := range its {
+			for its[i].doc < target {
+				if !its[i].next() {
+					return its[i].err
+				}
+			}
+			same = same && its[i].doc == target
+		}
+		if !same {
+			continue
+		}
+		ok, err := c.adjacent(its, pos)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if int(target>>6) >= len(out) {
+				return errDamaged
+			}
+			out.set(target)
+		}
+		if !its[0].next() {
+			return its[0].err
+		}
+	}
+}
+
+// adjacent reports whether the terms, all in the current document of its, occur one after the
+// other there.
+func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
+	at := func(i int) ([]byte, error) {
+		it := &its[i]
+		if it.posOff+it.posLen > uint64(len(pos[i])) {
+			return nil, errDamaged
+		}
+		return pos[i][it.posOff : it.posOff+it.posLen], nil
+	}
+	b, err := at(0)
+	if err != nil {
+		return false, err
+	}
+	if c.p, err = positions(c.p, b); err != nil {
+		return false, err
+	}
+	for i := 1; i < len(its) && len(c.p) > 0; i++ {
+		b, err := at(i)
+		if err != nil {
+			return false, err
+		}
+		if c.q, err = positions(c.q, b); err != nil {
+			return false, err
+		}
+		// Keep the starts p for which term i is at p+i.
+		keep, k := c.p[:0], 0
+		for _, p := range c.p {
+			want := p + uint32(i)
+			for k < len(c.q) && c.q[k] < want {
+				k++
+			}
+			if k < len(c.q) && c.q[k] == want {
+				keep = append(keep, p)
+			}
+		}
+		c.p = keep
+	}
+	return len(c.p) > 0, nil
 }
