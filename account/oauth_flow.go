@@ -107,7 +107,8 @@ func browserFlow(ctx context.Context, a Account, secrets SecretStore, opts SignI
 		return nil, fmt.Errorf("account: listening for the sign-in answer: %w", err)
 	}
 	defer l.Close()
-	redirect := "http://" + l.Addr().String() + "/"
+	// No path: a registration of http://127.0.0.1 matches it at any port (Google, Microsoft).
+	redirect := "http://" + l.Addr().String()
 	cfg, err := oauthConfig(a, secrets, redirect)
 	if err != nil {
 		return nil, err
