@@ -282,7 +282,7 @@ func oauthErr(a Account, err error) error {
 	if len(desc) > 200 {
 		desc = desc[:200] + "…"
 	}
-	if code == "" {
+	if code == "" && re.Response != nil {
 		code = "HTTP " + re.Response.Status
 	}
 	if code == "invalid_grant" {
