@@ -29,9 +29,9 @@ import (
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/internal/dovecot"
+	"github.com/poplar-mail/poplar/internal/mailgen"
 	"github.com/poplar-mail/poplar/pop"
 	"github.com/poplar-mail/poplar/storage"
-	"github.com/poplar-mail/poplar/storage/mailview/mailviewtest"
 )
 
 func main() {
@@ -69,52 +69,6 @@ func main() {
 	}
 }
 
-// generate makes n deterministic messages (about 240 MB for 2000): mostly 2-20 KB text and HTML in
-// several charsets, some with 20-200 KB base64 attachments, one in a hundred of 4-9 MB.
-func generate(n int) [][]byte {
-	rng := rand.New(rand.NewSource(2026))
-	words := []string{"mail", "poplar", "tree", "server", "message", "über", "café", "naïve", "日本", "письмо", "the", "and", "of", "to"}
-	text := func(size int) string {
-		var b strings.Builder
-		for b.Len() < size {
-			line := 0
-			for line < 70 {
-				w := words[rng.Intn(len(words))]
-				b.WriteString(w + " ")
-				line += len(w) + 1
-			}
-			b.WriteString("\n")
-		}
-		return b.String()
-	}
-	blob := func(size int) string {
-		raw := make([]byte, size)
-		rng.Read(raw)
-		return mailviewtest.Base64Lines(raw)
-	}
-	msgs := make([][]byte, n)
-	for i := range msgs {
-		hdr := fmt.Sprintf("From: Sender %d <s%d@example.org>\nTo: me@example.org\nSubject: Benchmark message %d\nDate: Mon, 2 Jan 2006 15:04:05 +0000\nMessage-ID: <b%d@example.org>\nMIME-Version: 1.0\n", i, i%97, i, i)
-		var body string
-		switch r := rng.Intn(100); {
-		case i%100 == 49: // a few of several MB
-			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000) +
-				"--BB\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=big.bin\n\n" + blob(3<<20+rng.Intn(4<<20)) + "--BB--\n"
-		case r < 30: // with an attachment
-			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000+rng.Intn(8000)) +
-				"--BB\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=doc.pdf\n\n" + blob(20<<10+rng.Intn(130<<10)) + "--BB--\n"
-		case r < 55:
-			body = "Content-Type: text/html; charset=utf-8\n\n<html><body><p>" + strings.ReplaceAll(text(2000+rng.Intn(18000)), "\n", "</p>\n<p>") + "</p></body></html>\n"
-		case r < 65:
-			body = "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n" + strings.ReplaceAll(text(2000+rng.Intn(18000)), "ü", "=FC") + "\n"
-		default:
-			body = "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n" + text(2000+rng.Intn(18000))
-		}
-		msgs[i] = []byte(hdr + body)
-	}
-	return msgs
-}
-
 type result struct {
 	name  string
 	times []time.Duration
@@ -127,7 +81,7 @@ func (r *result) median() time.Duration {
 }
 
 func run(n, reps int, out, profile, only string) error {
-	msgs := generate(n)
+	msgs := mailgen.Messages(n, mailgen.Fetch)
 	var total int64
 	for _, m := range msgs {
 		total += int64(len(m))

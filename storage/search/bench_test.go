@@ -4,18 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/poplar-mail/poplar/internal/mailgen"
 	"github.com/poplar-mail/poplar/storage"
-	"github.com/poplar-mail/poplar/storage/mailview/mailviewtest"
 )
 
 // benchDir is the benchmark mailbox once made; TestMain removes it.
@@ -23,7 +21,8 @@ var benchDir string
 
 var benchN = flag.Int("search.n", 10000, "messages in the benchmark mailbox")
 
-// benchMailbox is an account folder of *benchN generated messages, made once per run.
+// benchMailbox is an account folder of *benchN generated messages (mailgen.Archive), made once
+// per run.
 var benchMailbox = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "poplar-search-bench-")
 	if err != nil {
@@ -35,15 +34,8 @@ var benchMailbox = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	s.Close()
-	cur := filepath.Join(dir, "Maildir", "cur")
-	for i, m := range generate(*benchN) {
-		flags := "S"
-		if i%10 == 0 {
-			flags = ""
-		}
-		if err := os.WriteFile(filepath.Join(cur, fmt.Sprintf("%d.M%dP1.bench:2,%s", 1600000000+i*600, i, flags)), m, 0o600); err != nil {
-			return "", err
-		}
+	if _, err := mailgen.WriteMaildir(dir, *benchN, mailgen.Archive); err != nil {
+		return "", err
 	}
 	return dir, nil
 })
@@ -54,66 +46,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(benchDir)
 	}
 	os.Exit(code)
-}
-
-// generate makes n messages like internal/bench's mix: 30 % with an attachment of 20-150 KB,
-// 25 % HTML, 10 % quoted-printable Latin-1, the rest UTF-8 text, bodies of 2-20 KB, 1 % with a
-// 1 MB attachment; words from a vocabulary of 20,000 (Zipf-distributed, a few accented or CJK).
-func generate(n int) [][]byte {
-	rng := rand.New(rand.NewSource(2026))
-	syll := []string{"ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ber", "con", "dor", "fel", "gan", "hus", "ent", "ion"}
-	vocab := make([]string, 20000)
-	for i := range vocab {
-		var b strings.Builder
-		for k := 0; k < 2+rng.Intn(3); k++ {
-			b.WriteString(syll[rng.Intn(len(syll))])
-		}
-		vocab[i] = b.String()
-	}
-	copy(vocab, []string{"the", "and", "of", "to", "mail", "poplar", "über", "café", "naïve"})
-	copy(vocab[5000:], []string{"会議", "письмо", "García"}) // rarer words
-	zipf := rand.NewZipf(rng, 1.1, 2, uint64(len(vocab)-1))
-	text := func(size int) string {
-		var b strings.Builder
-		for b.Len() < size {
-			line := 0
-			for line < 70 {
-				w := vocab[zipf.Uint64()]
-				b.WriteString(w + " ")
-				line += len(w) + 1
-			}
-			b.WriteString("\n")
-		}
-		return b.String()
-	}
-	blob := func(size int) string {
-		raw := make([]byte, size)
-		rng.Read(raw)
-		return mailviewtest.Base64Lines(raw)
-	}
-	msgs := make([][]byte, n)
-	for i := range msgs {
-		date := time.Unix(1600000000+int64(i)*600, 0).UTC().Format(time.RFC1123Z)
-		hdr := fmt.Sprintf("From: %s %s <s%d@example.org>\nTo: me@example.org, %s <o%d@example.net>\nSubject: %s %s %s %d\nDate: %s\nMessage-ID: <b%d@example.org>\nMIME-Version: 1.0\n",
-			vocab[rng.Intn(2000)], vocab[rng.Intn(2000)], i%997, vocab[rng.Intn(2000)], i%89, vocab[zipf.Uint64()], vocab[zipf.Uint64()], vocab[zipf.Uint64()], i, date, i)
-		var body string
-		switch r := rng.Intn(100); {
-		case r == 0:
-			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000) +
-				"--BB\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=big.bin\n\n" + blob(1<<20) + "--BB--\n"
-		case r < 30:
-			body = "Content-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain; charset=utf-8\n\n" + text(2000+rng.Intn(8000)) +
-				"--BB\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=" + vocab[rng.Intn(5000)] + ".pdf\n\n" + blob(20<<10+rng.Intn(130<<10)) + "--BB--\n"
-		case r < 55:
-			body = "Content-Type: text/html; charset=utf-8\n\n<html><body><p>" + strings.ReplaceAll(text(2000+rng.Intn(18000)), "\n", "</p>\n<p>") + "</p></body></html>\n"
-		case r < 65:
-			body = "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n" + strings.NewReplacer("ü", "=FC", "é", "=E9", "ï", "=EF", "会議", "", "письмо", "").Replace(text(2000+rng.Intn(18000))) + "\n"
-		default:
-			body = "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n" + text(2000+rng.Intn(18000))
-		}
-		msgs[i] = []byte(hdr + body)
-	}
-	return msgs
 }
 
 func dirSize(dir string) int64 {

@@ -635,28 +635,15 @@ func appendUvarint(b []byte, v uint32) []byte {
 
 // analyzeMessage reads one message and returns its postings.
 func (x *Index) analyzeMessage(da *docAnalyzer, w *want) (*docTerms, error) {
-	rc, err := x.store.OpenMessage(w.folder, w.key)
+	m, err := extract(func() (io.ReadCloser, error) { return x.store.OpenMessage(w.folder, w.key) })
 	if err != nil {
 		return nil, err
 	}
-	defer rc.Close()
-	m, err := mailview.Read(io.LimitReader(rc, readBytes), mailview.Options{MaxParts: 500, MaxDepth: 20, MaxTextBytes: BodyBytes, PreferPlain: true})
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, a := range m.Attachments {
-		if a.OrigName != "" {
-			names = append(names, a.OrigName)
-		} else if a.Name != "" {
-			names = append(names, a.Name)
-		}
-	}
-	da.field(fFrom, addresses(m.From))
-	da.field(fTo, addresses(append(append([]mailview.Address{}, m.To...), m.Cc...)))
-	da.field(fSubject, m.Subject)
-	da.field(fBody, truncate(m.Text(), BodyBytes))
-	da.field(fAttach, strings.Join(names, "\n"))
+	da.field(fFrom, m.from)
+	da.field(fTo, m.to)
+	da.field(fSubject, m.subject)
+	da.field(fBody, m.body)
+	da.field(fAttach, strings.Join(m.attach, "\n"))
 	return da.finish(), nil
 }
 
