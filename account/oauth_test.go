@@ -422,3 +422,57 @@ func TestOAuthSendPostfix(t *testing.T) {
 	err = SendEntry(context.Background(), a, s, key, SendOptions{Secrets: secrets})
 	checkSignInAgain(t, "send after revocation", err, a.Name)
 }
+
+// TestSignInCancel: cancelling while the browser flow waits ends it with context.Canceled and
+// stores nothing.
+func TestSignInCancel(t *testing.T) {
+	r := startOAuthRig(t, oauthtest.Options{}, nil)
+	mem := MemSecrets{}
+	ctx, cancel := context.WithCancel(context.Background())
+	err := SignIn(ctx, r.acct, mem, SignInOptions{ShowURL: func(string) { cancel() }, OpenBrowser: func(string) error { return nil }})
+	if !errors.Is(err, context.Canceled) || len(mem) != 0 {
+		t.Fatalf("SignIn cancelled = %v, stored %d; want context.Canceled and nothing", err, len(mem))
+	}
+}
+
+// TestOpenBrowser: each command of $BROWSER is tried in order, "%s" stands for the URL (else it is
+// the last argument), and a browser that cannot start is an error.
+func TestOpenBrowser(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "args")
+	script := filepath.Join(dir, "browser")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+out+".tmp && mv "+out+".tmp "+out+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const u = "http://127.0.0.1:1/?a=b&c=d"
+	tests := []struct {
+		browser string
+		want    string // the arguments the script got, one a line
+	}{
+		{script, u + "\n"},
+		{script + " --new-window %s", "--new-window\n" + u + "\n"},
+		{filepath.Join(dir, "missing") + ":" + script + " -x", "-x\n" + u + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.browser, func(t *testing.T) {
+			os.Remove(out)
+			if err := OpenBrowser(u, func(k string) string { return map[string]string{"BROWSER": tt.browser}[k] }); err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			for range 200 {
+				if got, _ = os.ReadFile(out); got != nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("OpenBrowser with BROWSER=%q ran the browser with %q, want %q", tt.browser, got, tt.want)
+			}
+		})
+	}
+	t.Setenv("PATH", dir) // no xdg-open either
+	if err := OpenBrowser(u, func(string) string { return filepath.Join(dir, "missing") }); err == nil {
+		t.Fatal("OpenBrowser with no browser at all succeeded")
+	}
+}
