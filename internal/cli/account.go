@@ -343,6 +343,9 @@ func accountList(e *Env, g Globals, args []string) int {
 		if a.CanSend() {
 			out = fmt.Sprintf("sends as %s via %s@%s (%s)", orNone(a.Email), a.SMTPUser(), a.SMTPAddr(), a.SMTP.Security)
 		}
+		if a.OAuth.Configured() {
+			state += " (OAuth2 sign-in: " + a.OAuth.Provider + ")"
+		}
 		fmt.Fprintf(e.Stdout, "%s%s: %s@%s (%s), %s; %s\n", a.Name, state, a.Username, a.Addr(), a.Security, policy, out)
 	}
 	return 0

@@ -183,4 +183,7 @@ func TestAccountLoginRefusals(t *testing.T) {
 	if g.Host != "pop.gmail.com" || g.Port != 995 || g.Username != "me@gmail.com" || g.SMTP.Host != "smtp.gmail.com" || g.Auth != "oauth2" {
 		t.Fatalf("google account %+v", *g)
 	}
+	if code, out, _ := run(t, "", append([]string{"account", "list"}, dirs...)...); code != 0 || !strings.Contains(out, "g (OAuth2 sign-in: google): me@gmail.com@pop.gmail.com:995") {
+		t.Fatalf("account list: %d %q", code, out)
+	}
 }
