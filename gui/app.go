@@ -26,6 +26,9 @@ type Env struct {
 	// Finder finds a new account's servers from its address; nil means the system's DNS and
 	// Thunderbird's ISP database (autoconfig.Finder's zero value).
 	Finder *autoconfig.Finder
+	// OpenURL opens an OAuth2 sign-in address; nil means the user's browser ($BROWSER, else
+	// xdg-open).
+	OpenURL func(url string) error
 	// Logf receives one line per notable event ("listed 200 messages"); nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -80,9 +83,9 @@ type UI struct {
 // New builds the app's window content for env: the welcome screen when there is no account, the
 // main window otherwise. It does no network work; loading runs in the background.
 func New(a fyne.App, w fyne.Window, env Env) (*UI, error) {
-	if env.Secrets == nil {
-		env.Secrets = account.Keyring()
-	}
+	// One TokenCache for the app: an OAuth2 account's access token is refreshed once per
+	// lifetime, however many checks, sends and tests use it.
+	env.Secrets = account.NewTokenCache(env.Secrets)
 	if env.Logf == nil {
 		env.Logf = func(string, ...any) {}
 	}

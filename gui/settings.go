@@ -90,6 +90,13 @@ func (u *UI) showSettings() {
 	u.showDialog(d)
 }
 
+// wrapped is a label whose text wraps at the width it is given.
+func wrapped(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
 // accountForm is the account editor: every setting, with inline validation.
 type accountForm struct {
 	name, email, display, host, port, user, caFile, fingerprint *keyEntry
@@ -103,14 +110,23 @@ type accountForm struct {
 	smtpPassword, signature                                *keyEntry
 	smtpSecurity                                           *widget.Select
 	smtpTestBtn                                            *widget.Button
-	tabs                                                   *container.AppTabs
-	saveBtn, testBtn, detectBtn                            *widget.Button
+	// Sign-in: an OAuth2 account's provider, the client registered with it, and Sign in….
+	oauthProvider                                     *widget.Select
+	clientID, clientSecret, authURL, tokenURL, scopes *keyEntry
+	signInBtn                                         *widget.Button
+	oauth                                             account.OAuth // the settings the form does not show (device URL, scopes)
+	tabs                                              *container.AppTabs
+	saveBtn, testBtn, detectBtn                       *widget.Button
 }
+
+// signInPage is the index of the editor's Sign-in page.
+const signInPage = 4
 
 // entries are the form's text fields.
 func (f *accountForm) entries() []*keyEntry {
 	return []*keyEntry{f.name, f.email, f.display, f.host, f.port, f.user, f.caFile, f.fingerprint, f.password, f.days, f.every, f.sizeLimit,
-		f.smtpHost, f.smtpPort, f.smtpUser, f.smtpFingerprint, f.replyTo, f.smtpPassword, f.signature}
+		f.smtpHost, f.smtpPort, f.smtpUser, f.smtpFingerprint, f.replyTo, f.smtpPassword, f.signature,
+		f.clientID, f.clientSecret, f.authURL, f.tokenURL, f.scopes}
 }
 
 // policySentence says in one plain sentence what the leave-on-server choice does.
@@ -192,7 +208,27 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 	if port != 0 {
 		f.port.SetText(strconv.Itoa(port)) // keep a custom port over the default SetSelected chose
 	}
-	f.auth = widget.NewSelect([]string{"auto", "password", "apop", "cram-md5", "scram", "oauth2"}, nil)
+	f.oauth = a.OAuth
+	f.oauthProvider = widget.NewSelect([]string{account.ProviderGoogle, account.ProviderMicrosoft, account.ProviderCustom}, nil)
+	f.oauthProvider.SetSelected(a.OAuth.Provider)
+	f.clientID = entry(a.OAuth.ClientID, "from the app you registered (docs/oauth2.md)")
+	f.clientSecret = newPasswordEntry()
+	f.clientSecret.SetPlaceHolder("only if the provider requires one (Google does)")
+	f.authURL = entry(a.OAuth.AuthURL, "the provider's (custom: its authorization URL)")
+	f.tokenURL = entry(a.OAuth.TokenURL, "the provider's (custom: its token URL)")
+	f.scopes = entry(strings.Join(a.OAuth.Scopes, " "), "the provider's (custom: what to ask for, space-separated)")
+	f.signInBtn = widget.NewButtonWithIcon("Sign in…", theme.LoginIcon(), nil)
+	f.auth = widget.NewSelect([]string{"auto", "password", "apop", "cram-md5", "scram", "oauth2"}, func(s string) {
+		// An OAuth2 account has no password: it signs in in the browser (the Sign-in page).
+		if s == "oauth2" {
+			f.password.SetText("")
+			f.password.SetPlaceHolder("none: signs in in the browser (Sign-in page)")
+			f.password.Disable()
+		} else {
+			f.password.SetPlaceHolder("stored in the system keyring")
+			f.password.Enable()
+		}
+	})
 	f.auth.SetSelected(firstNonEmpty(a.Auth, "auto"))
 	f.insecure = widget.NewCheck("Allow the password over an unencrypted connection", nil)
 	f.insecure.SetChecked(a.AllowInsecureAuth)
@@ -292,6 +328,17 @@ func newAccountForm(a account.Account, isNew bool) *accountForm {
 			&widget.FormItem{Text: "Fingerprint", Widget: f.fingerprint, HintText: "A trusted certificate's SHA-256 (Test connection offers to fill it in)."},
 			widget.NewFormItem("", f.insecure),
 		)),
+		container.NewTabItem("Sign-in", widget.NewForm(
+			&widget.FormItem{Widget: wrapped("For the login method oauth2 (Gmail, Microsoft 365): Poplar signs in in your browser " +
+				"and keeps only the sign-in in the system keyring. Register an app with the provider first (docs/oauth2.md).")},
+			widget.NewFormItem("Provider", f.oauthProvider),
+			widget.NewFormItem("Client ID", f.clientID),
+			&widget.FormItem{Text: "Client secret", Widget: f.clientSecret, HintText: "Kept in the keyring."},
+			widget.NewFormItem("Authorization URL", f.authURL),
+			widget.NewFormItem("Token URL", f.tokenURL),
+			widget.NewFormItem("Scopes", f.scopes),
+			&widget.FormItem{Widget: f.signInBtn, HintText: "Saving a new OAuth2 account signs in too."},
+		)),
 	)
 	if sec != account.SecurityNone {
 		f.warning.Hide()
@@ -327,6 +374,13 @@ func (f *accountForm) account() (account.Account, error) {
 		a.SMTP.Port = account.SMTPDefaultPort(a.SMTP.Security)
 	}
 	a.ReplyTo, a.Signature = strings.TrimSpace(f.replyTo.Text), strings.TrimRight(f.signature.Text, "\n ")
+	if a.Auth == "oauth2" {
+		a.OAuth = f.oauth
+		a.OAuth.Provider, a.OAuth.ClientID = f.oauthProvider.Selected, strings.TrimSpace(f.clientID.Text)
+		a.OAuth.AuthURL, a.OAuth.TokenURL = strings.TrimSpace(f.authURL.Text), strings.TrimSpace(f.tokenURL.Text)
+		a.OAuth.Scopes = strings.Fields(f.scopes.Text)
+		account.OAuthDefaults(&a)
+	}
 	if !a.LeaveOnServer {
 		a.DeleteAfterDays = 0
 	}
@@ -361,7 +415,10 @@ func (u *UI) openEditor(base account.Account, isNew bool, typed string) *account
 			f.testResult.SetText("Cannot save: " + err.Error())
 			return
 		}
-		password, smtpPassword := f.password.Text, f.smtpPassword.Text
+		password, smtpPassword, clientSecret := f.password.Text, f.smtpPassword.Text, f.clientSecret.Text
+		oauth := acct.Auth == "oauth2" && acct.OAuth.Configured()
+		// A new OAuth2 account, or one with another provider or client, signs in once saved.
+		signIn := oauth && (isNew || base.Auth != "oauth2" || !sameOAuth(base.OAuth, acct.OAuth) || clientSecret != "")
 		commit := func() {
 			save.Disable()
 			u.saveAccount(acct, password, isNew, func(err error) {
@@ -371,15 +428,26 @@ func (u *UI) openEditor(base account.Account, isNew bool, typed string) *account
 					return
 				}
 				d.Hide()
-				if smtpPassword != "" && acct.SMTP.Host != "" {
-					secrets := u.secrets()
-					u.bg(func() {
-						if err := account.SetSMTPPassword(acct, secrets, smtpPassword); err != nil {
+				secrets := u.secrets()
+				u.bg(func() {
+					var err error
+					if smtpPassword != "" && acct.SMTP.Host != "" && !oauth {
+						err = account.SetSMTPPassword(acct, secrets, smtpPassword)
+					}
+					if err == nil && clientSecret != "" && oauth {
+						err = account.SetOAuthClientSecret(acct, secrets, clientSecret)
+					}
+					u.do(func() {
+						if err != nil {
 							what, remedy := account.Explain(err, acct.Name)
-							u.do(func() { u.setStatus(what + " — " + remedy) })
+							u.setStatus(what + " — " + remedy)
+							return
+						}
+						if signIn {
+							u.signInAndCheck(acct)
 						}
 					})
-				}
+				})
 			})
 		}
 		if isNew || !base.LeaveOnServer || acct.LeaveOnServer {
@@ -391,6 +459,14 @@ func (u *UI) openEditor(base account.Account, isNew bool, typed string) *account
 	save.Importance = widget.HighImportance
 	cancel := widget.NewButton("Cancel", func() { d.Hide() })
 	f.smtpTestBtn.OnTapped = func() { u.testOutgoing(f) }
+	f.signInBtn.OnTapped = func() {
+		saved, ok := u.findAccount(base.Name)
+		if isNew || !ok || saved.Auth != "oauth2" || !saved.OAuth.Configured() {
+			f.testResult.SetText("Save the account with the login method oauth2 and a client ID: saving signs in.")
+			return
+		}
+		u.signInAndCheck(saved)
+	}
 	detect := widget.NewButtonWithIcon("Detect", theme.SearchIcon(), nil)
 	detect.OnTapped = func() { u.detectServer(f, detect) }
 	f.saveBtn, f.testBtn, f.detectBtn = save, test, detect
@@ -409,6 +485,13 @@ func (u *UI) openEditor(base account.Account, isNew bool, typed string) *account
 	d.Resize(fyne.NewSize(580, 660))
 	u.showDialog(d)
 	return f
+}
+
+// sameOAuth reports whether two OAuth settings sign in to the same provider with the same client.
+func sameOAuth(a, b account.OAuth) bool {
+	a, b = a.Endpoints(), b.Endpoints()
+	return a.Provider == b.Provider && a.ClientID == b.ClientID && a.AuthURL == b.AuthURL && a.TokenURL == b.TokenURL &&
+		strings.Join(a.Scopes, " ") == strings.Join(b.Scopes, " ")
 }
 
 // confirmDeleteFromServer asks before an existing account switches to deleting mail from the
@@ -460,22 +543,21 @@ func (u *UI) testConnection(f *accountForm, btn *widget.Button) {
 	}
 	btn.Disable()
 	f.testResult.SetText("Connecting to " + acct.Addr() + "…")
+	secrets := u.secrets()
 	u.bg(func() {
-		secret := pw
-		if secret == "" {
-			var err error
-			if secret, err = u.env.Secrets.Get(acct.Name); err != nil {
-				u.do(func() {
-					btn.Enable()
-					what, remedy := account.Explain(err, acct.Name)
-					f.testResult.SetText(what + ". " + remedy + ".")
-				})
-				return
-			}
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		caps, greeting, err := account.TestConnection(ctx, acct, secret)
+		secret := pw
+		var err error
+		if secret == "" {
+			// The stored password, or an OAuth2 account's access token (refreshed when due).
+			secret, err = account.LoginSecret(ctx, acct, secrets)
+		}
+		var caps pop.Capabilities
+		var greeting string
+		if err == nil {
+			caps, greeting, err = account.TestConnection(ctx, acct, secret)
+		}
 		u.do(func() {
 			btn.Enable()
 			if err != nil {
@@ -542,7 +624,7 @@ func (u *UI) saveAccount(a account.Account, password string, isNew bool, done fu
 			} else {
 				u.refreshFolders()
 			}
-			if isNew && a.Enabled {
+			if isNew && a.Enabled && !(a.Auth == "oauth2" && a.OAuth.Configured()) { // OAuth2: after the sign-in
 				u.runner.Check(a.Name)
 			}
 		})
@@ -595,7 +677,7 @@ func (u *UI) switchEnv(configDir, dataDir string, secrets account.SecretStore) {
 	}
 	u.runner.Close()
 	u.mu.Lock()
-	u.env.ConfigDir, u.env.DataDir, u.env.Secrets = configDir, dataDir, secrets
+	u.env.ConfigDir, u.env.DataDir, u.env.Secrets = configDir, dataDir, account.NewTokenCache(secrets)
 	u.cfg = cfg
 	u.stores = map[string]*storage.Store{}
 	u.mu.Unlock()
@@ -629,13 +711,13 @@ func (u *UI) testOutgoing(f *accountForm) {
 	u.bg(func() {
 		secret := pw
 		var err error
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
 		if secret == "" {
-			secret, err = account.SMTPPassword(saved, secrets)
+			secret, err = account.SMTPLoginSecret(ctx, saved, secrets)
 		}
 		var info account.OutgoingInfo
 		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
 			info, err = account.TestOutgoing(ctx, acct, secret)
 		}
 		u.do(func() {

@@ -253,13 +253,19 @@ func (w *setupWizard) chosen() account.Account {
 func (w *setupWizard) add() {
 	a := w.chosen()
 	pw := w.password.Text
-	if a.Auth != "oauth2" && pw == "" {
-		w.message.SetText("Enter the password (Back), or Edit settings… to add the account without one.")
+	if a.Auth == "oauth2" {
+		// Signing in needs the client the user registered with the provider: the editor's
+		// Sign-in page asks for it, and saving signs in.
+		w.stop()
+		w.d.Hide()
+		f := w.u.editNewAccount(a, "")
+		f.tabs.SelectIndex(signInPage)
+		f.testResult.SetText(a.Host + " signs in in your browser (OAuth2). Enter the client ID (and secret) of the app you " +
+			"registered with " + providerName(a) + " (docs/oauth2.md), then Save: Poplar opens the sign-in page.")
 		return
 	}
-	if a.Auth == "oauth2" {
-		w.message.SetText(a.Host + " signs in in your browser (OAuth2). Edit settings… to enter the app's client ID " +
-			"you registered with the provider (see docs/oauth2.md), then sign in.")
+	if pw == "" {
+		w.message.SetText("Enter the password (Back), or Edit settings… to add the account without one.")
 		return
 	}
 	w.addBtn.Disable()

@@ -44,6 +44,9 @@ func (u *UI) checkFailed(name string, err error) {
 	case errors.As(err, &we):
 		u.prompted[name] = true
 		u.switchSecurityDialog(name, we)
+	case errors.Is(err, account.ErrSignInAgain):
+		u.prompted[name] = true
+		u.signInAgainPrompt(name, err)
 	}
 }
 
