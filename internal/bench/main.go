@@ -38,19 +38,24 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "-peak-rss" {
 		os.Exit(peakRSSChild(os.Args[2:]))
 	}
+	if len(os.Args) == 3 && os.Args[1] == "-search-rss" {
+		os.Exit(searchRSSChild(os.Args[2]))
+	}
 	n := flag.Int("messages", 2000, "messages in the generated mailbox")
 	reps := flag.Int("reps", 5, "repetitions of each measurement (the median is reported)")
 	out := flag.String("out", "docs/benchmarks.md", "file whose POP3 section is replaced with the results ('' = print only)")
 	quick := flag.Bool("quick", false, "200 messages, 1 repetition")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of Poplar's full fetches (keep) to this file")
 	only := flag.String("only", "", "run only the measurements whose name contains this text, print only; \"send\" or \"list\": only that measurement (written to -out only when -out is given)")
+	searchN := flag.Int("search-messages", 100_000, "messages in the mailbox of the search and conversation measurements")
 	flag.Parse()
 	if *quick {
 		*n, *reps = 200, 1
 	}
 	outGiven := false
 	flag.Visit(func(f *flag.Flag) { outGiven = outGiven || f.Name == "out" })
-	if step := map[string]func(string) error{"send": runSend, "list": runListBench}[*only]; step != nil {
+	if step := map[string]func(string) error{"send": runSend, "list": runListBench,
+		"search": func(out string) error { return runSearchBench(out, *searchN) }}[*only]; step != nil {
 		if !outGiven {
 			*out = ""
 		}
@@ -63,7 +68,7 @@ func main() {
 	if *only != "" {
 		*out = ""
 	}
-	if err := run(*n, *reps, *out, *profile, *only); err != nil {
+	if err := run(*n, *reps, *out, *profile, *only, *searchN); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -80,7 +85,7 @@ func (r *result) median() time.Duration {
 	return t[len(t)/2]
 }
 
-func run(n, reps int, out, profile, only string) error {
+func run(n, reps int, out, profile, only string, searchN int) error {
 	msgs := mailgen.Messages(n, mailgen.Fetch)
 	var total int64
 	for _, m := range msgs {
@@ -274,7 +279,10 @@ func run(n, reps int, out, profile, only string) error {
 	if err := sendSection(tmp, out); err != nil {
 		return err
 	}
-	return listStep(tmp, out)
+	if err := listStep(tmp, out); err != nil {
+		return err
+	}
+	return searchStep(tmp, out, searchN)
 }
 
 // runSend is `bench -only send`: the send measurement alone, in its own temporary folder.

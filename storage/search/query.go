@@ -2,9 +2,11 @@ package search
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -286,21 +288,43 @@ type textNode struct {
 }
 
 func (n *textNode) eval(c *evalCtx) (bitmap, error) {
+	// Segments hold disjoint documents: each is searched on its own goroutine (into its own
+	// bitmap: neighbours may share a word of one).
+	outs := make([]bitmap, len(c.segs))
+	errs := make([]error, len(c.segs))
+	var wg sync.WaitGroup
+	for k, s := range c.segs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sc := &evalCtx{t: c.t}
+			out := newBitmap(len(c.t.docs))
+			for _, f := range n.fields {
+				var err error
+				switch {
+				case len(n.terms) > 1:
+					err = sc.phrase(out, s, f, n.terms)
+				case n.prefix:
+					err = sc.prefix(out, s, f, n.terms[0])
+				default:
+					err = sc.term(out, s, f, n.terms[0])
+				}
+				if err != nil {
+					errs[k] = err
+					return
+				}
+			}
+			outs[k] = out
+		}()
+	}
+	wg.Wait()
 	out := newBitmap(len(c.t.docs))
-	for _, f := range n.fields {
-		for _, s := range c.segs {
-			var err error
-			switch {
-			case len(n.terms) > 1:
-				err = c.phrase(out, s, f, n.terms)
-			case n.prefix:
-				err = c.prefix(out, s, f, n.terms[0])
-			default:
-				err = c.term(out, s, f, n.terms[0])
-			}
-			if err != nil {
-				return nil, err
-			}
+	for k := range outs {
+		if errs[k] != nil {
+			return nil, errs[k]
+		}
+		for i, w := range outs[k] {
+			out[i] |= w
 		}
 	}
 	return out, nil
@@ -420,7 +444,8 @@ func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
 	if c.p, err = positions(c.p, b); err != nil {
 		return false, err
 	}
-	for i := 1; i < len(its) && len(c.p) > 0; i++ {
+	last := len(its) - 1
+	for i := 1; i < last && len(c.p) > 0; i++ {
 		b, err := at(i)
 		if err != nil {
 			return false, err
@@ -441,5 +466,34 @@ func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
 		}
 		c.p = keep
 	}
-	return len(c.p) > 0, nil
+	if len(c.p) == 0 {
+		return false, nil
+	}
+	// The last term: read its positions only until one follows a start.
+	if b, err = at(last); err != nil {
+		return false, err
+	}
+	k, q := 0, uint32(0)
+	for j := 0; len(b) > 0; j++ {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return false, errDamaged
+		}
+		b = b[n:]
+		if j == 0 {
+			q = uint32(v)
+		} else {
+			q += uint32(v)
+		}
+		for k < len(c.p) && c.p[k]+uint32(last) < q {
+			k++
+		}
+		if k == len(c.p) {
+			return false, nil
+		}
+		if c.p[k]+uint32(last) == q {
+			return true, nil
+		}
+	}
+	return false, nil
 }

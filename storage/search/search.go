@@ -704,7 +704,6 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 	if err := x.refreshIfReplaced(); err != nil {
 		return nil, 0, err
 	}
-	type hit struct{ folder, key string }
 	var hits []hit
 	total, err := func() (int, error) {
 		x.smu.RLock()
@@ -740,16 +739,55 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 	if err != nil {
 		return nil, 0, err
 	}
+	return x.summaries(hits), total, nil
+}
+
+// manyHits is how many hits in one folder make reading the folder's summaries at once faster
+// than one by one.
+const manyHits = 1000
+
+// summaries returns the store's summaries of hits, in their order, leaving out those gone since
+// the last Update.
+func (x *Index) summaries(hits []hit) []storage.Summary {
+	perFolder := map[string]int{}
+	for _, h := range hits {
+		perFolder[h.folder]++
+	}
+	byKey := map[string]map[string]int{} // folder → key → index in sums[folder]
+	sums := map[string][]storage.Summary{}
+	for f, n := range perFolder {
+		if n < manyHits {
+			continue
+		}
+		all, err := x.store.Summaries(f)
+		if err != nil {
+			continue
+		}
+		m := make(map[string]int, len(all))
+		for i, s := range all {
+			m[s.Key] = i
+		}
+		byKey[f], sums[f] = m, all
+	}
 	out := make([]storage.Summary, 0, len(hits))
 	for _, h := range hits {
+		if m := byKey[h.folder]; m != nil {
+			if i, ok := m[h.key]; ok {
+				out = append(out, sums[h.folder][i])
+			}
+			continue
+		}
 		s, err := x.store.Summary(h.folder, h.key)
 		if err != nil {
 			continue // gone since the last Update
 		}
 		out = append(out, s)
 	}
-	return out, total, nil
+	return out
 }
+
+// hit is a message found.
+type hit struct{ folder, key string }
 
 // refreshIfReplaced reads the document table again when another process's Update replaced it.
 func (x *Index) refreshIfReplaced() error {
