@@ -113,6 +113,28 @@ func BenchmarkIndexColdRebuild100k(b *testing.B) {
 	benchIndex(b, 100000, true)
 }
 
+// BenchmarkNewest100k is what `poplar list --limit 20` asks of the store on a 100k-message Inbox
+// whose index is in step: Open, the 20 newest summaries, Close. It reports the bytes allocated
+// per run (-benchmem), which bound what the command adds to the process's resident set.
+func BenchmarkNewest100k(b *testing.B) {
+	dir := benchStore(b, 100000)
+	if s, err := Open(dir); err == nil { // make sure a warm index exists
+		s.Summaries(Inbox)
+		s.Close()
+	}
+	for b.Loop() {
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sums, err := s.Newest(Inbox, 20)
+		if err != nil || len(sums) != 20 {
+			b.Fatalf("%d summaries, %v", len(sums), err)
+		}
+		s.Close()
+	}
+}
+
 // BenchmarkIndexMemory100k reports the heap held by an open store with 100k summaries loaded.
 func BenchmarkIndexMemory100k(b *testing.B) {
 	dir := benchStore(b, 100000)
