@@ -24,7 +24,7 @@ var searchQueries = [][2]string{
 	{"phrase of the two commonest words", `"the mail"`},
 	{"prefix of the last word", "popl"},
 	{"from: an address", "from:s5@example.org"},
-	{"date range (one month)", "after:2021-01-01 before:2021-02-01"},
+	{"date range (one month)", "after:2020-10-01 before:2020-11-01"},
 	{"CJK word", "会議"},
 	{"is:unread after: and a word", "is:unread after:2020-01-01 cafe"},
 }

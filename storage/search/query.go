@@ -2,9 +2,11 @@ package search
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -195,10 +197,11 @@ type node interface {
 
 // evalCtx is what a query is evaluated against: a committed table and its open segments.
 type evalCtx struct {
-	t    *table
-	segs []*segment
-	p, q []uint32 // position buffers for phrases
-	key  []byte
+	t     *table
+	segs  []*segment
+	p, q  []uint32 // position buffers for phrases
+	order []int
+	key   []byte
 }
 
 // bitmap is a set of document numbers.
@@ -428,7 +431,8 @@ func (c *evalCtx) phrase(out bitmap, s *segment, f byte, terms []string) error {
 }
 
 // adjacent reports whether the terms, all in the current document of its, occur one after the
-// other there.
+// other there. It reads the positions of the term with the fewest first (as starts of the
+// phrase), narrows them with the others', and reads the last one only until one fits.
 func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
 	at := func(i int) ([]byte, error) {
 		it := &its[i]
@@ -437,63 +441,61 @@ func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
 		}
 		return pos[i][it.posOff : it.posOff+it.posLen], nil
 	}
-	b, err := at(0)
-	if err != nil {
-		return false, err
+	c.order = c.order[:0]
+	for i := range its {
+		c.order = append(c.order, i)
 	}
-	if c.p, err = positions(c.p, b); err != nil {
-		return false, err
-	}
-	last := len(its) - 1
-	for i := 1; i < last && len(c.p) > 0; i++ {
+	slices.SortFunc(c.order, func(a, b int) int { return cmp.Compare(its[a].posLen, its[b].posLen) })
+	var err error
+	c.p = c.p[:0]
+	for k, i := range c.order {
 		b, err := at(i)
 		if err != nil {
 			return false, err
 		}
-		if c.q, err = positions(c.q, b); err != nil {
-			return false, err
-		}
-		// Keep the starts p for which term i is at p+i.
-		keep, k := c.p[:0], 0
-		for _, p := range c.p {
-			want := p + uint32(i)
-			for k < len(c.q) && c.q[k] < want {
-				k++
+		off := uint32(i)
+		if k == 0 {
+			// Starts: where the phrase begins if term i is at p.
+			if c.q, err = positions(c.q, b); err != nil {
+				return false, err
 			}
-			if k < len(c.q) && c.q[k] == want {
-				keep = append(keep, p)
+			for _, p := range c.q {
+				if p >= off {
+					c.p = append(c.p, p-off)
+				}
+			}
+			continue
+		}
+		if len(c.p) == 0 {
+			return false, nil
+		}
+		last := k == len(c.order)-1
+		// Keep the starts s for which term i is at s+i; for the last term, stop at the first.
+		keep, j := c.p[:0], 0
+		q := uint32(0)
+		for n := 0; len(b) > 0 && j < len(c.p); n++ {
+			v, m := binary.Uvarint(b)
+			if m <= 0 {
+				return false, errDamaged
+			}
+			b = b[m:]
+			if n == 0 {
+				q = uint32(v)
+			} else {
+				q += uint32(v)
+			}
+			for j < len(c.p) && c.p[j]+off < q {
+				j++
+			}
+			if j < len(c.p) && c.p[j]+off == q {
+				if last {
+					return true, nil
+				}
+				keep = append(keep, c.p[j])
+				j++
 			}
 		}
 		c.p = keep
 	}
-	if len(c.p) == 0 {
-		return false, nil
-	}
-	// The last term: read its positions only until one follows a start.
-	if b, err = at(last); err != nil {
-		return false, err
-	}
-	k, q := 0, uint32(0)
-	for j := 0; len(b) > 0; j++ {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			return false, errDamaged
-		}
-		b = b[n:]
-		if j == 0 {
-			q = uint32(v)
-		} else {
-			q += uint32(v)
-		}
-		for k < len(c.p) && c.p[k]+uint32(last) < q {
-			k++
-		}
-		if k == len(c.p) {
-			return false, nil
-		}
-		if c.p[k]+uint32(last) == q {
-			return true, nil
-		}
-	}
-	return false, nil
+	return len(c.p) > 0 && len(c.order) == 1, err
 }

@@ -341,3 +341,55 @@ func TestCancelAndConcurrentSearch(t *testing.T) {
 		t.Errorf("Search(garcia) = %v, want [1]", got)
 	}
 }
+
+// TestPhrase: phrases whose words repeat, whose rarest word is anywhere in them, and phrases
+// found only in some of the fields.
+func TestPhrase(t *testing.T) {
+	dir := t.TempDir()
+	s, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bodies := []string{
+		"one two one two three one two",
+		"two one two two three",
+		"three two one",
+	}
+	for i, b := range bodies {
+		msg := fmt.Sprintf("From: p%d@example.org\r\nSubject: phrase test\r\nDate: Mon, 0%d Jul 2024 10:00:00 +0000\r\n\r\n%s\r\n", i, i+1, b)
+		if err := os.WriteFile(filepath.Join(dir, "Maildir", "cur", fmt.Sprintf("170000100%d.p.host:2,S", i)), []byte(msg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := openIndex(t, s)
+	for _, tt := range []struct {
+		q    string
+		want int // bit i: message i matches
+	}{
+		{`"one two three"`, 0b001},
+		{`"two three"`, 0b011},
+		{`"two one two"`, 0b011},
+		{`"one two one two three"`, 0b001},
+		{`"two two three"`, 0b010},
+		{`"three two one"`, 0b100},
+		{`"three one"`, 0b001},
+		{`"three one one"`, 0b000},
+		{`"one one"`, 0b000},
+		{`"phrase test"`, 0b111},
+		{`"test phrase"`, 0b000},
+		{`"test one"`, 0b000}, // subject then body: two fields
+	} {
+		sums, _, err := x.Search(tt.q, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for _, s := range sums {
+			got |= 1 << int(s.Key[9]-'0')
+		}
+		if got != tt.want {
+			t.Errorf("Search(%s) = %03b, want %03b", tt.q, got, tt.want)
+		}
+	}
+}
