@@ -26,8 +26,8 @@ const searchDelay = 150 * time.Millisecond
 // again (fetches and moves in between are caught then).
 const indexFresh = 10 * time.Second
 
-// indexIdle is how long an unused full-text index stays open: it takes a lock, and while the app
-// holds it `poplar search` cannot open it.
+// indexIdle is how long an unused full-text index stays open (its files mapped in memory); other
+// processes (`poplar search`) share it meanwhile.
 const indexIdle = 30 * time.Second
 
 // searchState is the search of the open account (UI goroutine).
@@ -160,8 +160,8 @@ func (u *UI) stopSearch() {
 	}
 }
 
-// closeIndexes closes the open full-text indexes (idle: another Poplar may use them now); the
-// next search opens them again. Off the UI goroutine.
+// closeIndexes closes the open full-text indexes (idle: their memory is given back); the next
+// search opens them again. Off the UI goroutine.
 func (u *UI) closeIndexes() {
 	u.mu.Lock()
 	idxs := u.indexes

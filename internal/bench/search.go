@@ -99,7 +99,7 @@ func searchSection(tmp string, n int) (string, error) {
 		return "", err
 	}
 	build, buildCPU := time.Since(t0), cpuTime()-cpu0
-	index := dirBytes(filepath.Join(dir, "poplar", "search"))
+	index := mailgen.DirBytes(filepath.Join(dir, "poplar", "search"))
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Search and conversations (make bench)\n\n")
@@ -186,17 +186,6 @@ func searchRSSChild(dir string) int {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func dirBytes(dir string) int64 {
-	var n int64
-	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
-}
 
 // cpuTime is the user and system CPU time of this process so far.
 func cpuTime() time.Duration {

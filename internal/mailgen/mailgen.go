@@ -183,3 +183,15 @@ func WriteMaildir(dir string, n int, mix Mix) (int64, error) {
 	}
 	return total, nil
 }
+
+// DirBytes is the size of the regular files below dir (a mailbox, an index), for figures.
+func DirBytes(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}

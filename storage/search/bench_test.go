@@ -48,17 +48,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
-}
-
 // BenchmarkBuild indexes the whole mailbox from nothing (the summary index is warm).
 func BenchmarkBuild(b *testing.B) {
 	dir, err := benchMailbox()
@@ -93,8 +82,8 @@ func BenchmarkBuild(b *testing.B) {
 	// The machine is shared: messages per second of this process's CPU time say what two free
 	// cores would do (at most twice this).
 	b.ReportMetric(float64(*benchN)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "msgs/cpu-s")
-	mail := dirSize(filepath.Join(dir, "Maildir"))
-	idx := dirSize(filepath.Join(dir, "poplar", "search"))
+	mail := mailgen.DirBytes(filepath.Join(dir, "Maildir"))
+	idx := mailgen.DirBytes(filepath.Join(dir, "poplar", "search"))
 	b.ReportMetric(float64(mail)/(1<<20), "mail-MB")
 	b.ReportMetric(float64(idx)/(1<<20), "index-MB")
 	b.ReportMetric(100*float64(idx)/float64(mail), "index-%")

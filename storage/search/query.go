@@ -3,9 +3,7 @@ package search
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"fmt"
-	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -212,14 +210,6 @@ func newBitmap(n int) bitmap { return make(bitmap, (n+63)/64) }
 func (b bitmap) has(i uint32) bool { return int(i>>6) < len(b) && b[i>>6]&(1<<(i&63)) != 0 }
 
 func (b bitmap) set(i uint32) { b[i>>6] |= 1 << (i & 63) }
-
-func (b bitmap) count() int {
-	n := 0
-	for _, w := range b {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
 
 // boolNode matches the documents that every node of must matches and none of not does.
 type boolNode struct{ must, not []node }
@@ -473,16 +463,9 @@ func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
 		// Keep the starts s for which term i is at s+i; for the last term, stop at the first.
 		keep, j := c.p[:0], 0
 		q := uint32(0)
-		for n := 0; len(b) > 0 && j < len(c.p); n++ {
-			v, m := binary.Uvarint(b)
-			if m <= 0 {
-				return false, errDamaged
-			}
-			b = b[m:]
-			if n == 0 {
-				q = uint32(v)
-			} else {
-				q += uint32(v)
+		for len(b) > 0 && j < len(c.p) {
+			if b, q, err = nextPos(b, q); err != nil {
+				return false, err
 			}
 			for j < len(c.p) && c.p[j]+off < q {
 				j++

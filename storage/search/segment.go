@@ -31,8 +31,8 @@ import (
 //	        those 24 bytes, "PEND"
 //
 // A document list is, per document, a uvarint of its number (the first) or of the difference
-// from the one before, then a uvarint of the bytes of its positions. Positions are uvarints, the
-// first as is and the rest as differences.
+// from the one before, then a uvarint of the bytes of its positions. Positions are uvarints of
+// the difference from the one before (the first from 0).
 const segMagic = "PSEG1\n\x00\x00"
 
 const footerLen = 32
@@ -341,20 +341,24 @@ func (it *docIter) next() bool {
 func positions(dst []uint32, b []byte) ([]uint32, error) {
 	dst = dst[:0]
 	var p uint32
-	for i := 0; len(b) > 0; i++ {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			return dst, errDamaged
-		}
-		b = b[n:]
-		if i == 0 {
-			p = uint32(v)
-		} else {
-			p += uint32(v)
+	var err error
+	for len(b) > 0 {
+		if b, p, err = nextPos(b, p); err != nil {
+			return dst, err
 		}
 		dst = append(dst, p)
 	}
 	return dst, nil
+}
+
+// nextPos reads from b the position after p (positions are differences from the one before,
+// the first from 0) and returns the rest of b.
+func nextPos(b []byte, p uint32) ([]byte, uint32, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return b, p, errDamaged
+	}
+	return b[n:], p + uint32(v), nil
 }
 
 // mergeSegments writes the live postings of segs (in document order) into a new segment at path.
