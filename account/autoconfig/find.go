@@ -148,24 +148,29 @@ func (r *run) start(l *lookup) {
 		case err != nil:
 			end(StepFailed, err.Error())
 		case len(res.incoming)+len(res.outgoing) == 0:
-			if note == "" {
-				note = "nothing"
-			}
-			end(StepNothing, note)
+			end(StepNothing, withNote("nothing", note))
 		default:
-			end(StepFound, foundNote(res))
+			end(StepFound, withNote(foundNote(res), note))
 			l.res = res
 		}
 	}()
+}
+
+// withNote adds a lookup's note to its outcome: "nothing (only IMAP is offered…)".
+func withNote(outcome, note string) string {
+	if note == "" {
+		return outcome
+	}
+	return outcome + " (" + note + ")"
 }
 
 // foundNote says what a lookup found.
 func foundNote(res found) string {
 	switch {
 	case len(res.incoming) == 0:
-		return "found (outgoing server only)"
+		return "found an outgoing server only"
 	case len(res.outgoing) == 0:
-		return "found (incoming server only)"
+		return "found an incoming server only"
 	}
 	return "found"
 }
@@ -312,7 +317,7 @@ func redactQuery(u string) string {
 // configNote says what a file with no POP3 server offers instead.
 func configNote(c *Config) string {
 	if c.IMAPOnly {
-		return "nothing: only IMAP is offered, Poplar needs POP3"
+		return "only IMAP is offered for incoming mail; Poplar needs POP3"
 	}
 	return ""
 }
@@ -437,7 +442,7 @@ func (r *run) srv(ctx context.Context) (found, string, error) {
 	}
 	note := ""
 	if len(notOffered) > 0 {
-		note = "nothing (" + strings.Join(notOffered, ", ") + ": not offered)"
+		note = strings.Join(notOffered, ", ") + ": not offered"
 	}
 	return res, note, nil
 }
@@ -450,7 +455,7 @@ func (r *run) mx(ctx context.Context) (found, string, error) {
 		return found{}, "", err
 	}
 	if len(hosts) == 0 {
-		return found{}, "nothing (no MX record)", nil
+		return found{}, "no MX record", nil
 	}
 	mx := hosts[0]
 	if p, ok := presetForMX(r.presets, mx); ok {
@@ -458,14 +463,14 @@ func (r *run) mx(ctx context.Context) (found, string, error) {
 	}
 	base, err := publicsuffix.EffectiveTLDPlusOne(mx)
 	if err != nil || base == r.domain {
-		return found{}, "nothing (" + mx + " is the domain's own)", nil
+		return found{}, "the MX " + mx + " is the domain's own", nil
 	}
 	res, note, err := r.ispdb(ctx, base, SourceMX)
 	if err != nil {
 		return found{}, "", fmt.Errorf("%s (the MX %s): %w", base, mx, err)
 	}
 	if note == "" && len(res.incoming)+len(res.outgoing) == 0 {
-		note = "nothing (MX " + mx + ": " + base + " is not in the ISP database)"
+		note = "the MX " + mx + ": " + base + " is not in the ISP database"
 	}
 	return res, note, nil
 }
