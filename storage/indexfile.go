@@ -317,13 +317,13 @@ func (d *recordDecoder) uint() uint64 {
 	return v
 }
 
+// int reads a varint: a uvarint holding the value zig-zag encoded, as binary.AppendVarint writes.
 func (d *recordDecoder) int() int64 {
-	v, n := binary.Varint(d.data[d.p:d.limit()])
-	if n <= 0 {
-		d.bad = true
-		return 0
+	u := d.uint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	d.p += n
 	return v
 }
 
