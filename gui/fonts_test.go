@@ -55,6 +55,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	if out := os.Getenv(setupShotEnv); out != "" {
+		code := setupShot(out)
+		cleanup()
+		os.Exit(code)
+	}
 	code := m.Run()
 	cleanup()
 	os.Exit(code)

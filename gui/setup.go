@@ -41,6 +41,9 @@ type setupWizard struct {
 	addBtn *widget.Button
 }
 
+// The setup wizard's size.
+const wizardWidth, wizardHeight = 680, 540
+
 // addAccount opens the setup wizard.
 func (u *UI) addAccount() *setupWizard {
 	w := &setupWizard{u: u, page: container.NewStack()}
@@ -59,7 +62,7 @@ func (u *UI) addAccount() *setupWizard {
 	w.message.Selectable = true
 	w.d = dialog.NewCustomWithoutButtons("Add account", w.page, u.win)
 	w.d.SetOnClosed(w.stop)
-	w.d.Resize(fyne.NewSize(580, 520))
+	w.d.Resize(fyne.NewSize(wizardWidth, wizardHeight))
 	w.askPage()
 	u.showDialog(w.d)
 	u.win.Canvas().Focus(w.email)
@@ -71,6 +74,10 @@ func (w *setupWizard) show(content fyne.CanvasObject, buttons ...fyne.CanvasObje
 	bar := container.NewHBox(append([]fyne.CanvasObject{layout.NewSpacer()}, buttons...)...)
 	w.page.Objects = []fyne.CanvasObject{container.NewBorder(nil, container.NewVBox(w.message, bar), nil, nil, content)}
 	w.page.Refresh()
+	if w.d != nil {
+		// A dialog shown on a real screen draws replaced content only after a layout of its own.
+		w.d.Resize(fyne.NewSize(wizardWidth, wizardHeight))
+	}
 }
 
 // button makes one of the wizard's buttons.

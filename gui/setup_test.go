@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/poplar-mail/poplar/account"
@@ -55,28 +57,106 @@ func startSetupRig(t *testing.T) *setupRig {
 	if err := dnstest.Available(); err != nil {
 		t.Skip(err)
 	}
+	r, stop, err := newSetupRig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return r
+}
+
+// newSetupRig starts the rig; stop ends it.
+func newSetupRig() (r *setupRig, stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
 	mb := popserver.NewMemMailbox()
 	mb.Add("", []byte("From: Ed <ed@example.test>\r\nSubject: Welcome\r\n\r\nHello Dana\r\n"))
 	srv := popserver.New(popserver.Config{TLSConfig: setupCert.ServerConfig(),
 		Password: popserver.Users(map[string]string{"dana@example.test": "s3cret"}),
 		Mailbox:  func(string) (popserver.Mailbox, error) { return mb, nil }})
-	t.Cleanup(func() { srv.Close() })
+	stops = append(stops, func() { srv.Close() })
 	addr, err := srv.Listen("127.0.0.1:0", true)
 	if err != nil {
-		t.Fatal(err)
+		stop()
+		return nil, nil, err
 	}
-	r := &setupRig{port: addr.(*net.TCPAddr).Port}
+	r = &setupRig{port: addr.(*net.TCPAddr).Port}
 	ispdb := httptest.NewServer(http.NotFoundHandler())
-	t.Cleanup(ispdb.Close)
-	dns := dnstest.StartT(t, dnstest.Options{
+	stops = append(stops, ispdb.Close)
+	dns, err := dnstest.Start(dnstest.Options{
 		Domains: []string{"test"},
 		SRV: []dnstest.SRV{
 			{Name: "_pop3s._tcp.example.test", Target: "localhost", Port: r.port},
 			{Name: "_submissions._tcp.example.test"}, // "." : no outgoing server
 		},
 	})
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	stops = append(stops, func() { dns.Stop() })
 	r.finder = &autoconfig.Finder{DNS: dns.Addr, ISPDBURL: ispdb.URL + "/v1.1/", StepTimeout: 5 * time.Second}
-	return r
+	return r, stop, nil
+}
+
+// setupShotEnv names a PNG file: the test binary then draws the setup wizard, with the steps it
+// took for dana@example.test, in a real window and writes it there (make screenshots).
+const setupShotEnv = "POPLAR_SETUP_SHOT"
+
+// setupShot is the test binary's screenshot mode (TestMain): a real window on the main goroutine,
+// as the app runs, with the rig's Finder.
+func setupShot(out string) int {
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	r, stop, err := newSetupRig()
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	defer stop()
+	useSystemFonts(logf)
+	dir, err := os.MkdirTemp("", "poplar-setup-shot")
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	a := app.NewWithID(AppID + ".setupshot")
+	w := a.NewWindow("Poplar")
+	w.Resize(fyne.NewSize(1100, 700))
+	u, err := New(a, w, Env{ConfigDir: dir, DataDir: dir, Secrets: account.MemSecrets{}, Finder: r.finder})
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
+	code := 1
+	a.Lifecycle().SetOnStarted(func() {
+		wz := u.addAccount()
+		wz.display.SetText("Dana Scully")
+		wz.email.SetText("dana@example.test")
+		wz.password.SetText("s3cret")
+		wz.find()
+		go func() {
+			defer fyne.Do(a.Quit)
+			for found := false; !found; time.Sleep(100 * time.Millisecond) {
+				fyne.DoAndWait(func() { found = wz.in != nil })
+			}
+			time.Sleep(1500 * time.Millisecond) // let the window draw the last page
+			// The screen as a user sees it (ImageMagick's import; the GL canvas cannot capture itself
+			// under Xvfb).
+			if msg, err := exec.Command("import", "-window", "root", "-crop", "1100x700+0+0", out).CombinedOutput(); err != nil {
+				logf("import: %v: %s", err, msg)
+				return
+			}
+			logf("wrote %s", out)
+			code = 0
+		}()
+	})
+	w.ShowAndRun()
+	return code
 }
 
 // newWizardUI is the app on its first run (no account) with the rig's Finder.
