@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/poplar-mail/poplar/pop"
+	"github.com/poplar-mail/poplar/storage"
 )
 
 // Security modes as stored in the settings file.
@@ -116,8 +118,11 @@ func (e *FieldError) Error() string {
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
 
 // ValidName reports whether s can name an account: it becomes a folder name, so 1-64 letters,
-// digits and . _ @ + -, not starting with a punctuation mark.
-func ValidName(s string) bool { return nameRE.MatchString(s) }
+// digits and . _ @ + -, not starting with a punctuation mark (and, on Windows, not ending in a dot
+// nor a device name such as CON or COM1: storage.WindowsNameError).
+func ValidName(s string) bool {
+	return nameRE.MatchString(s) && (runtime.GOOS != "windows" || storage.WindowsNameError(s) == nil)
+}
 
 // Validate checks every setting and returns a *FieldError for the first one that is wrong.
 func (a Account) Validate() error {

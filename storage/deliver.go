@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // DeliverInfo describes a message being delivered.
@@ -192,27 +190,29 @@ func (b *Batch) Commit() ([]Summary, error) {
 }
 
 // syncFiles makes the data of the pending files durable. Several files are flushed with one
-// syncfs(2) of their file system, which costs about one fsync instead of one per message; a single
-// file gets an fsync.
+// syncfs(2) of their file system where there is one (canSyncFS), which costs about one fsync
+// instead of one per message; otherwise each file gets an fsync.
 func syncFiles(tmpDir string, pend []pendingMsg) error {
-	if len(pend) == 1 {
-		f, err := os.Open(pend[0].tmp)
-		if err != nil {
-			return fmt.Errorf("storage: %w", err)
-		}
-		defer f.Close()
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("storage: syncing message: %w", err)
-		}
-		return nil
+	if len(pend) > 1 && canSyncFS {
+		return syncFileSystem(tmpDir)
 	}
-	d, err := os.Open(tmpDir)
+	for _, p := range pend {
+		if err := syncFile(p.tmp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncFile fsyncs the file at path. It opens it for writing: Windows flushes only such handles.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	defer d.Close()
-	if err := unix.Syncfs(int(d.Fd())); err != nil {
-		return fmt.Errorf("storage: syncing messages: %w", err)
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("storage: syncing message: %w", err)
 	}
 	return nil
 }
@@ -322,21 +322,4 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 	}
 	f.mu.Unlock()
 	return e.sum, nil
-}
-
-// renameOver puts the file src in the place of the existing file dst and removes the old dst. It
-// fails with an error satisfying errors.Is(err, fs.ErrNotExist) when dst does not exist, where
-// the file system can exchange two names atomically (renameat2 RENAME_EXCHANGE); elsewhere it is
-// a plain rename.
-func renameOver(src, dst string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.RENAME_EXCHANGE)
-	switch {
-	case err == nil:
-		os.Remove(src) // now the old file
-		return nil
-	case renameFlagUnsupported(err):
-		return os.Rename(src, dst)
-	default:
-		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
-	}
 }

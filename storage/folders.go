@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // RenameFolder renames folder old, and the folders inside it with it: renaming "Work" to "Job"
@@ -220,7 +218,7 @@ func removeMaildir(p string) error {
 				os.RemoveAll(filepath.Join(d, de.Name()))
 			}
 		}
-		if err := unix.Rmdir(d); err != nil {
+		if err := rmdir(d); err != nil {
 			return &os.PathError{Op: "rmdir", Path: d, Err: err}
 		}
 	}
@@ -256,28 +254,4 @@ func ordinaryFolder(name, verb string) error {
 		return fmt.Errorf("%w %q cannot be %s", ErrSpecialFolder, name, verb)
 	}
 	return ValidFolderName(name)
-}
-
-// renameNoReplace renames src to dst and fails, with an error satisfying
-// errors.Is(err, fs.ErrExist), when dst exists (renameat2 RENAME_NOREPLACE). Where the file system
-// cannot do that, it looks first and renames, which leaves a short window.
-func renameNoReplace(src, dst string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
-	if renameFlagUnsupported(err) {
-		if _, lerr := os.Lstat(dst); lerr == nil {
-			err = unix.EEXIST
-		} else {
-			return os.Rename(src, dst)
-		}
-	}
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
-	}
-	return nil
-}
-
-// renameFlagUnsupported reports whether renameat2 failed because the file system (or kernel) does
-// not have the flag asked for.
-func renameFlagUnsupported(err error) bool {
-	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP)
 }

@@ -50,7 +50,10 @@ func (f Flags) String() string {
 func parseName(name string) (key string, flags Flags) {
 	i := strings.IndexByte(name, ':')
 	if i < 0 {
-		return name, 0
+		// Windows's separator (infoSep there), read everywhere: a store may come from Windows.
+		if i = strings.LastIndex(name, ";2,"); i < 0 {
+			return name, 0
+		}
 	}
 	key = name[:i]
 	info := name[i+1:]
@@ -67,7 +70,7 @@ func parseName(name string) (key string, flags Flags) {
 }
 
 // fileName returns the cur/ file name of key with flags.
-func fileName(key string, flags Flags) string { return key + ":2," + flags.String() }
+func fileName(key string, flags Flags) string { return key + string(infoSep) + "2," + flags.String() }
 
 // Summary is what the message list shows of a stored message.
 type Summary struct {

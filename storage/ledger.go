@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -101,10 +100,7 @@ func (l *ledger) catchUp() error {
 	if err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
-	var ino uint64
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = st.Ino
-	}
+	ino := fileID(fi)
 	if ino != l.ino || fi.Size() < l.size {
 		l.entries, l.size, l.ino, l.corrupt = map[string]*LedgerEntry{}, 0, ino, false
 	}

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // The Outbox holds mail waiting to be sent, one message file each, stored as it will be sent (no
@@ -293,7 +291,7 @@ func (s *Store) OutboxEntry(key string) (OutboxEntry, error) {
 // across processes. It returns ErrSendInProgress when another holds it. Call unlock once.
 func (s *Store) LockSend() (unlock func(), err error) {
 	u, err := flock(filepath.Join(s.state, "send.lock"), false)
-	if errors.Is(err, unix.EWOULDBLOCK) {
+	if errors.Is(err, errLockHeld) {
 		return nil, ErrSendInProgress
 	}
 	return u, err

@@ -30,17 +30,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
-
-	"golang.org/x/sys/unix"
 )
 
 // Folder names as users see them. Inbox is the Maildir root; others are Maildir++ ".Name" folders,
@@ -146,6 +144,9 @@ func ValidFolderName(name string) error {
 		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == unicode.ReplacementChar {
 			return fmt.Errorf("storage: folder name %q has a control character", name)
 		}
+	}
+	if runtime.GOOS == "windows" {
+		return WindowsNameError(name)
 	}
 	return nil
 }
@@ -439,19 +440,11 @@ func poplarKey(name string) bool {
 // holds the Maildir: statfs(2)'s available blocks times its block size. It does I/O (one system
 // call) and says nothing of quotas.
 func (s *Store) FreeSpace() (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(s.maildir, &st); err != nil {
+	n, err := freeSpace(s.maildir)
+	if err != nil {
 		return 0, fmt.Errorf("storage: free space of %s: %w", s.maildir, err)
 	}
-	// Bavail counts fragments of Frsize bytes (as statvfs(3) says); Frsize is 0 on old kernels.
-	size := uint64(st.Frsize)
-	if size == 0 {
-		size = uint64(st.Bsize)
-	}
-	if size != 0 && st.Bavail > math.MaxInt64/size {
-		return math.MaxInt64, nil
-	}
-	return int64(st.Bavail * size), nil
+	return n, nil
 }
 
 // lock takes the store's cross-process write lock; call the returned function to release it.
@@ -464,7 +457,7 @@ func (s *Store) lock() (func(), error) {
 // when the fetch is over; RemoveTmp and Batch deliveries belong inside.
 func (s *Store) LockFetch() (unlock func(), err error) {
 	u, err := flock(filepath.Join(s.state, "fetch.lock"), false)
-	if errors.Is(err, unix.EWOULDBLOCK) {
+	if errors.Is(err, errLockHeld) {
 		return nil, ErrFetchInProgress
 	}
 	if err != nil {
@@ -478,45 +471,6 @@ func (s *Store) LockFetch() (unlock func(), err error) {
 			u()
 		})
 	}, nil
-}
-
-// flock opens path and takes an exclusive flock on it, waiting when wait is set.
-func flock(path string, wait bool) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
-	}
-	how := unix.LOCK_EX
-	if !wait {
-		how |= unix.LOCK_NB
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("storage: locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
-
-// syncDir fsyncs a folder so renames and new names in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("storage: syncing %s: %w", dir, err)
-	}
-	return nil
 }
 
 // OpenMessage opens the raw file of a message; the caller closes it.

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -35,8 +36,8 @@ type Env struct {
 
 // Globals are the flags every command accepts.
 type Globals struct {
-	ConfigDir string // --config-dir, POPLAR_CONFIG_DIR, else $XDG_CONFIG_HOME/poplar
-	DataDir   string // --data-dir, POPLAR_DATA_DIR, else $XDG_DATA_HOME/poplar
+	ConfigDir string // --config-dir, POPLAR_CONFIG_DIR, else $XDG_CONFIG_HOME/poplar (Windows: %APPDATA%\poplar)
+	DataDir   string // --data-dir, POPLAR_DATA_DIR, else $XDG_DATA_HOME/poplar (Windows: %LOCALAPPDATA%\poplar)
 }
 
 // command is one subcommand: it parses its own flags from args and returns the exit status.
@@ -129,13 +130,36 @@ func (g *Globals) flags(fs *flag.FlagSet) {
 	fs.StringVar(&g.DataDir, "data-dir", g.DataDir, "folder for mail (env POPLAR_DATA_DIR)")
 }
 
-// resolve fills empty directories from the environment and the XDG defaults.
+// resolve fills empty directories from the environment and the platform's defaults.
 func (g *Globals) resolve(getenv func(string) string) error {
+	return g.resolveOn(runtime.GOOS, getenv)
+}
+
+// resolveOn is resolve on the operating system goos. On Windows the settings go under %APPDATA%
+// (they roam with the user) and the mail under %LOCALAPPDATA% (it stays on this computer);
+// elsewhere under $XDG_CONFIG_HOME and $XDG_DATA_HOME.
+func (g *Globals) resolveOn(goos string, getenv func(string) string) error {
 	if g.ConfigDir == "" {
 		g.ConfigDir = getenv("POPLAR_CONFIG_DIR")
 	}
 	if g.DataDir == "" {
 		g.DataDir = getenv("POPLAR_DATA_DIR")
+	}
+	if goos == "windows" {
+		for _, d := range []struct {
+			dir       *string
+			env, what string
+		}{{&g.ConfigDir, "APPDATA", "config"}, {&g.DataDir, "LOCALAPPDATA", "data"}} {
+			if *d.dir != "" {
+				continue
+			}
+			base := getenv(d.env)
+			if base == "" {
+				return fmt.Errorf("cannot find a %s folder: set %%%s%% or --%s-dir", d.what, d.env, d.what)
+			}
+			*d.dir = filepath.Join(base, "poplar")
+		}
+		return nil
 	}
 	home := getenv("HOME")
 	if g.ConfigDir == "" {

@@ -6,13 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/storage"
@@ -205,16 +202,6 @@ func (p *progressPrinter) final(name, line string) {
 }
 
 func (p *progressPrinter) done() {}
-
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
 
 // prefixWriter prefixes each line, to tell accounts apart in a trace.
 type prefixWriter struct {

@@ -35,8 +35,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/poplar-mail/poplar/storage"
 	"github.com/poplar-mail/poplar/storage/mailview"
 )
@@ -89,14 +87,6 @@ type Index struct {
 type fileStamp struct {
 	ino, size uint64
 	mtime     int64
-}
-
-func stampOf(path string) (fileStamp, bool) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return fileStamp{}, false
-	}
-	return fileStamp{ino: st.Ino, size: uint64(st.Size), mtime: st.Mtim.Nano()}, true
 }
 
 // Open opens the index of store, creating its folder when missing. It does not read messages:
@@ -233,13 +223,13 @@ func (x *Index) lockWriter(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if err != unix.EINTR && !errors.Is(err, unix.EWOULDBLOCK) {
+		held, err := tryLock(f)
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("search: locking the index: %w", err)
+		}
+		if !held {
+			return func() { f.Close() }, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -10,8 +10,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-
-	"golang.org/x/sys/unix"
 )
 
 // A segment is an immutable file of postings: for each term (a field byte and the term's text),
@@ -204,7 +202,7 @@ func openSegment(path, name string) (*segment, error) {
 	if size < int64(len(segMagic)+footerLen) || size > 1<<40 {
 		return nil, errDamaged
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	data, err := mapFile(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("search: mapping %s: %w", name, err)
 	}
@@ -236,7 +234,7 @@ func (s *segment) check() error {
 
 func (s *segment) close() {
 	if s.data != nil {
-		unix.Munmap(s.data)
+		unmapFile(s.data)
 		s.data = nil
 	}
 }
