@@ -5,7 +5,7 @@ BIN := bin/poplar
 GOTESTFLAGS ?= -race -timeout 45m
 export CGO_ENABLED := 1
 
-.PHONY: all build run test check fmt-check vet staticcheck depcheck gotest bench soak clean deps-build deps-test install screenshots
+.PHONY: all build run test check fmt-check vet staticcheck depcheck gotest bench soak clean deps-build deps-test install screenshots dist dist-test
 
 all: build
 
@@ -70,6 +70,19 @@ install: deps-build
 
 screenshots: build
 	.ci/session .ci/screenshots
+
+# dist builds the release artifacts into dist/: the .deb, Fyne's linux tar.xz and the Windows zip
+# (VERSION=x.y.z, default FyneApp.toml's; see README "Release"). dist-test builds them and checks
+# them: dpkg-deb, lintian, desktop-file-validate, appstreamcli, and the binaries themselves
+# fetching from the test Dovecot (the .exe under wine).
+dist: deps-build
+	@.ci/install-deps dist
+	VERSION=$(VERSION) .ci/dist
+
+dist-test: deps-test
+	@.ci/install-deps dist
+	VERSION=$(VERSION) .ci/dist
+	VERSION=$(VERSION) .ci/session .ci/dist-test
 
 clean:
 	rm -rf bin
