@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 )
 
 // docsMagic starts the document table; a table of another version is made again.
-const docsMagic = "poplar-search 2\n"
+const docsMagic = "poplar-search 3\n"
 
 // docsFile is the document table's name in the index folder: the index's commit point. It names
 // the segments in use; a segment not named is left over and removed by the next Update.
@@ -46,6 +47,7 @@ type table struct {
 	folders []string
 	segs    []segInfo
 	order   []uint32 // live documents, newest first
+	stamp   string   // the Maildir's directories when the table was last brought in step ("" = unknown)
 }
 
 // folderIndex returns the number of a folder name, adding it when new.
@@ -76,6 +78,7 @@ func (t *table) clone() *table {
 		docs:    append([]docInfo(nil), t.docs...),
 		folders: append([]string(nil), t.folders...),
 		segs:    append([]segInfo(nil), t.segs...),
+		stamp:   t.stamp,
 	}
 }
 
@@ -96,12 +99,13 @@ func (t *table) sortOrder() {
 	})
 }
 
-// encode is the file form of the table: magic, document count, folders, segments, the live
-// documents newest first, and a CRC-32 of everything before it.
+// encode is the file form of the table: magic, the Maildir stamp, document count, folders,
+// segments, the live documents newest first, and a CRC-32 of everything before it.
 func (t *table) encode() []byte {
 	b := make([]byte, 0, 64+len(t.order)*48)
 	b = append(b, docsMagic...)
 	putS := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
+	putS(t.stamp)
 	b = binary.AppendUvarint(b, uint64(len(t.docs)))
 	b = binary.AppendUvarint(b, uint64(len(t.folders)))
 	for _, f := range t.folders {
@@ -162,11 +166,12 @@ func decodeTable(data []byte) (*table, error) {
 		b = b[l:]
 		return s
 	}
+	stamp := getS()
 	nDocs := getU()
-	if nDocs > 1<<31 || nDocs > uint64(len(data))*64 {
+	if bad || nDocs > 1<<31 || nDocs > uint64(len(data))*64 {
 		return nil, errDamaged
 	}
-	t := &table{docs: make([]docInfo, nDocs)}
+	t := &table{docs: make([]docInfo, nDocs), stamp: stamp}
 	nf := getU()
 	for i := uint64(0); i < nf && !bad; i++ {
 		t.folders = append(t.folders, getS())
@@ -244,4 +249,40 @@ func docDate(s storage.Summary) int64 {
 		return s.Received.Unix()
 	}
 	return time.Time{}.Unix()
+}
+
+// maildirStamp describes the directories of the Maildir at root (the top one, and each folder's
+// cur/ and new/): any delivery, move, flag change or deletion, by any program, changes one of
+// them. ok is false when a directory changed so recently that a change in the same clock tick
+// could follow unseen: then the stamp is not to be trusted next time.
+func maildirStamp(root string) (stamp string, ok bool) {
+	md := filepath.Join(root, "Maildir")
+	var b strings.Builder
+	ok = true
+	now := time.Now()
+	add := func(rel string) {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(md, rel), &st); err != nil {
+			fmt.Fprintf(&b, "%s -\n", rel)
+			return
+		}
+		if now.Sub(time.Unix(st.Mtim.Unix())) < 2*time.Second {
+			ok = false
+		}
+		fmt.Fprintf(&b, "%s %d %d\n", rel, st.Ino, st.Mtim.Nano())
+	}
+	add(".")
+	add("cur")
+	add("new")
+	des, err := os.ReadDir(md)
+	if err != nil {
+		return "", false
+	}
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), ".") && de.IsDir() {
+			add(filepath.Join(de.Name(), "cur"))
+			add(filepath.Join(de.Name(), "new"))
+		}
+	}
+	return b.String(), ok
 }

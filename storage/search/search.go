@@ -282,6 +282,14 @@ func (x *Index) Update(ctx context.Context, progress func(done, total int)) erro
 	}
 	cur := x.t
 	x.smu.Unlock()
+	// Nothing changed in the Maildir since the last Update: nothing to do.
+	stamp, trusty := maildirStamp(x.store.Dir())
+	if cur.stamp != "" && cur.stamp == stamp {
+		return nil
+	}
+	if !trusty {
+		stamp = ""
+	}
 	x.removeStray(cur)
 
 	wants, err := x.wanted()
@@ -346,7 +354,14 @@ func (x *Index) Update(ctx context.Context, progress func(done, total int)) erro
 			return err
 		}
 	}
-	return x.merge(t)
+	if err := x.merge(t); err != nil {
+		return err
+	}
+	if t.stamp != stamp {
+		t.stamp = stamp
+		return x.commit(t)
+	}
+	return nil
 }
 
 // wanted lists the messages of the store by docID.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/poplar-mail/poplar/storage"
 )
@@ -392,4 +393,52 @@ func TestPhrase(t *testing.T) {
 			t.Errorf("Search(%s) = %03b, want %03b", tt.q, got, tt.want)
 		}
 	}
+}
+
+// TestUnchangedMaildir: an Update that finds the Maildir's directories as the last one left them
+// does nothing; any delivery, flag change or deletion after it is seen.
+func TestUnchangedMaildir(t *testing.T) {
+	s := newStore(t)
+	x := openIndex(t, s)
+	md := filepath.Join(s.Dir(), "Maildir")
+	age := func() {
+		old := time.Now().Add(-time.Hour)
+		filepath.Walk(md, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && fi.IsDir() {
+				err = os.Chtimes(p, old, old)
+			}
+			return err
+		})
+	}
+	check := func(q string, want []int) {
+		t.Helper()
+		if err := x.Update(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := found(t, x, q, Options{}); !slices.Equal(got, want) {
+			t.Errorf("Search(%q) = %v, want %v", q, got, want)
+		}
+	}
+	age()
+	check("garcia", []int{1})
+	if x.t.stamp == "" {
+		t.Fatal("no stamp kept after an Update of an old Maildir")
+	}
+	msg := "From: Hugo Eckener <hugo@example.de>\r\nSubject: Zeppelin\r\nDate: Mon, 01 Jul 2024 10:00:00 +0000\r\n\r\nAirship.\r\n"
+	if err := os.WriteFile(filepath.Join(md, "new", key(9)), []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check("zeppelin", []int{9})
+	age()
+	check("zeppelin", []int{9})
+	if err := s.SetFlags(storage.Inbox, []string{key(9)}, storage.FlagFlagged, 0); err != nil {
+		t.Fatal(err)
+	}
+	check("is:flagged zeppelin", []int{9})
+	age()
+	check("is:flagged", []int{9, 2})
+	if err := os.Remove(filepath.Join(md, "cur", key(2)+":2,FS")); err != nil {
+		t.Fatal(err)
+	}
+	check("is:flagged", []int{9})
 }
