@@ -80,9 +80,21 @@ func (f *Finder) query(ctx context.Context, name string, qtype uint16) ([]dns.RR
 	return nil, last
 }
 
+// exchange sends m to server and reads the answer, within timeout; cancelling ctx closes the
+// connection at once (the library itself only obeys ctx's deadline).
 func exchange(ctx context.Context, m *dns.Msg, server, network string, timeout time.Duration) (*dns.Msg, error) {
 	c := &dns.Client{Net: network, Timeout: timeout}
-	r, _, err := c.ExchangeContext(ctx, m, server)
+	co, err := c.DialContext(ctx, server)
+	if err != nil {
+		return nil, err
+	}
+	defer co.Close()
+	stop := context.AfterFunc(ctx, func() { co.Close() })
+	defer stop()
+	r, _, err := c.ExchangeWithConnContext(ctx, m, co)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	return r, err
 }
 
