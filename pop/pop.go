@@ -128,7 +128,8 @@ type Options struct {
 	TLSConfig *tls.Config
 	// ServerName is the name the certificate must carry; the default is the host part of the address.
 	ServerName string
-	// CAFile is an optional PEM bundle of extra trusted certificates, added to the system roots.
+	// CAFile is an optional PEM bundle of extra trusted certificates, added to the system roots
+	// (which are read only when the bundle does not vouch for the server).
 	CAFile string
 	// Fingerprint pins the server's leaf certificate by its SHA-256 (hex, colons and case ignored).
 	// When set it replaces chain verification: the connection is accepted exactly when the pin

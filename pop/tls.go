@@ -63,28 +63,41 @@ func tlsConfig(opts *Options) (*tls.Config, error) {
 	if cfg.ServerName == "" {
 		cfg.ServerName = opts.ServerName
 	}
+	// roots vouch for the server; with system set, the system roots are tried when they do not.
+	roots, system := cfg.RootCAs, cfg.RootCAs == nil
 	if opts.CAFile != "" {
 		pem, err := os.ReadFile(opts.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("pop: reading CA file: %w", err)
 		}
-		pool := cfg.RootCAs
-		if pool == nil {
-			if pool, err = x509.SystemCertPool(); err != nil || pool == nil {
-				pool = x509.NewCertPool()
-			}
+		if roots == nil {
+			roots = x509.NewCertPool()
+		} else {
+			roots = roots.Clone()
 		}
-		if !pool.AppendCertsFromPEM(pem) {
+		if !roots.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("pop: CA file %s holds no PEM certificate", opts.CAFile)
 		}
-		cfg.RootCAs = pool
+		cfg.RootCAs = roots
+		if system && opts.Fingerprint == "" && cfg.VerifyConnection == nil && !cfg.InsecureSkipVerify {
+			// The CA file is tried first and the system roots only when it does not vouch for
+			// the server: reading them (hundreds of files) costs more than the rest of a check.
+			name := cfg.ServerName
+			cfg.InsecureSkipVerify = true
+			cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+				if err := verifyChain(cs.PeerCertificates, name, roots, true); err != nil {
+					return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+				}
+				return nil
+			}
+		}
 	}
 	if opts.Fingerprint != "" {
 		want, err := ParseFingerprint(opts.Fingerprint)
 		if err != nil {
 			return nil, err
 		}
-		roots, name := cfg.RootCAs, cfg.ServerName
+		name := cfg.ServerName
 		// The pin replaces chain and name verification, so a self-signed certificate works.
 		cfg.InsecureSkipVerify = true
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
@@ -96,15 +109,35 @@ func tlsConfig(opts *Options) (*tls.Config, error) {
 			if bytes.Equal(got[:], want) {
 				return nil
 			}
-			inter := x509.NewCertPool()
-			for _, c := range cs.PeerCertificates[1:] {
-				inter.AddCert(c)
-			}
-			_, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name})
+			verr := verifyChain(cs.PeerCertificates, name, roots, system)
 			return &pinError{leaf: leaf, pinned: formatFingerprint(want), verifies: verr == nil}
 		}
 	}
 	return cfg, nil
+}
+
+// verifyChain verifies the server's chain certs (leaf first) for name against roots (nil: the
+// system roots) and, when those do not know its issuer and system is set, against the system
+// roots too.
+func verifyChain(certs []*x509.Certificate, name string, roots *x509.CertPool, system bool) error {
+	if len(certs) == 0 {
+		return errors.New("no certificate")
+	}
+	if name == "" {
+		return errors.New("no server name to verify the certificate against")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	vo := x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name}
+	_, err := certs[0].Verify(vo)
+	var ua x509.UnknownAuthorityError
+	if err != nil && roots != nil && system && errors.As(err, &ua) {
+		vo.Roots = nil
+		_, err = certs[0].Verify(vo)
+	}
+	return err
 }
 
 // pinError is what the pin check tells the handshake; certError turns it into a CertificateError.

@@ -9,9 +9,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -158,6 +161,61 @@ func TestCertificateDetails(t *testing.T) {
 				t.Fatalf("Dial with the shown certificate pinned: %v", err)
 			}
 			c.Close()
+		})
+	}
+}
+
+// TestCAFile: a CA file vouches for the servers it issued, for their names and dates only; a
+// certificate it did not issue is checked against the system roots too, so it fails as unknown;
+// with a pin, it tells whether a changed certificate would verify.
+func TestCAFile(t *testing.T) {
+	now := time.Now()
+	tmpl := func(name string, from, until time.Duration) *x509.Certificate {
+		return &x509.Certificate{Subject: pkix.Name{CommonName: name}, DNSNames: []string{name}, NotBefore: now.Add(from), NotAfter: now.Add(until),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	}
+	newCA := func(cn string) *testCert {
+		return makeCert(t, &x509.Certificate{Subject: pkix.Name{CommonName: cn}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour),
+			KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}, nil)
+	}
+	ca, other := newCA("File CA"), newCA("Other CA")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		leaf     *testCert
+		issuer   *testCert
+		pin      bool
+		want     pop.CertReason // -1: connects
+		verifies bool
+	}{
+		{"issued by the file", makeCert(t, tmpl("localhost", -time.Hour, time.Hour), ca), ca, false, -1, false},
+		{"wrong host", makeCert(t, tmpl("other.example", -time.Hour, time.Hour), ca), ca, false, pop.CertWrongHost, false},
+		{"expired", makeCert(t, tmpl("localhost", -2*time.Hour, -time.Hour), ca), ca, false, pop.CertExpired, false},
+		{"another issuer", makeCert(t, tmpl("localhost", -time.Hour, time.Hour), other), other, false, pop.CertUnknownAuthority, false},
+		{"pin changed, verifies", makeCert(t, tmpl("localhost", -time.Hour, time.Hour), ca), ca, true, pop.CertPinChanged, true},
+		{"pin changed, another issuer", makeCert(t, tmpl("localhost", -time.Hour, time.Hour), other), other, true, pop.CertPinChanged, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := pop.Options{ServerName: "localhost", CAFile: caFile, Timeout: 5 * time.Second}
+			if tt.pin {
+				o.Fingerprint = pop.CertFingerprint(other.cert.Raw) // never the leaf's
+			}
+			c, err := pop.Dial(context.Background(), serveCert(t, tt.leaf, tt.issuer), o)
+			if tt.want < 0 {
+				if err != nil {
+					t.Fatalf("Dial = %v, want a connection", err)
+				}
+				c.Close()
+				return
+			}
+			var ce *pop.CertificateError
+			if !errors.As(err, &ce) || ce.Reason != tt.want || ce.Verifies != tt.verifies {
+				t.Fatalf("Dial = %v (%#v), want a CertificateError with %v, Verifies %v", err, ce, tt.want, tt.verifies)
+			}
 		})
 	}
 }
