@@ -38,8 +38,8 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "-peak-rss" {
 		os.Exit(peakRSSChild(os.Args[2:]))
 	}
-	if len(os.Args) == 3 && os.Args[1] == "-search-rss" {
-		os.Exit(searchRSSChild(os.Args[2]))
+	if len(os.Args) == 4 && os.Args[1] == "-search-rss" {
+		os.Exit(searchRSSChild(os.Args[2], os.Args[3]))
 	}
 	n := flag.Int("messages", 2000, "messages in the generated mailbox")
 	reps := flag.Int("reps", 5, "repetitions of each measurement (the median is reported)")
@@ -55,7 +55,7 @@ func main() {
 	outGiven := false
 	flag.Visit(func(f *flag.Flag) { outGiven = outGiven || f.Name == "out" })
 	if step := map[string]func(string) error{"send": runSend, "list": runListBench,
-		"search": func(out string) error { return runSearchBench(out, *searchN) }}[*only]; step != nil {
+		"search": func(out string) error { return runSearchBench(out, *searchN) }, "recheck": runNetBench}[*only]; step != nil {
 		if !outGiven {
 			*out = ""
 		}
@@ -281,6 +281,9 @@ func run(n, reps int, out, profile, only string, searchN int) error {
 	}
 	if err := listStep(tmp, out); err != nil {
 		return err
+	}
+	if err := netStep(tmp, out); err != nil {
+		return fmt.Errorf("re-check and floor: %w", err)
 	}
 	return searchStep(tmp, out, searchN)
 }

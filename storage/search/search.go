@@ -81,6 +81,8 @@ type Index struct {
 	closed bool
 
 	broken atomic.Bool // damage was found: the next Update starts again
+
+	manyHits int // manyHits, smaller in a test
 }
 
 // fileStamp tells whether the document table was replaced (by any process).
@@ -100,6 +102,7 @@ func Open(store *storage.Store) (*Index, error) {
 		lockPath: filepath.Join(state, "search.lock"),
 		t:        &table{},
 		segs:     map[string]*segment{},
+		manyHits: manyHits,
 	}
 	if err := os.MkdirAll(x.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -747,9 +750,9 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 	return x.summaries(hits), total, nil
 }
 
-// manyHits is how many hits in one folder make reading the folder's summaries at once faster
-// than one by one.
-const manyHits = 1000
+// manyHits is how many hits in one folder make reading all the folder's summaries at once (a
+// copy of each) faster than one by one.
+const manyHits = 10000
 
 // summaries returns the store's summaries of hits, in their order, leaving out those gone since
 // the last Update.
@@ -761,7 +764,7 @@ func (x *Index) summaries(hits []hit) []storage.Summary {
 	byKey := map[string]map[string]int{} // folder → key → index in sums[folder]
 	sums := map[string][]storage.Summary{}
 	for f, n := range perFolder {
-		if n < manyHits {
+		if n < x.manyHits {
 			continue
 		}
 		all, err := x.store.Summaries(f)

@@ -311,6 +311,7 @@ func TestCancelAndConcurrentSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
+	x.manyHits = 1000
 	ctx, cancel := context.WithCancel(context.Background())
 	err = x.Update(ctx, func(done, total int) { cancel() })
 	cancel()
