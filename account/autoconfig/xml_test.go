@@ -117,7 +117,7 @@ func TestOrderSRV(t *testing.T) {
 		order string
 	}{
 		{"priority wins over weight", func(n int) int { return n - 1 },
-			[]*dns.SRV{rec(20, 1000, "b."), rec(10, 0, "a.")}, "a. b."},
+			[]*dns.SRV{rec(20, 0, "b."), rec(10, 1000, "a.")}, "a. b."},
 		{"the highest draw picks the last of the running sum", func(n int) int { return n - 1 },
 			[]*dns.SRV{rec(0, 10, "ten."), rec(0, 0, "zero."), rec(0, 30, "thirty.")}, "thirty. ten. zero."},
 		{"a zero draw picks a weight-0 record first", func(int) int { return 0 },
