@@ -84,6 +84,9 @@ func (s StepState) String() string {
 	return "StepState(" + strconv.Itoa(int(s)) + ")"
 }
 
+// MarshalText gives the state's name, so JSON shows "found", not a number.
+func (s StepState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // Step is one thing Find does, for a user to watch: "Looking up example.org in the ISP
 // database…" then "found".
 type Step struct {
