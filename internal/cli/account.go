@@ -27,6 +27,7 @@ func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
 	usage := func() int {
 		fmt.Fprintln(e.Stderr, `Usage:
   poplar account add NAME --host H [--port P] [--security tls|starttls|none] --user U [--email E]
+                     | NAME --email E --detect [any flag below overrides what is found]
                      [--leave-on-server (default) | --delete-from-server] [--delete-after-days N]
                      [--delete-when-deleted-here]
                      [--ca-file F] [--fingerprint SHA256] [--size-limit KB] [--password-stdin]
@@ -37,6 +38,7 @@ func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
                       [--oauth-auth-url U --oauth-token-url U --oauth-scope S...] [--oauth-device-url U]
                       [--oauth-client-secret-stdin]]   (google/microsoft: servers and user from --email)
   poplar account login NAME [--device]      sign in to an OAuth2 account in the browser (or with a code)
+  poplar account detect EMAIL [--json] [--ca-file F]   find and check the servers of an address
   poplar account list
   poplar account set NAME --FLAG VALUE...   (any flag of add; booleans take true/false)
   poplar account remove NAME [--delete-mail]`)
@@ -48,7 +50,9 @@ func runAccount(ctx context.Context, e *Env, g Globals, args []string) int {
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "add", "set":
-		return accountAddSet(e, g, sub, rest)
+		return accountAddSet(ctx, e, g, sub, rest)
+	case "detect":
+		return accountDetect(ctx, e, g, rest)
 	case "list":
 		return accountList(e, g, rest)
 	case "remove", "rm":
@@ -111,13 +115,13 @@ func smtpDefaults(a *account.Account, given map[string]bool) {
 	}
 }
 
-func accountAddSet(e *Env, g Globals, sub string, args []string) int {
+func accountAddSet(ctx context.Context, e *Env, g Globals, sub string, args []string) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintf(e.Stderr, "poplar account %s: give the account NAME first\n", sub)
 		return 2
 	}
 	name := args[0]
-	var smtpPwStdin, clientSecretStdin bool
+	var smtpPwStdin, clientSecretStdin, detect bool
 	// The flags are parsed twice: first to learn --config-dir and --data-dir (and to report a bad
 	// flag), then onto the account loaded from that folder, so its other settings are kept.
 	flags := func(a *account.Account, g *Globals, out io.Writer) (fs *flag.FlagSet, pwStdin, deleteFromServer *bool) {
@@ -128,6 +132,7 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input and store it in the keyring")
 		fs.BoolVar(&smtpPwStdin, "smtp-password-stdin", false, "with --smtp-user: read the outgoing server's password from standard input and store it in the keyring")
 		fs.BoolVar(&clientSecretStdin, "oauth-client-secret-stdin", false, "read the OAuth client secret (Google requires one) from standard input and store it in the keyring")
+		fs.BoolVar(&detect, "detect", false, "with add and --email: find the servers from the address (only verified ones are taken)")
 		deleteFromServer = fs.Bool("delete-from-server", false, "delete each message from the server once it is stored here (same as --leave-on-server=false)")
 		return fs, pwStdin, deleteFromServer
 	}
@@ -178,6 +183,16 @@ func accountAddSet(e *Env, g Globals, sub string, args []string) int {
 			return 2
 		}
 		a.LeaveOnServer = false
+	}
+	if detect {
+		if sub != "add" {
+			fmt.Fprintf(e.Stderr, "poplar account %s: --detect is for 'poplar account add'\n", sub)
+			return 2
+		}
+		if err := applyDetected(ctx, e, &a, given); err != nil {
+			fmt.Fprintf(e.Stderr, "poplar account add: %v\n", err)
+			return 1
+		}
 	}
 	if sec, err := pop.ParseSecurity(a.Security); err == nil {
 		a.Security = sec.String() // "STLS", "plain" and the like are written as the canonical name
@@ -287,7 +302,8 @@ func warnDeleteFromServer(e *Env, g Globals, name string) {
 // 'account set' write them.
 func boolValues(args []string) []string {
 	bools := map[string]bool{"allow-insecure-auth": true, "leave-on-server": true, "delete-from-server": true, "delete-when-deleted-here": true,
-		"check-at-startup": true, "enabled": true, "password-stdin": true, "smtp-password-stdin": true, "oauth-client-secret-stdin": true}
+		"check-at-startup": true, "enabled": true, "password-stdin": true, "smtp-password-stdin": true, "oauth-client-secret-stdin": true,
+		"detect": true}
 	var out []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
