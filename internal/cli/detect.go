@@ -25,16 +25,22 @@ func accountDetect(ctx context.Context, e *Env, g Globals, args []string) int {
 	g.flags(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON (with every step) instead of text")
 	caFile := fs.String("ca-file", "", "extra trusted CA certificates (PEM) for checking the servers")
+	// The address may come before, between or after the flags.
 	var email string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		email, args = args[0], args[1:]
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if email != "" {
+			email = ""
+			break
+		}
+		email, rest = fs.Arg(0), fs.Args()[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if email == "" && fs.NArg() == 1 {
-		email = fs.Arg(0)
-	} else if fs.NArg() > 0 || email == "" {
+	if email == "" {
 		fmt.Fprintln(e.Stderr, "poplar account detect: give one EMAIL address")
 		return 2
 	}
