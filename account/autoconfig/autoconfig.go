@@ -149,28 +149,6 @@ func firstVerified(list []Candidate) (Candidate, bool) {
 	return Candidate{}, false
 }
 
-// Account returns a new account called name (account.New's defaults) with the best verified
-// servers: the incoming one (auth "auto" for a password, "oauth2" for OAuth2) and the outgoing
-// one when there is a verified one. It returns ErrNotFound when no incoming server is verified.
-func (r *Result) Account(name string) (account.Account, error) {
-	in, ok := r.BestIncoming()
-	if !ok {
-		return account.Account{}, fmt.Errorf("autoconfig: no verified POP3 server for %s: %w", r.Email, ErrNotFound)
-	}
-	a := account.New(name, in.Host, in.Username)
-	a.Email, a.Port, a.Security = r.Email, in.Port, in.Security
-	if in.Auth == AuthOAuth2 {
-		a.Auth = "oauth2"
-	}
-	if out, ok := r.BestOutgoing(); ok {
-		a.SMTP = account.SMTPServer{Host: out.Host, Port: out.Port, Security: out.Security}
-		if out.Username != in.Username {
-			a.SMTP.Username = out.Username
-		}
-	}
-	return a, nil
-}
-
 // ErrNotFound is Find's error (wrapped, with the domain) when no POP3 server could be verified.
 var ErrNotFound = errors.New("no working settings found")
 

@@ -168,6 +168,9 @@ func applyDetected(ctx context.Context, e *Env, a *account.Account, given map[st
 			if a.OAuth.Provider == "" {
 				a.OAuth.Provider = in.OAuthProvider
 			}
+			if a.OAuth.Provider == "" {
+				a.OAuth.Provider = account.ProviderCustom
+			}
 		}
 		fmt.Fprintf(e.Stderr, "incoming: %s (from %s, verified)\n", in, in.Source)
 	}
