@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -37,15 +38,8 @@ type rig struct {
 	roots                                                  *x509.CertPool
 }
 
-func port(t *testing.T, addr string) int {
-	t.Helper()
-	_, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(p)
-	return n
-}
+// port returns the port of a "127.0.0.1:port" address.
+func port(addr string) int { return int(netip.MustParseAddrPort(addr).Port()) }
 
 // clientConfigXML writes a clientConfig file with the given server entries.
 func clientConfigXML(servers ...string) string {
@@ -63,8 +57,8 @@ func startRig(t *testing.T) *rig {
 	t.Helper()
 	dv := dovecot.StartT(t, dovecot.Options{Users: []dovecot.User{{Name: "dana", Password: "s3cret"}}})
 	pf := postfix.StartT(t, dv, postfix.Options{})
-	r := &rig{dvTLS: port(t, dv.POP3SAddr), dvSTARTTLS: port(t, dv.POP3Addr),
-		pfTLS: port(t, pf.SubmissionTLSAddr), pfSTARTTLS: port(t, pf.SubmissionSTARTTLSAddr)}
+	r := &rig{dvTLS: port(dv.POP3SAddr), dvSTARTTLS: port(dv.POP3Addr),
+		pfTLS: port(pf.SubmissionTLSAddr), pfSTARTTLS: port(pf.SubmissionSTARTTLSAddr)}
 	pem, err := os.ReadFile(dv.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -387,18 +381,25 @@ func blackHoleDNS(t *testing.T) string {
 	return pc.LocalAddr().String()
 }
 
-// TestFindNoAnswer: when neither the DNS nor the ISPDB answers, Find ends with ErrNotFound once
-// the step timeouts pass, every step ended, none left running.
-func TestFindNoAnswer(t *testing.T) {
+// hangingServer is an HTTP server that never answers (until the client gives up).
+func hangingServer(t *testing.T) *httptest.Server {
+	t.Helper()
 	release := make(chan struct{})
-	ispdb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		select {
 		case <-req.Context().Done():
 		case <-release:
 		}
 	}))
-	t.Cleanup(ispdb.Close)
+	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
+	return srv
+}
+
+// TestFindNoAnswer: when neither the DNS nor the ISPDB answers, Find ends with ErrNotFound once
+// the step timeouts pass, every step ended, none left running.
+func TestFindNoAnswer(t *testing.T) {
+	ispdb := hangingServer(t)
 	f := Finder{DNS: blackHoleDNS(t), ISPDBURL: ispdb.URL, StepTimeout: 300 * time.Millisecond}
 	var events []Step
 	res, err := f.Find(context.Background(), "dana@silent.example", func(s Step) { events = append(events, s) })
@@ -422,15 +423,7 @@ func TestFindNoAnswer(t *testing.T) {
 
 // TestFindCancel: cancelling ends Find while a lookup hangs, with context.Canceled.
 func TestFindCancel(t *testing.T) {
-	release := make(chan struct{})
-	ispdb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		select {
-		case <-req.Context().Done():
-		case <-release:
-		}
-	}))
-	t.Cleanup(ispdb.Close)
-	t.Cleanup(func() { close(release) })
+	ispdb := hangingServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The step timeout is far longer than any test may run: only the cancellation can end Find.

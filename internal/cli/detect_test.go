@@ -5,10 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -49,22 +48,15 @@ func (s *memSecrets) Delete(name string) error {
 	return nil
 }
 
-func portOf(t *testing.T, addr string) int {
-	t.Helper()
-	_, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(p)
-	return n
-}
+// portOf returns the port of a "127.0.0.1:port" address.
+func portOf(addr string) int { return int(netip.MustParseAddrPort(addr).Port()) }
 
 // TestAccountDetect runs 'account detect' and 'account add --detect' against real Dovecot and
 // Postfix, found through a private dnsmasq (SRV records) and a local ISPDB.
 func TestAccountDetect(t *testing.T) {
 	dv := dovecot.StartT(t, dovecot.Options{Users: []dovecot.User{{Name: "dana", Password: "pw"}}})
 	pf := postfix.StartT(t, dv, postfix.Options{})
-	dvTLS, dvPlain, pfTLS := portOf(t, dv.POP3SAddr), portOf(t, dv.POP3Addr), portOf(t, pf.SubmissionTLSAddr)
+	dvTLS, dvPlain, pfTLS := portOf(dv.POP3SAddr), portOf(dv.POP3Addr), portOf(pf.SubmissionTLSAddr)
 	ispdb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/ispdb.test" {
 			http.NotFound(w, r)

@@ -5,7 +5,7 @@
 package dnstest
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,7 +61,7 @@ type Server struct {
 	Addr string // 127.0.0.1:port, UDP and TCP
 	Dir  string // the rig's private folder (pid file, log)
 
-	cmd    *exec.Cmd
+	stop   context.CancelFunc // ends dnsmasq
 	exited chan struct{}
 }
 
@@ -153,21 +153,25 @@ func Start(opts Options) (*Server, error) {
 	if u, err := user.Current(); err == nil {
 		args = append(args, "--user="+u.Username) // stay the same user: nothing to drop to
 	}
-	cmd := exec.Command(Binary, append(args, records...)...)
 	logf, err := os.Create(filepath.Join(dir, "dnsmasq.log"))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("dnstest: %w", err)
 	}
+	defer logf.Close() // the child has its own copy
+	ctx, stop := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, Binary, append(args, records...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Stop asks dnsmasq to end (SIGTERM), and kills it if it has not within 10 s.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
-		logf.Close()
+		stop()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("dnstest: starting dnsmasq: %w", err)
 	}
-	logf.Close()
-	s.cmd = cmd
+	s.stop = stop
 	go func() { cmd.Wait(); close(s.exited) }()
 	if err := dovecot.WaitListening([]string{s.Addr}, s.exited, 20*time.Second); err != nil {
 		log := s.Log()
@@ -188,18 +192,7 @@ func (s *Server) Log() string {
 
 // Stop ends dnsmasq and removes the rig's folder.
 func (s *Server) Stop() error {
-	if s.cmd != nil && s.cmd.Process != nil {
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.exited
-		}
-	}
-	err := os.RemoveAll(s.Dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return err
+	s.stop()
+	<-s.exited
+	return os.RemoveAll(s.Dir)
 }
