@@ -325,6 +325,15 @@ func (f *fetcher) session(ctx context.Context) error {
 	po.Trace = f.opts.Trace
 	po.Timeout = f.opts.Timeout
 	po.MaxMessageSize = f.opts.MaxMessageSize
+	// Read the ledger and the folders' indexes while the server is dialled and lists its
+	// messages: on a check with nothing new, that local work takes about as long as the network's.
+	// The lookup below repeats it cheaply and reports its errors.
+	warm := make(chan struct{})
+	go func() {
+		defer close(warm)
+		f.store.LedgerLookup(nil)
+	}()
+	defer func() { <-warm }()
 	c, err := dialSignIn(ctx, f.a, f.opts.Secrets, po)
 	if err != nil {
 		return err
@@ -337,14 +346,14 @@ func (f *fetcher) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ledger, err := f.store.Ledger()
+	known, err := f.store.LedgerLookup(uidsOf(msgs))
 	if err != nil {
 		return err
 	}
 	var todo []message
 	var totalBytes int64
-	for _, m := range msgs {
-		if _, done := ledger[m.uid]; done {
+	for i, m := range msgs {
+		if known[i].UIDL != "" {
 			f.res.Skipped++
 			continue
 		}
@@ -389,6 +398,15 @@ func (f *fetcher) session(ctx context.Context) error {
 		f.res.DeletedOnServer += len(dele)
 	}
 	return nil
+}
+
+// uidsOf returns the unique ids of msgs, in their order.
+func uidsOf(msgs []message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.uid
+	}
+	return out
 }
 
 // FormatSize writes a byte count the way a user reads it: "512 bytes", "3.2 KB", "1.5 GB".
@@ -615,7 +633,7 @@ func (f *fetcher) toDelete(msgs []message) ([]message, error) {
 	if f.a.LeaveOnServer && f.a.DeleteAfterDays == 0 && !f.a.DeleteWhenDeletedHere {
 		return nil, nil // the policy keeps everything
 	}
-	ledger, err := f.store.Ledger()
+	ledger, err := f.store.LedgerLookup(uidsOf(msgs))
 	if err != nil {
 		return nil, err
 	}
@@ -635,9 +653,9 @@ func (f *fetcher) toDelete(msgs []message) ([]message, error) {
 	}
 	now := f.opts.Now()
 	var out []message
-	for _, m := range msgs {
-		e, ok := ledger[m.uid]
-		if !ok || partial[m.uid] {
+	for i, m := range msgs {
+		e := ledger[i]
+		if e.UIDL == "" || partial[m.uid] {
 			continue
 		}
 		switch {

@@ -116,7 +116,9 @@ func (l *ledger) catchUp() error {
 	}
 	// Apply only whole lines; a partial one is still being written by another process.
 	end := bytes.LastIndexByte(data, '\n') + 1
-	for _, line := range strings.Split(string(data[:end]), "\n") {
+	for text := string(data[:end]); text != ""; {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
 		if line == "" {
 			continue
 		}
@@ -131,53 +133,52 @@ func (l *ledger) catchUp() error {
 	return nil
 }
 
-// apply interprets one record.
+// apply interprets one record. It is called for every line of the ledger at each open, so it
+// splits the line in place and makes an error only for a bad record.
 func (l *ledger) apply(line string) error {
-	f := strings.Split(line, " ")
-	bad := fmt.Errorf("%w: record %q", errCorruptLedger, line)
-	if len(f) < 2 {
-		return bad
-	}
-	uidl, err := unescapeUIDL(f[len(f)-1])
-	if f[0] == "F" {
-		if len(f) != 4 {
-			return bad
+	kind, rest, ok := strings.Cut(line, " ")
+	var sec int64
+	var key string
+	switch {
+	case !ok:
+		return badRecord(line)
+	case kind == "F":
+		var secS string
+		if secS, rest, ok = strings.Cut(rest, " "); !ok {
+			return badRecord(line)
 		}
-		uidl, err = unescapeUIDL(f[2])
+		if rest, key, ok = strings.Cut(rest, " "); !ok || key == "" || strings.IndexByte(key, ' ') >= 0 {
+			return badRecord(line)
+		}
+		var err error
+		if sec, err = strconv.ParseInt(secS, 10, 64); err != nil {
+			return badRecord(line)
+		}
+	case kind != "D" && kind != "X", strings.IndexByte(rest, ' ') >= 0:
+		return badRecord(line)
 	}
+	uidl, err := unescapeUIDL(rest)
 	if err != nil {
-		return bad
+		return badRecord(line)
 	}
 	e := l.entries[uidl]
-	switch f[0] {
+	if e == nil {
+		e = &LedgerEntry{UIDL: uidl}
+		l.entries[uidl] = e
+	}
+	switch kind {
 	case "F":
-		sec, err := strconv.ParseInt(f[1], 10, 64)
-		if err != nil || f[3] == "" {
-			return bad
-		}
-		if e == nil {
-			e = &LedgerEntry{UIDL: uidl}
-			l.entries[uidl] = e
-		}
-		e.Key, e.Fetched, e.Expunged = f[3], time.Unix(sec, 0), false
-	case "D", "X":
-		if len(f) != 2 {
-			return bad
-		}
-		if e == nil {
-			e = &LedgerEntry{UIDL: uidl}
-			l.entries[uidl] = e
-		}
-		if f[0] == "D" {
-			e.ServerDeleted = true
-		} else {
-			e.Expunged = true
-		}
+		e.Key, e.Fetched, e.Expunged = key, time.Unix(sec, 0), false
+	case "D":
+		e.ServerDeleted = true
 	default:
-		return bad
+		e.Expunged = true
 	}
 	return nil
 }
+
+// badRecord is the error for a malformed ledger line.
+func badRecord(line string) error { return fmt.Errorf("%w: record %q", errCorruptLedger, line) }
 
 // appendRecords writes records and fsyncs them before returning. It takes the ledger's file lock.
 func (l *ledger) appendRecords(recs []string) error {
@@ -384,6 +385,24 @@ func (s *Store) Ledger() (map[string]LedgerEntry, error) {
 	out := make(map[string]LedgerEntry, len(entries))
 	for k, v := range entries {
 		out[k] = *v
+	}
+	return out, nil
+}
+
+// LedgerLookup returns what the ledger knows of each of uidls, in their order: an entry with an
+// empty UIDL for one never stored. It reads the ledger as Ledger does, without copying it.
+func (s *Store) LedgerLookup(uidls []string) ([]LedgerEntry, error) {
+	entries, err := s.ledgerView()
+	if err != nil {
+		return nil, err
+	}
+	s.ledger.mu.Lock()
+	defer s.ledger.mu.Unlock()
+	out := make([]LedgerEntry, len(uidls))
+	for i, u := range uidls {
+		if e := entries[u]; e != nil {
+			out[i] = *e
+		}
 	}
 	return out, nil
 }
