@@ -279,6 +279,7 @@ func (f *Finder) httpClient() *http.Client {
 		},
 		TLSClientConfig:     &tls.Config{RootCAs: f.Roots, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout: f.timeout(),
+		DisableKeepAlives:   true, // one request per client: no idle connection left behind
 	}
 	return &http.Client{Transport: tr, Timeout: f.timeout()}
 }
