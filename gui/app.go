@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -50,6 +51,10 @@ type UI struct {
 	closed bool
 	jobs   jobs
 	runner *account.Runner
+	// life ends when the app closes (endLife): sign-ins and set-up lookups that wait on the user
+	// or the network stop then.
+	life    context.Context
+	endLife context.CancelFunc
 
 	// UI goroutine.
 	acct, folder string
@@ -94,6 +99,7 @@ func New(a fyne.App, w fyne.Window, env Env) (*UI, error) {
 		return nil, err
 	}
 	u := &UI{app: a, win: w, env: env, cfg: cfg, stores: map[string]*storage.Store{}}
+	u.life, u.endLife = context.WithCancel(context.Background())
 	u.uiMu.Lock() // background work started below waits until the window is built
 	defer u.uiMu.Unlock()
 	u.runner = u.newRunner()
@@ -475,6 +481,7 @@ func (u *UI) Close() {
 	u.mu.Lock()
 	u.closed = true
 	u.mu.Unlock()
+	u.endLife()
 	u.runner.Close()
 	u.wait()
 	u.mu.Lock()

@@ -109,7 +109,7 @@ func (w *setupWizard) find() {
 		return
 	}
 	w.stop()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(w.u.life)
 	w.cancel = cancel
 	w.lines = map[int]*widget.Label{}
 	w.steps = container.NewVBox()

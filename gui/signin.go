@@ -37,50 +37,79 @@ func (u *UI) openURL(url string) error {
 	return account.OpenBrowser(url, os.Getenv)
 }
 
-// signIn signs a in with its provider in the browser, storing the refresh token in the keyring,
-// and then calls done on the UI goroutine (nil once signed in; context.Canceled after Cancel).
-func (u *UI) signIn(a account.Account, done func(error)) {
-	ctx, cancel := context.WithCancel(context.Background())
-	text := widget.NewLabel("Sign in to " + providerName(a) + " in your browser to let Poplar read and send the mail of " + a.Email +
-		". If the browser did not open, open this address:")
-	text.Wrapping = fyne.TextWrapWord
-	link := widget.NewLabel("…")
-	link.Wrapping = fyne.TextWrapBreak
-	link.Selectable = true
+// signInView is an open sign-in dialog.
+type signInView struct {
+	d    dialog.Dialog
+	link *widget.Label // the address to open (browser) or where to enter the code (device)
+	code *widget.Label // the device flow's code; empty in the browser flow
+}
+
+// signIn signs a in with its provider and stores the refresh token in the keyring, then calls
+// done on the UI goroutine (nil once signed in; context.Canceled after Cancel). In the browser
+// flow the dialog shows the address too and offers a code instead (the device flow, RFC 8628) when
+// the provider has one: for a browser on another device.
+func (u *UI) signIn(a account.Account, device bool, done func(error)) *signInView {
+	ctx, cancel := context.WithCancel(u.life)
+	v := &signInView{link: widget.NewLabel("…"), code: widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})}
+	v.link.Wrapping = fyne.TextWrapBreak
+	v.link.Selectable = true
+	v.code.Selectable = true
+	v.code.SizeName = theme.SizeNameHeadingText
+	what := "Sign in to " + providerName(a) + " in your browser to let Poplar read and send the mail of " + a.Email +
+		". If the browser did not open, open this address:"
+	if device {
+		what = "On any device with a browser, open this address and enter the code below to let Poplar read and send the mail of " + a.Email + ":"
+	}
 	copyBtn := widget.NewButtonWithIcon("Copy address", theme.ContentCopyIcon(), func() {
-		u.app.Clipboard().SetContent(link.Text)
+		u.app.Clipboard().SetContent(v.link.Text)
 	})
 	copyBtn.Disable()
 	bar := widget.NewProgressBarInfinite()
-	d := dialog.NewCustom("Sign in to "+a.Name, "Cancel", container.NewVBox(text, link, copyBtn, bar), u.win)
-	d.SetOnClosed(cancel)
-	d.Resize(fyne.NewSize(520, 280))
-	u.showDialog(d)
+	switched := false // the user chose the code instead: this flow's end is not the sign-in's
+	box := container.NewVBox(wrapped(what), v.link, container.NewHBox(copyBtn), v.code, bar)
+	if !device && a.OAuth.Endpoints().DeviceURL != "" {
+		box.Add(widget.NewButton("Sign in with a code on another device instead", func() {
+			switched = true
+			v.d.Hide() // cancels this flow
+			u.signIn(a, true, done)
+		}))
+	}
+	v.d = dialog.NewCustom("Sign in to "+a.Name, "Cancel", box, u.win)
+	v.d.SetOnClosed(cancel)
+	v.d.Resize(fyne.NewSize(540, 320))
+	u.showDialog(v.d)
 	secrets := u.secrets()
+	show := func(link, code string) {
+		u.do(func() {
+			v.link.SetText(link)
+			v.code.SetText(code)
+			copyBtn.Enable()
+		})
+	}
 	u.bg(func() {
 		err := account.SignIn(ctx, a, secrets, account.SignInOptions{
-			ShowURL: func(url string) {
-				u.do(func() {
-					link.SetText(url)
-					copyBtn.Enable()
-				})
-			},
-			OpenBrowser: u.openURL,
+			Device:         device,
+			ShowURL:        func(url string) { show(url, "") },
+			OpenBrowser:    u.openURL,
+			ShowDeviceCode: func(dc account.DeviceCode) { show(dc.VerificationURI, dc.UserCode) },
 		})
 		u.do(func() {
 			bar.Stop()
 			if ctx.Err() == nil {
-				d.Hide()
+				v.d.Hide()
 			}
 			cancel()
-			done(err)
+			if !switched {
+				done(err)
+			}
 		})
 	})
+	return v
 }
 
 // signInAndCheck signs a in and, once signed in, checks it; a failure goes to the status bar.
 func (u *UI) signInAndCheck(a account.Account) {
-	u.signIn(a, func(err error) {
+	u.signIn(a, false, func(err error) {
 		switch {
 		case err == nil:
 			u.checkSucceeded(a.Name)

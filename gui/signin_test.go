@@ -1,12 +1,16 @@
 package gui
 
 import (
+	"errors"
 	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/internal/dovecot"
@@ -99,4 +103,68 @@ func TestOAuth2SignInFromEditor(t *testing.T) {
 	if !strings.Contains(string(settings), as.ClientID) {
 		t.Error("the client ID was not saved")
 	}
+}
+
+// TestOAuth2SignInWithCode: with no browser on this machine, the sign-in dialog switches to a code
+// for another device (RFC 8628); entering it there signs in, and the browser flow that was
+// abandoned does not report a cancelled sign-in.
+func TestOAuth2SignInWithCode(t *testing.T) {
+	as := oauthtest.Start(t, oauthtest.Options{User: "dana"})
+	dir := t.TempDir()
+	secrets := account.MemSecrets{}
+	app := test.NewTempApp(t)
+	w := app.NewWindow("Poplar")
+	u, err := New(app, w, Env{ConfigDir: dir + "/config", DataDir: dir + "/data", Secrets: secrets,
+		OpenURL: func(string) error { return errors.New("no browser here") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	a := account.New("dana", "pop.invalid", "dana")
+	a.Email, a.Auth = "dana@example.org", "oauth2"
+	a.OAuth = account.OAuth{Provider: account.ProviderCustom, ClientID: as.ClientID, AuthURL: as.AuthURL, TokenURL: as.TokenURL,
+		DeviceURL: as.DeviceURL, Scopes: []string{"mail"}}
+	var results []error
+	u.ui(func() { u.signIn(a, false, func(err error) { results = append(results, err) }) })
+	poll(t, u, "the sign-in address", func() bool {
+		return strings.HasPrefix(overlayText(w), "Sign in") && strings.Contains(overlayText(w), as.AuthURL)
+	})
+	u.ui(func() { test.Tap(overlayButton(w, "Sign in with a code on another device instead")) })
+	var code string
+	poll(t, u, "the code", func() bool {
+		walk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+			if l, ok := o.(*widget.Label); ok && l.TextStyle.Monospace && l.Text != "" {
+				code = l.Text
+			}
+		})
+		return code != ""
+	})
+	if !strings.Contains(overlayText(w), as.VerifyURL) {
+		t.Errorf("the dialog does not show where to enter the code:\n%s", overlayText(w))
+	}
+	if err := as.ApproveDevice(code); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, u, "the end of the sign-in", func() bool { return len(results) > 0 })
+	if len(results) != 1 || results[0] != nil {
+		t.Fatalf("sign-in results %v, want one nil (the abandoned browser flow reports nothing)", results)
+	}
+	if secrets["dana"] == "" {
+		t.Error("no refresh token in the keyring after signing in with the code")
+	}
+}
+
+// poll is waitFor for a test whose background work waits on the user (a sign-in): it does not
+// wait for the background jobs to end.
+func poll(t *testing.T, u *UI, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		ok := false
+		u.ui(func() { ok = cond() })
+		if ok {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }
