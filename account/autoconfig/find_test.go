@@ -20,6 +20,7 @@ import (
 	"github.com/poplar-mail/poplar/internal/dnstest"
 	"github.com/poplar-mail/poplar/internal/dovecot"
 	"github.com/poplar-mail/poplar/internal/postfix"
+	"github.com/poplar-mail/poplar/internal/smtptest"
 	"github.com/poplar-mail/poplar/pop"
 	"github.com/poplar-mail/poplar/pop/popserver"
 )
@@ -28,14 +29,14 @@ import (
 // valid for localhost and 127.0.0.1 only), a POP3 server whose certificate names
 // pop.guess.test, a private dnsmasq, an ISPDB over HTTP and an autoconfig file over HTTPS.
 type rig struct {
-	dvTLS, dvSTARTTLS, pfTLS, pfSTARTTLS, guessPOP, closed int
-	dns                                                    *dnstest.Server
-	ispdb                                                  *httptest.Server
-	ispdbHits                                              map[string]*atomic.Int32
-	ispdbFiles                                             map[string]string
-	autoconf                                               *httptest.Server
-	autoconfQuery                                          atomic.Value // the emailaddress the autoconfig file was asked for
-	roots                                                  *x509.CertPool
+	dvTLS, dvSTARTTLS, pfTLS, pfSTARTTLS, guessPOP, closed, plainSMTP int
+	dns                                                               *dnstest.Server
+	ispdb                                                             *httptest.Server
+	ispdbHits                                                         map[string]*atomic.Int32
+	ispdbFiles                                                        map[string]string
+	autoconf                                                          *httptest.Server
+	autoconfQuery                                                     atomic.Value // the emailaddress the autoconfig file was asked for
+	roots                                                             *x509.CertPool
 }
 
 // port returns the port of a "127.0.0.1:port" address.
@@ -63,6 +64,7 @@ func startRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.plainSMTP = smtptest.Start(t, "none").Port // no STARTTLS offered
 	r.roots = x509.NewCertPool()
 	r.roots.AppendCertsFromPEM(pem)
 
@@ -97,6 +99,9 @@ func startRig(t *testing.T) *rig {
 		"imaponly.test": clientConfigXML(
 			server("incomingServer", "imap", "localhost", 993, "SSL", "%EMAILADDRESS%"),
 			server("outgoingServer", "smtp", "localhost", r.pfTLS, "SSL", "%EMAILADDRESS%")),
+		"weak.test": clientConfigXML(
+			server("incomingServer", "pop3", "localhost", r.dvSTARTTLS, "plain", "%EMAILADDRESS%"),
+			server("outgoingServer", "smtp", "localhost", r.plainSMTP, "STARTTLS", "%EMAILADDRESS%")),
 		"mailhost.test": clientConfigXML(
 			server("incomingServer", "pop3", "localhost", r.dvTLS, "SSL", "%EMAILADDRESS%"),
 			server("outgoingServer", "smtp", "localhost", r.pfTLS, "SSL", "%EMAILADDRESS%")),
@@ -210,21 +215,25 @@ func TestFind(t *testing.T) {
 		finder   func(*Finder)
 		in, out  []string
 		notFound bool
-		step     string // a step outcome that must be reported
+		steps    []string // step outcomes that must be reported
 	}{
 		{name: "SRV priorities, weights and .", email: "dana@srv.test",
 			in: []string{"srv " + lh(r.dvSTARTTLS) + " starttls dana@srv.test password verified",
 				"srv " + lh(r.dvTLS) + " tls dana@srv.test password verified"},
 			out: []string{"srv " + lh(r.pfTLS) + " tls dana@srv.test password verified",
 				"srv " + lh(r.closed) + " tls dana@srv.test password"},
-			step: "found (_submission._tcp: not offered)"},
+			steps: []string{"found (_submission._tcp: not offered)"}},
 		{name: "ISPDB entry with several servers", email: "dana@ispdb.test",
 			in:  []string{"ispdb " + lh(r.dvTLS) + " tls dana password verified", "ispdb " + lh(r.dvSTARTTLS) + " starttls dana password verified"},
 			out: []string{"ispdb " + lh(r.pfSTARTTLS) + " starttls dana password verified", "ispdb " + lh(r.pfTLS) + " tls dana password verified"}},
 		{name: "ISPDB with IMAP only", email: "dana@imaponly.test", notFound: true,
-			in:   []string{},
-			out:  []string{"ispdb " + lh(r.pfTLS) + " tls dana@imaponly.test password verified"},
-			step: "found an outgoing server only (only IMAP is offered for incoming mail; Poplar needs POP3)"},
+			in:    []string{},
+			out:   []string{"ispdb " + lh(r.pfTLS) + " tls dana@imaponly.test password verified"},
+			steps: []string{"found an outgoing server only (only IMAP is offered for incoming mail; Poplar needs POP3)"}},
+		{name: "no encryption, and STARTTLS not offered", email: "dana@weak.test", notFound: true,
+			in:    []string{"ispdb " + lh(r.dvSTARTTLS) + " none dana@weak.test password"},
+			out:   []string{"ispdb " + lh(r.plainSMTP) + " starttls dana@weak.test password"},
+			steps: []string{errNoEncryption.Error(), "the server does not offer STARTTLS"}},
 		{name: "autoconfig file", email: "dana@auto.test",
 			in:  []string{"autoconfig " + lh(r.dvTLS) + " tls dana@auto.test password verified"},
 			out: []string{"autoconfig " + lh(r.pfTLS) + " tls dana@auto.test password verified"}},
@@ -254,7 +263,7 @@ func TestFind(t *testing.T) {
 				"guess pop.badguess.test:" + strconv.Itoa(r.dvSTARTTLS) + " starttls dana@badguess.test password"},
 			out: []string{}},
 		{name: "nothing found", email: "dana@nothing.test", notFound: true, in: []string{}, out: []string{},
-			step: "nothing (none of those names exists)"},
+			steps: []string{"nothing (none of those names exists)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,8 +293,10 @@ func TestFind(t *testing.T) {
 				}
 			}
 			checkSteps(t, events, res.Steps)
-			if tc.step != "" && !hasOutcome(res.Steps, tc.step) {
-				t.Errorf("no step ended with %q:\n%s", tc.step, stepsText(res.Steps))
+			for _, want := range tc.steps {
+				if !hasOutcome(res.Steps, want) {
+					t.Errorf("no step ended with %q:\n%s", want, stepsText(res.Steps))
+				}
 			}
 		})
 	}
