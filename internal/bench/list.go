@@ -114,14 +114,17 @@ func listSection(tmp string) (string, error) {
 	return b.String(), nil
 }
 
-// runListBench is `bench -only list`: the list measurement alone, in its own temporary folder.
-func runListBench(out string) error {
-	tmp, err := os.MkdirTemp("", "poplar-bench-")
-	if err != nil {
-		return err
+// alone makes a step of `bench -only NAME` from a step of the whole run: it runs in a temporary
+// folder of its own.
+func alone(step func(tmp, out string) error) func(out string) error {
+	return func(out string) error {
+		tmp, err := os.MkdirTemp("", "poplar-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		return step(tmp, out)
 	}
-	defer os.RemoveAll(tmp)
-	return listStep(tmp, out)
 }
 
 // listStep runs the list measurement, prints its section and writes it into out (empty: print
