@@ -198,6 +198,10 @@ type Finder struct {
 
 	// randN returns a number in [0, n) for the SRV weight draw; nil means math/rand/v2.
 	randN func(n int) int
+	// resolvConf lists the system's DNS servers when DNS is ""; "" means /etc/resolv.conf.
+	resolvConf string
+	// system stands in for the system's resolver (net.DefaultResolver) when not nil.
+	system *net.Resolver
 }
 
 // FromEnv returns the Finder Poplar's programs use: POPLAR_DNS ("host:port") sets DNS and

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -14,8 +15,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// resolvConf is where the system's resolvers are listed.
+// resolvConf is where the system's resolvers are listed (on Unix).
 const resolvConf = "/etc/resolv.conf"
+
+// errNoSystemServers is servers' error when the system lists its DNS servers in no file Poplar
+// reads (Windows): SRV and MX lookups then go through the system's own resolver.
+var errNoSystemServers = errors.New("autoconfig: no " + resolvConf)
 
 // servers returns the DNS servers to ask for SRV and MX records.
 func (f *Finder) servers() ([]string, error) {
@@ -25,7 +30,14 @@ func (f *Finder) servers() ([]string, error) {
 		}
 		return []string{f.DNS}, nil
 	}
-	cc, err := dns.ClientConfigFromFile(resolvConf)
+	path := f.resolvConf
+	if path == "" {
+		path = resolvConf
+	}
+	cc, err := dns.ClientConfigFromFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoSystemServers
+	}
 	if err != nil {
 		return nil, fmt.Errorf("autoconfig: reading the system's DNS servers: %w", err)
 	}
@@ -103,6 +115,9 @@ func exchange(ctx context.Context, m *dns.Msg, server, network string, timeout t
 // decidedly not offered (a single record with target ".").
 func (f *Finder) lookupSRV(ctx context.Context, name string) (recs []*dns.SRV, offered bool, err error) {
 	rrs, err := f.query(ctx, name, dns.TypeSRV)
+	if errors.Is(err, errNoSystemServers) {
+		rrs, err = f.systemSRV(ctx, name)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -164,6 +179,9 @@ func (f *Finder) orderSRV(recs []*dns.SRV) []*dns.SRV {
 // lookupMX returns the domain's MX hosts, most preferred first (without the trailing dot).
 func (f *Finder) lookupMX(ctx context.Context, domain string) ([]string, error) {
 	rrs, err := f.query(ctx, domain, dns.TypeMX)
+	if errors.Is(err, errNoSystemServers) {
+		rrs, err = f.systemMX(ctx, domain)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -181,10 +199,51 @@ func (f *Finder) lookupMX(ctx context.Context, domain string) ([]string, error) 
 	return out, nil
 }
 
+// systemSRV asks the system's resolver for name's SRV records, as records of package dns.
+func (f *Finder) systemSRV(ctx context.Context, name string) ([]dns.RR, error) {
+	_, srvs, err := f.ipResolver().LookupSRV(ctx, "", "", name)
+	if notFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("autoconfig: DNS query SRV %s: %w", name, err)
+	}
+	out := make([]dns.RR, 0, len(srvs))
+	for _, s := range srvs {
+		out = append(out, &dns.SRV{Target: s.Target, Port: s.Port, Priority: s.Priority, Weight: s.Weight})
+	}
+	return out, nil
+}
+
+// systemMX asks the system's resolver for domain's MX records, as records of package dns.
+func (f *Finder) systemMX(ctx context.Context, domain string) ([]dns.RR, error) {
+	mxs, err := f.ipResolver().LookupMX(ctx, domain)
+	if notFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("autoconfig: DNS query MX %s: %w", domain, err)
+	}
+	out := make([]dns.RR, 0, len(mxs))
+	for _, m := range mxs {
+		out = append(out, &dns.MX{Mx: m.Host, Preference: m.Pref})
+	}
+	return out, nil
+}
+
+// notFound reports whether err says a name or its records do not exist.
+func notFound(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
+}
+
 // ipResolver returns the resolver for host addresses: the system's, or one that sends every
 // query to f.DNS.
 func (f *Finder) ipResolver() *net.Resolver {
 	if f.DNS == "" {
+		if f.system != nil {
+			return f.system
+		}
 		return net.DefaultResolver
 	}
 	server := f.DNS
@@ -200,11 +259,10 @@ func (f *Finder) lookupHost(ctx context.Context, host string) ([]string, error) 
 		return []string{host}, nil
 	}
 	addrs, err := f.ipResolver().LookupHost(ctx, host)
+	if notFound(err) {
+		return nil, fmt.Errorf("%s: no such host", host)
+	}
 	if err != nil {
-		var de *net.DNSError
-		if errors.As(err, &de) && de.IsNotFound {
-			return nil, fmt.Errorf("%s: no such host", host)
-		}
 		return nil, err
 	}
 	return addrs, nil

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,6 +210,16 @@ func TestFind(t *testing.T) {
 	hostingPreset := []Preset{{Name: "Hosting", MXDomains: []string{"hosting.test"}, Domains: []string{"preset.test"},
 		Incoming: []Server{{Host: "localhost", Port: r.dvTLS, Security: "tls", Username: "%EMAILLOCALPART%", Auth: AuthPassword}},
 		Outgoing: []Server{{Host: "localhost", Port: r.pfTLS, Security: "tls", Username: "%EMAILADDRESS%", Auth: AuthPassword}}}}
+	// viaSystem makes f use the rig's DNS as if it were the system's resolver, on a system whose
+	// DNS servers no resolv.conf lists (Windows).
+	viaSystem := func(f *Finder) {
+		dnsAddr := f.DNS
+		f.DNS, f.resolvConf = "", filepath.Join(t.TempDir(), "no-resolv.conf")
+		f.system = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, dnsAddr)
+		}}
+	}
 	tests := []struct {
 		name     string
 		email    string
@@ -218,6 +229,13 @@ func TestFind(t *testing.T) {
 		steps    []string // step outcomes that must be reported
 	}{
 		{name: "SRV priorities, weights and .", email: "dana@srv.test",
+			in: []string{"srv " + lh(r.dvSTARTTLS) + " starttls dana@srv.test password verified",
+				"srv " + lh(r.dvTLS) + " tls dana@srv.test password verified"},
+			out: []string{"srv " + lh(r.pfTLS) + " tls dana@srv.test password verified",
+				"srv " + lh(r.closed) + " tls dana@srv.test password"},
+			steps: []string{"found (_submission._tcp: not offered)"}},
+		{name: "SRV through the system's resolver, where no resolv.conf lists it (Windows)", email: "dana@srv.test",
+			finder: viaSystem,
 			in: []string{"srv " + lh(r.dvSTARTTLS) + " starttls dana@srv.test password verified",
 				"srv " + lh(r.dvTLS) + " tls dana@srv.test password verified"},
 			out: []string{"srv " + lh(r.pfTLS) + " tls dana@srv.test password verified",
@@ -243,6 +261,10 @@ func TestFind(t *testing.T) {
 		{name: "MX to a preset", email: "dana@mx.test", finder: func(f *Finder) { f.Presets = hostingPreset },
 			in:  []string{"mx " + lh(r.dvTLS) + " tls dana password verified"},
 			out: []string{"mx " + lh(r.pfTLS) + " tls dana@mx.test password verified"}},
+		{name: "MX to a preset through the system's resolver", email: "dana@mx.test",
+			finder: func(f *Finder) { viaSystem(f); f.Presets = hostingPreset },
+			in:     []string{"mx " + lh(r.dvTLS) + " tls dana password verified"},
+			out:    []string{"mx " + lh(r.pfTLS) + " tls dana@mx.test password verified"}},
 		{name: "MX at Google: the built-in preset, unreachable here", email: "dana@mxgoogle.test", notFound: true,
 			in: []string{"mx pop.gmail.com:995 tls dana@mxgoogle.test oauth2/google"},
 			out: []string{"mx smtp.gmail.com:465 tls dana@mxgoogle.test oauth2/google",
