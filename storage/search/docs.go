@@ -146,6 +146,8 @@ func decodeTable(data []byte) (*table, error) {
 		return nil, errDamaged
 	}
 	b := body[len(docsMagic):]
+	// Strings are cut from one copy of the table, not allocated one by one (100,000 keys).
+	str := string(b)
 	bad := false
 	getU := func() uint64 {
 		v, n := binary.Uvarint(b)
@@ -162,9 +164,9 @@ func decodeTable(data []byte) (*table, error) {
 			bad = true
 			return ""
 		}
-		s := string(b[:l])
+		off := len(str) - len(b)
 		b = b[l:]
-		return s
+		return str[off : off+int(l)]
 	}
 	stamp := getS()
 	nDocs := getU()
