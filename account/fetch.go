@@ -424,20 +424,19 @@ func FormatSize(n int64) string {
 
 // list returns the server's messages with their unique ids (as the store keeps them) and sizes.
 func (f *fetcher) list(ctx context.Context, c *pop.Client) ([]message, error) {
-	sizes, err := c.List(ctx)
+	listing, err := c.ListAll(ctx)
 	if err != nil {
 		return nil, err
 	}
-	msgs := make([]message, len(sizes))
-	byID := map[int]int{}
-	for i, s := range sizes {
+	msgs := make([]message, len(listing.Sizes))
+	byID := make(map[int]int, len(msgs))
+	for i, s := range listing.Sizes {
 		msgs[i] = message{id: s.ID, size: s.Size}
 		byID[s.ID] = i
 	}
 	caps := c.Capabilities()
-	uids, err := c.UIDL(ctx)
-	if err == nil {
-		for _, u := range uids {
+	if err = listing.UIDLErr; err == nil {
+		for _, u := range listing.UIDs {
 			if i, ok := byID[u.ID]; ok {
 				uid, hashed := storage.StorableUIDL(u.UID)
 				if hashed {

@@ -487,8 +487,12 @@ func (c *Client) listing(ctx context.Context, cmd string) ([]string, error) {
 		}
 	}
 	n := min(c.count, math.MaxInt/2) + listSlack
-	why := fmt.Sprintf("STAT said %d messages, and %d more lines are allowed", c.count, listSlack)
-	return c.lines(ctx, cmd, replyLimit{lines: n, bytes: math.MaxInt, why: why})
+	return c.lines(ctx, cmd, replyLimit{lines: n, bytes: math.MaxInt, why: listWhy(c.count)})
+}
+
+// listWhy explains the bound of a LIST or UIDL reply after STAT said count.
+func listWhy(count int) string {
+	return fmt.Sprintf("STAT said %d messages, and %d more lines are allowed", count, listSlack)
 }
 
 // Noop sends NOOP (keeps the session alive).
@@ -516,6 +520,11 @@ func (c *Client) Stat(ctx context.Context) (count int, size int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	return c.parseStat(s)
+}
+
+// parseStat parses the text of STAT's +OK and raises the session's count.
+func (c *Client) parseStat(s string) (count int, size int64, err error) {
 	f := strings.Fields(s)
 	if len(f) < 2 {
 		return 0, 0, fmt.Errorf("%w: STAT reply %q lacks count and size", ErrProtocol, clip(s))
@@ -549,15 +558,7 @@ func (c *Client) List(ctx context.Context) ([]MessageInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]MessageInfo, 0, len(ls))
-	for _, l := range ls {
-		m, err := parseListLine(l)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return parseLines(ls, parseListLine)
 }
 
 // ListOne returns the size of message id.
@@ -576,15 +577,7 @@ func (c *Client) UIDL(ctx context.Context) ([]UIDEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]UIDEntry, 0, len(ls))
-	for _, l := range ls {
-		u, err := parseUIDLLine(l)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, nil
+	return parseLines(ls, parseUIDLLine)
 }
 
 // UIDLOne returns the unique id of message id.
