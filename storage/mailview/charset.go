@@ -1,7 +1,6 @@
 package mailview
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -221,16 +220,40 @@ func decodeWordLoosely(w string) (string, bool) {
 // the text valid UTF-8.
 func cleanText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	if !strings.ContainsFunc(s, badRune) {
+	i := firstBad(s)
+	if i < 0 {
 		return s
 	}
-	var b bytes.Buffer
-	for _, r := range s {
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
 		if !badRune(r) {
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+// firstBad returns the index of the first rune of valid UTF-8 s that badRune rejects, -1 when
+// there is none. Text is mostly ASCII: a byte is tested without decoding it.
+func firstBad(s string) int {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f {
+				return i
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if badRune(r) {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 func badRune(r rune) bool {

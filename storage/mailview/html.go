@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -88,6 +89,9 @@ func (b *htmlBuilder) text(s string, st style) {
 }
 
 func collapseSpace(s string) string {
+	if !needsCollapse(s) {
+		return s
+	}
 	var out strings.Builder
 	space := false
 	for _, r := range s {
@@ -105,6 +109,22 @@ func collapseSpace(s string) string {
 		out.WriteByte(' ')
 	}
 	return out.String()
+}
+
+// needsCollapse reports whether collapseSpace would change s: it holds whitespace other than
+// single spaces, or bytes that are not UTF-8.
+func needsCollapse(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\t', '\n', '\r', '\f':
+			return true
+		case ' ':
+			if i+1 < len(s) && s[i+1] == ' ' {
+				return true
+			}
+		}
+	}
+	return !utf8.ValidString(s)
 }
 
 // safeLink returns href when it is an http or https link, the safe form of a mailto link (see

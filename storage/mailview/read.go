@@ -213,6 +213,10 @@ type segment struct {
 	rendered bool
 	blocks   []Block
 	blocked  int
+	// previewed says that preview holds the segment's preview (see walker.previewText): text may
+	// be only the start of the part.
+	previewed bool
+	preview   string
 }
 
 // render returns the safe blocks of an HTML segment and the remote references dropped, parsing
@@ -231,6 +235,9 @@ func (s *segment) real() bool {
 	if !s.html {
 		return strings.TrimSpace(s.text) != ""
 	}
+	if s.previewed {
+		return s.preview != "" // a Summary shows no more of it
+	}
 	blocks, _ := s.render()
 	for _, b := range blocks {
 		if b.Kind != Rule {
@@ -248,12 +255,18 @@ type walker struct {
 	// extract, when >= 0, stops at that part number and hands its body to onPart.
 	extract int
 	onPart  func(e *message.Entity, a Attachment) error
-	found   bool
-	summary bool // cheap mode: stop reading attachment bodies
+	// found stops the walk: the part to extract was found, or (summary) the walk has all a
+	// Summary needs.
+	found bool
+	// summary is Summarize's mode: only the header fields a Summary has, each text part read
+	// only as far as its preview needs (see previewText), no attachment body, no warnings, and
+	// the walk stops once it has text and an attachment.
+	summary  bool
+	textSeen bool // summary: a text part that is not blank was read
 }
 
 func (w *walker) warn(format string, args ...any) {
-	if len(w.msg.Warnings) < 50 {
+	if !w.summary && len(w.msg.Warnings) < 50 {
 		w.msg.Warnings = append(w.msg.Warnings, fmt.Sprintf(format, args...))
 	}
 }
@@ -261,7 +274,11 @@ func (w *walker) warn(format string, args ...any) {
 // top reads the top-level header and the body tree.
 func (w *walker) top(r io.Reader) ([]segment, error) {
 	rec := &errRecorder{r: r}
-	br := bufio.NewReaderSize(rec, 64<<10)
+	size := 64 << 10
+	if w.summary {
+		size = 4 << 10 // the header is read a line at a time, whatever the size of the buffer
+	}
+	br := bufio.NewReaderSize(rec, size)
 	skipMboxLine(br)
 	hdr, err := readHeaderBlock(br)
 	if rec.err != nil {
@@ -333,8 +350,10 @@ func (w *walker) headers(h message.Header) {
 	mh := gomail.Header{Header: h}
 	m.From = w.addresses(mh, "From")
 	m.To = w.addresses(mh, "To")
-	m.Cc = w.addresses(mh, "Cc")
-	m.ReplyTo = w.addresses(mh, "Reply-To")
+	if !w.summary {
+		m.Cc = w.addresses(mh, "Cc")
+		m.ReplyTo = w.addresses(mh, "Reply-To")
+	}
 	m.Subject = decodeHeader(h.Get("Subject"), w.fallback)
 	if raw := strings.TrimSpace(h.Get("Date")); raw != "" {
 		if t, err := mail.ParseDate(raw); err == nil {
@@ -472,6 +491,11 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 		}
 		return nil
 	}
+	if inlineText && w.summary {
+		s := w.previewText(e, err, params["charset"], index, mediaType == "text/html")
+		w.textSeen = w.textSeen || s.real()
+		return []segment{s}
+	}
 	if inlineText {
 		text := w.readText(e, err, params["charset"], index)
 		if mediaType == "text/plain" && strings.Contains(text, "begin ") {
@@ -498,6 +522,9 @@ func (w *walker) entity(e *message.Entity, err error, depth int, parentType stri
 		}
 	}
 	w.msg.Attachments = append(w.msg.Attachments, a)
+	if w.summary && w.textSeen && (!a.Inline || a.ContentID == "") {
+		w.found = true // a Summary needs no more than the text and one real attachment
+	}
 	return nil
 }
 
@@ -526,16 +553,63 @@ func contentID(h message.Header) string {
 	return strings.Trim(strings.TrimSpace(h.Get("Content-Id")), "<>")
 }
 
-// readText reads a text part as UTF-8, falling back when the charset or encoding is unknown.
+// readText reads a text part as UTF-8 (see decodeText), at most Options.MaxTextBytes of it.
 func (w *walker) readText(e *message.Entity, err error, label string, index int) string {
 	raw, rerr := io.ReadAll(io.LimitReader(e.Body, w.opts.MaxTextBytes+1))
 	if int64(len(raw)) > w.opts.MaxTextBytes {
-		raw = raw[:w.opts.MaxTextBytes]
+		raw = trimPartialRune(raw[:w.opts.MaxTextBytes])
 		w.warn("part %d is longer than %d bytes and was cut", index, w.opts.MaxTextBytes)
 	}
 	if rerr != nil {
 		w.warn("part %d is damaged (%v); showing what could be read", index, rerr)
 	}
+	return w.partText(e, raw, err, label, index)
+}
+
+// previewText reads a text part of a message being summarized only as far as its preview needs:
+// summaryStep bytes, then four times as many while the preview is not whole or a uuencoded file
+// begins in it, at most Options.MaxTextBytes; HTML is made into text each time from its start.
+func (w *walker) previewText(e *message.Entity, err error, label string, index int, html bool) segment {
+	var raw []byte
+	for limit := summaryStep; ; limit = min(limit*4, int(w.opts.MaxTextBytes)) {
+		raw = readUpTo(e.Body, raw, limit+1)
+		cut := len(raw) > limit
+		text := raw
+		if cut {
+			text = trimPartialRune(raw[:limit])
+		}
+		s := segment{text: w.partText(e, text, err, label, index), html: html, previewed: true}
+		if html {
+			blocks, _ := htmlBlocks(s.text)
+			s.preview = preview((&Message{Body: blocks}).Text())
+		} else {
+			s.preview = preview(s.text)
+		}
+		uu := !html && strings.Contains(s.text, "begin ") && uuBegin.MatchString(s.text)
+		if cut && limit < int(w.opts.MaxTextBytes) && (utf8.RuneCountInString(s.preview) <= PreviewLength || uu) {
+			continue // a uuencoded file is listed as an attachment only when read to its end
+		}
+		if uu {
+			s.text = w.uuAttachments(s.text, index)
+			s.preview = preview(s.text)
+		}
+		return s
+	}
+}
+
+// readUpTo appends what r gives to b until b holds n bytes or r ends; a read error ends it too
+// (a damaged part shows what could be read).
+func readUpTo(r io.Reader, b []byte, n int) []byte {
+	if cap(b) < n {
+		b = append(make([]byte, 0, n), b...)
+	}
+	k, _ := io.ReadFull(r, b[len(b):n])
+	return b[:len(b)+k]
+}
+
+// partText makes the raw bytes of text part index valid UTF-8 in its charset (label), falling
+// back when the charset or the transfer encoding is unknown (err, from reading its entity e).
+func (w *walker) partText(e *message.Entity, raw []byte, err error, label string, index int) string {
 	switch {
 	case err != nil && message.IsUnknownCharset(err):
 		s, warn := decodeText(raw, label)
@@ -558,16 +632,34 @@ func (w *walker) readText(e *message.Entity, err error, label string, index int)
 	return cleanBody(strings.TrimPrefix(string(raw), "\ufeff"))
 }
 
+// trimPartialRune drops an incomplete UTF-8 sequence at the end of b, which a cut may leave.
+func trimPartialRune(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return b[:i]
+			}
+			break
+		}
+	}
+	return b
+}
+
 // cleanBody normalizes line ends and removes control and bidi-override characters.
 func cleanBody(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
+	if strings.IndexByte(s, '\r') >= 0 {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+		s = strings.ReplaceAll(s, "\r", "\n")
+	}
 	return cleanText(s)
 }
 
 func (w *walker) multipart(e *message.Entity, mediaType string, depth int) []segment {
 	// Keep the first bytes of the body: when no part can be found in it, they are shown as text.
 	capture := &capBuffer{max: int(min(w.opts.MaxTextBytes, 1<<20))}
+	if w.summary {
+		capture.max = summaryStep // enough for a preview
+	}
 	h := e.Header.Copy()
 	h.Del("Content-Transfer-Encoding")
 	e, _ = message.New(h, io.TeeReader(e.Body, capture))

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Summary is what the message list shows of one message, taken once at ingest.
@@ -33,12 +34,24 @@ const MaxReferences = 20
 // PreviewLength is the most runes a Summary's Preview holds.
 const PreviewLength = 160
 
+// summaryStep is how much of a text part Summarize reads first, and summaryTextBytes the most
+// it reads of one (see walker.previewText).
+const (
+	summaryStep      = 2 << 10
+	summaryTextBytes = 16 << 10
+)
+
 // Summarize reads the start of a message (at most 256 KB) and returns its Summary. It never
 // fails on malformed mail; only an error reading r is returned.
+//
+// It reads only what a Summary needs, through the same walk as Read: the header fields a Summary
+// has; a text part only as far as its preview needs (2 KB, more while the preview is not whole,
+// at most 16 KB); the part headers that say whether there is an attachment, never an attachment's
+// body; and it stops once it has text and an attachment.
 func Summarize(r io.Reader) (Summary, error) {
 	// The preview comes from the plain-text alternative when there is one: it reads better than
 	// HTML made into text, and ingest parses no HTML it does not need.
-	opts := Options{MaxParts: 200, MaxDepth: 20, MaxTextBytes: 16 << 10, PreferPlain: true}
+	opts := Options{MaxParts: 200, MaxDepth: 20, MaxTextBytes: summaryTextBytes, PreferPlain: true}
 	w := &walker{opts: opts.withDefaults(), msg: &Message{}, extract: -1, summary: true}
 	segs, err := w.top(io.LimitReader(r, summaryBytes))
 	if err != nil {
@@ -53,18 +66,22 @@ func Summarize(r io.Reader) (Summary, error) {
 	if len(m.From) > 0 {
 		s.From = displayName(m.From[0])
 	}
-	to := make([]string, 0, len(m.To))
-	for _, a := range m.To {
-		to = append(to, displayName(a))
-	}
-	s.To = strings.Join(to, ", ")
-	for i := range segs {
-		text := segs[i].text
-		if segs[i].html {
-			blocks, _ := segs[i].render()
-			text = (&Message{Body: blocks}).Text()
+	switch len(m.To) {
+	case 0:
+	case 1:
+		s.To = displayName(m.To[0])
+	default:
+		to := make([]string, 0, len(m.To))
+		for _, a := range m.To {
+			to = append(to, displayName(a))
 		}
-		s.Preview = preview(text)
+		s.To = strings.Join(to, ", ")
+	}
+	for i := range segs {
+		s.Preview = segs[i].preview
+		if !segs[i].previewed {
+			s.Preview = preview(segs[i].text) // a body shown as raw text
+		}
 		if s.Preview != "" {
 			break
 		}
@@ -103,16 +120,29 @@ func displayName(a Address) string {
 	return a.Email
 }
 
-// preview collapses whitespace, skips quoted lines, and cuts at PreviewLength runes.
+// preview collapses whitespace, skips quoted lines, and cuts at PreviewLength runes, adding "…"
+// when there is more.
 func preview(text string) string {
 	var b strings.Builder
 	n := 0
-	for _, line := range strings.Split(text, "\n") {
+	for text != "" {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
 		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, ">") {
+		if t == "" || t[0] == '>' {
 			continue
 		}
-		for _, f := range strings.Fields(t) {
+		for t != "" {
+			f := t
+			if i := strings.IndexFunc(t, unicode.IsSpace); i >= 0 {
+				f, t = t[:i], strings.TrimLeftFunc(t[i:], unicode.IsSpace)
+			} else {
+				t = ""
+			}
 			if b.Len() > 0 {
 				b.WriteByte(' ')
 				n++

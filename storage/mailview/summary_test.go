@@ -1,0 +1,103 @@
+package mailview
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// mixed returns a multipart/mixed message of a text/plain part and the given parts, each
+// "header lines\n\nbody".
+func mixed(text string, parts ...string) string {
+	var b strings.Builder
+	b.WriteString("Subject: mixed\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=mix\n\n--mix\nContent-Type: text/plain; charset=utf-8\n\n")
+	b.WriteString(text + "\n")
+	for _, p := range parts {
+		b.WriteString("--mix\n" + p + "\n")
+	}
+	b.WriteString("--mix--\n")
+	return b.String()
+}
+
+// TestSummarizePreview: the preview comes from as much of the first text part as it needs, so a
+// long quote, a long style sheet or a cut through a character does not spoil it; the attachment
+// mark comes from the part headers, wherever the attachment is.
+func TestSummarizePreview(t *testing.T) {
+	quote := strings.Repeat("> an old line of the message this answers\n", 200)                   // 8.6 KB
+	style := "<style>" + strings.Repeat("p.x{margin:0;padding:0;color:#333}\n", 200) + "</style>" // 7 KB
+	cjk := strings.Repeat("会議", 1000)                                                             // 6 KB, a cut falls inside a character
+	pdf := "Content-Type: application/pdf\nContent-Disposition: attachment; filename=a.pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0K"
+	cidImage := "Content-Type: image/png\nContent-Disposition: inline\nContent-ID: <logo@x>\nContent-Transfer-Encoding: base64\n\niVBORw0K"
+	long := strings.Repeat("Twenty-two bytes long\n", 1000) // 22 KB, more than Summarize reads of a part
+	uu := strings.Repeat("filler text before the file\n", 70) + "begin 644 file.bin\n" + strings.Repeat("M"+strings.Repeat("A", 60)+"\n", 40) + "`\nend\n"
+	tests := []struct {
+		name, raw, want string
+		wantAttach      bool
+	}{
+		{"plain", "Subject: x\n\nHello   there,\n\n  see you.\n", "Hello there, see you.", false},
+		{"quoted lines skipped past the first read", "Subject: x\n\n" + quote + "My answer.\n", "My answer.", false},
+		{"html after a long style sheet", "Content-Type: text/html\n\n<html><head>" + style + "</head><body><p>Hello <b>you</b></p>", "Hello you", false},
+		{"cut inside a character", "Content-Type: text/plain; charset=utf-8\n\n" + cjk, strings.Repeat("会議", PreviewLength/2) + "…", false},
+		{"attachment", mixed("Text.", pdf), "Text.", true},
+		{"inline image is no attachment", mixed("Text.", cidImage), "Text.", false},
+		{"attachment after a long text", mixed(long, pdf), preview(long), true},
+		{"uuencoded file across the first read", "Subject: x\n\n" + uu, preview(strings.Repeat("filler text before the file\n", 70)), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Summarize(strings.NewReader(tt.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Preview != tt.want || s.HasAttachments != tt.wantAttach {
+				t.Errorf("Summarize(%q...) = Preview %q, HasAttachments %v; want %q, %v", clipQ(tt.raw), s.Preview, s.HasAttachments, tt.want, tt.wantAttach)
+			}
+			if !utf8.ValidString(s.Preview) || strings.ContainsRune(s.Preview, utf8.RuneError) {
+				t.Errorf("Preview %q is not clean UTF-8", s.Preview)
+			}
+		})
+	}
+}
+
+// TestSummarizeReadsOnlyWhatItNeeds: Summarize reads a long text part only as far as its preview
+// needs, and a message only until it has the text and an attachment.
+func TestSummarizeReadsOnlyWhatItNeeds(t *testing.T) {
+	text := strings.Repeat("Words of a long message, more than a preview holds.\n", 600) // 31 KB
+	blob := strings.Repeat(strings.Repeat("QUJD", 19)+"\n", 2000)                        // 154 KB of base64
+	pdf := "Content-Type: application/pdf\nContent-Disposition: attachment; filename=a.pdf\nContent-Transfer-Encoding: base64\n\n"
+	tests := []struct {
+		name, raw  string
+		wantAttach bool
+	}{
+		{"long plain text", "Subject: x\n\n" + text, false},
+		{"attachment", mixed("Short text.", pdf+blob, pdf+blob), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &countingReader{r: strings.NewReader(tt.raw)}
+			s, err := Summarize(r)
+			if err != nil || s.Preview == "" || s.HasAttachments != tt.wantAttach {
+				t.Fatalf("Summarize = Preview %q, HasAttachments %v, %v; want a preview, %v", s.Preview, s.HasAttachments, err, tt.wantAttach)
+			}
+			if r.n > maxRead {
+				t.Errorf("Summarize read %d bytes of a %d-byte message, want at most %d", r.n, len(tt.raw), maxRead)
+			}
+		})
+	}
+}
+
+// maxRead is the most TestSummarizeReadsOnlyWhatItNeeds lets Summarize read: the first read of a
+// text part and what the readers under it buffer ahead.
+const maxRead = 12 << 10
+
+// TestReadCutKeepsCharacters: a text part cut at Options.MaxTextBytes inside a UTF-8 character
+// is still read as UTF-8, without the broken character.
+func TestReadCutKeepsCharacters(t *testing.T) {
+	m, err := Read(strings.NewReader("Content-Type: text/plain; charset=utf-8\n\nééééé\n"), Options{MaxTextBytes: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Text(); got != "éé\n" {
+		t.Errorf("Read cut at 5 bytes: Text %q, want %q", got, "éé\n")
+	}
+}
