@@ -39,10 +39,6 @@ import (
 	"github.com/poplar-mail/poplar/storage/mailview"
 )
 
-// ErrBusy was returned by Open while another process had the index open. Processes share an
-// index now and nothing returns it; it goes once the GUI's test of the old lock does.
-var ErrBusy = errors.New("search: the index is in use by another Poplar process")
-
 // BodyBytes bounds how much of a message's body text is indexed.
 const BodyBytes = 64 << 10
 
