@@ -99,12 +99,13 @@ func searchSection(tmp string, n int) (string, error) {
 		return "", err
 	}
 	build, buildCPU := time.Since(t0), cpuTime()-cpu0
+	load := loadAverage()
 	index := mailgen.DirBytes(filepath.Join(dir, "poplar", "search"))
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Search and conversations (make bench)\n\n")
-	fmt.Fprintf(&b, "Measured %s on %s (%d cores), by `go run ./internal/bench -only search`: %d generated messages (`internal/mailgen` Archive mix), %.0f MB, in one folder. Times of queries are the fastest of %d runs.\n\n",
-		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), n, float64(mail)/1e6, searchReps)
+	fmt.Fprintf(&b, "Measured %s on %s (%d cores, load average %s at the build), by `go run ./internal/bench -only search`: %d generated messages (`internal/mailgen` Archive mix), %.0f MB, in one folder. Times of queries are the fastest of %d runs.\n\n",
+		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), load, n, float64(mail)/1e6, searchReps)
 	fmt.Fprintf(&b, "| measurement | result | goal |\n|---|---:|---:|\n")
 	fmt.Fprintf(&b, "| cold index build (`Open` + `Update` from nothing), wall clock | %.1f s = %.0f messages/s (%.0f messages per CPU-second) | ≥ 2,000 messages/s |\n",
 		build.Seconds(), float64(n)/build.Seconds(), float64(n)/buildCPU.Seconds())
@@ -216,6 +217,15 @@ func residentMemory() string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// loadAverage is the machine's load average over the last 5 minutes, from /proc/loadavg.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 1 {
+		return f[1]
+	}
+	return "unknown"
+}
 
 // cpuTime is the user and system CPU time of this process so far.
 func cpuTime() time.Duration {
