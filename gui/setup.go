@@ -16,6 +16,7 @@ import (
 
 	"github.com/poplar-mail/poplar/account"
 	"github.com/poplar-mail/poplar/account/autoconfig"
+	"github.com/poplar-mail/poplar/pop"
 )
 
 // setupWizard is "Add account…": the user gives a name, an address and a password; Poplar finds
@@ -87,6 +88,7 @@ func button(label string, icon fyne.Resource, tapped func()) *widget.Button {
 
 // askPage asks for the name, the address and the password.
 func (w *setupWizard) askPage() {
+	w.result = nil // what was found was for the address as it was
 	intro := widget.NewLabel("Poplar finds your provider's POP3 and outgoing servers from your address and checks them before using them.")
 	intro.Wrapping = fyne.TextWrapWord
 	form := widget.NewForm(
@@ -109,6 +111,7 @@ func (w *setupWizard) find() {
 		return
 	}
 	w.stop()
+	w.result = nil
 	ctx, cancel := context.WithCancel(w.u.life)
 	w.cancel = cancel
 	w.lines = map[int]*widget.Label{}
@@ -211,8 +214,12 @@ func (w *setupWizard) found(res *autoconfig.Result, err error) {
 			text = what + "."
 		}
 		if len(badIns) > 0 {
-			text += "\nFound but not usable as it is:\n" + strings.Join(badIns, "\n") +
-				"\nConfigure manually to look at it (Test connection shows the certificate)."
+			text += "\nFound but not usable as it is:\n" + strings.Join(badIns, "\n")
+			if hasCertificateProblem(res.Incoming) {
+				text += "\nConfigure manually to look at it: Test connection shows the certificate."
+			} else {
+				text += "\nTry again once the server can be reached, or Configure manually."
+			}
 		}
 		w.message.SetText(text)
 		retry := button("Try again", theme.ViewRefreshIcon(), w.find)
@@ -309,14 +316,41 @@ func (w *setupWizard) edit() {
 	w.u.editNewAccount(w.chosen(), w.password.Text)
 }
 
-// manual opens the account editor with what the user typed (and nothing found) and returns it.
+// manual opens the account editor with what the user typed and the servers found (the checked
+// ones, else the first found even though it could not be checked) and returns it.
 func (w *setupWizard) manual() *accountForm {
 	w.stop()
 	w.d.Hide()
 	email := strings.TrimSpace(w.email.Text)
-	a := account.New(w.u.freeName(email), "", "")
-	a.Email, a.DisplayName, a.Username = email, strings.TrimSpace(w.display.Text), email
+	a := account.New(w.u.freeName(email), "", email)
+	if r := w.result; r != nil && len(r.Incoming) > 0 {
+		in, ok := r.BestIncoming()
+		if !ok {
+			in = r.Incoming[0]
+		}
+		out, ok := r.BestOutgoing()
+		if !ok && len(r.Outgoing) > 0 {
+			out, ok = r.Outgoing[0], true
+		}
+		var outp *autoconfig.Candidate
+		if ok {
+			outp = &out
+		}
+		a = autoconfig.NewAccount(a.Name, email, in, outp)
+	}
+	a.Email, a.DisplayName = email, strings.TrimSpace(w.display.Text)
 	return w.u.editNewAccount(a, w.password.Text)
+}
+
+// hasCertificateProblem reports whether a candidate failed its check on its certificate.
+func hasCertificateProblem(cs []autoconfig.Candidate) bool {
+	for _, c := range cs {
+		var ce *pop.CertificateError
+		if errors.As(c.Err, &ce) {
+			return true
+		}
+	}
+	return false
 }
 
 // freeName returns an account name for email that no account has yet: the address itself (or
