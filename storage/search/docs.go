@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -263,15 +262,15 @@ func maildirStamp(root string) (stamp string, ok bool) {
 	ok = true
 	now := time.Now()
 	add := func(rel string) {
-		var st unix.Stat_t
-		if err := unix.Stat(filepath.Join(md, rel), &st); err != nil {
+		st, found := stampOf(filepath.Join(md, rel))
+		if !found {
 			fmt.Fprintf(&b, "%s -\n", rel)
 			return
 		}
-		if now.Sub(time.Unix(st.Mtim.Unix())) < 2*time.Second {
+		if now.Sub(time.Unix(0, st.mtime)) < 2*time.Second {
 			ok = false
 		}
-		fmt.Fprintf(&b, "%s %d %d\n", rel, st.Ino, st.Mtim.Nano())
+		fmt.Fprintf(&b, "%s %d %d\n", rel, st.ino, st.mtime)
 	}
 	add(".")
 	add("cur")
