@@ -69,6 +69,11 @@ func netStep(tmp, out string) error {
 		}
 		b.WriteString(rows)
 	}
+	big, err := netBigMessage(tmp, bin)
+	if err != nil {
+		return fmt.Errorf("50 MB message: %w", err)
+	}
+	b.WriteString(big)
 	fmt.Fprintf(&b, "\nGoals (issue 15): re-check ≤ 0.8× mpop; full download ≤ 1.15× the floor; peak RSS < 40 MiB. Load average at the end: %s.\n", loadAvg())
 	fmt.Println()
 	fmt.Print(b.String())
@@ -97,9 +102,18 @@ func netMeasure(tmp, bin string, n int) (string, error) {
 	if err := cfg.Save(cfgDir); err != nil {
 		return "", err
 	}
-	poplar := func(data string) (usage, error) {
-		return measuredRunTimed(strings.NewReader("pw\n"), bin, "--config-dir", cfgDir, "--data-dir", data, "fetch", "--quiet", "--password-stdin", "keep")
+	// The same account logging in with USER/PASS, as mpop's "auth user" does; the default (auto)
+	// picks SCRAM-SHA-256 where the server offers it.
+	pwDir := filepath.Join(dir, "config-password")
+	pwAcct := benchAccount(srv, "keep", true)
+	pwAcct.Auth = "password"
+	if err := (&account.Config{Accounts: []account.Account{pwAcct}}).Save(pwDir); err != nil {
+		return "", err
 	}
+	poplarAs := func(cfg, data string) (usage, error) {
+		return measuredRunTimed(strings.NewReader("pw\n"), bin, "--config-dir", cfg, "--data-dir", data, "fetch", "--quiet", "--password-stdin", "keep")
+	}
+	poplar := func(data string) (usage, error) { return poplarAs(cfgDir, data) }
 	mpop := func(maildir string) (usage, error) {
 		rc, err := mpopConfig(srv, dir, "keep", maildir, true)
 		if err != nil {
@@ -118,7 +132,8 @@ func netMeasure(tmp, bin string, n int) (string, error) {
 		return d
 	}
 	full := []*netRow{{name: "server floor (pipelined RETR, discard)"}, {name: "poplar fetch, full download"}, {name: "mpop, full download"}}
-	check := []*netRow{{name: "poplar fetch, re-check with nothing new"}, {name: "mpop, re-check with nothing new"}}
+	check := []*netRow{{name: "poplar fetch, re-check with nothing new"}, {name: "mpop, re-check with nothing new"},
+		{name: "poplar fetch, re-check, USER/PASS like mpop"}}
 	var lastPoplar, lastMpop string
 	fullRun := []func(i int) (usage, error){
 		func(int) (usage, error) { return floor() },
@@ -128,6 +143,7 @@ func netMeasure(tmp, bin string, n int) (string, error) {
 	checkRun := []func(int) (usage, error){
 		func(int) (usage, error) { return poplar(lastPoplar) },
 		func(int) (usage, error) { return mpop(lastMpop) },
+		func(int) (usage, error) { return poplarAs(pwDir, lastPoplar) },
 	}
 	if err := interleave(full, fullRun, netFullReps); err != nil {
 		return "", err
@@ -159,6 +175,47 @@ func netMeasure(tmp, bin string, n int) (string, error) {
 	mpopCheck, _ := check[1].median()
 	row(check[0], mpopCheck, "mpop")
 	row(check[1], 0, "")
+	row(check[2], mpopCheck, "mpop")
+	return b.String(), nil
+}
+
+// netBigMessage measures the peak RSS of `poplar fetch` and of mpop downloading a mailbox of a
+// 50 MB message between two small ones, netFullReps times each, and returns the table rows.
+func netBigMessage(tmp, bin string) (string, error) {
+	small := mailgen.Messages(2, mailgen.Fetch)
+	srv, err := dovecot.Start(dovecot.Options{Users: []dovecot.User{{Name: "keep", Password: "pw", Messages: [][]byte{small[0], bigMessage(50e6), small[1]}}}})
+	if err != nil {
+		return "", err
+	}
+	defer srv.Stop()
+	dir := filepath.Join(tmp, "netbig")
+	cfgDir := filepath.Join(dir, "config")
+	cfg := &account.Config{Accounts: []account.Account{benchAccount(srv, "keep", true)}}
+	if err := cfg.Save(cfgDir); err != nil {
+		return "", err
+	}
+	rows := []*netRow{{name: "poplar fetch, 3 messages, one of 50 MB"}, {name: "mpop, 3 messages, one of 50 MB"}}
+	run := []func(int) (usage, error){
+		func(i int) (usage, error) {
+			data := filepath.Join(dir, fmt.Sprintf("poplar%d", i))
+			return measuredRunTimed(strings.NewReader("pw\n"), bin, "--config-dir", cfgDir, "--data-dir", data, "fetch", "--quiet", "--password-stdin", "keep")
+		},
+		func(i int) (usage, error) {
+			rc, err := mpopConfig(srv, dir, "keep", filepath.Join(dir, fmt.Sprintf("mpop%d", i)), true)
+			if err != nil {
+				return usage{}, err
+			}
+			return measuredRunTimed(nil, "mpop", "-C", rc, "--quiet")
+		},
+	}
+	if err := interleave(rows, run, netFullReps); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		t, mib := r.median()
+		fmt.Fprintf(&b, "| 3 | %s | %s | | %.1f MiB |\n", r.name, fmtDur(t), mib)
+	}
 	return b.String(), nil
 }
 
