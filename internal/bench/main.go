@@ -55,7 +55,7 @@ func main() {
 	outGiven := false
 	flag.Visit(func(f *flag.Flag) { outGiven = outGiven || f.Name == "out" })
 	if step := map[string]func(string) error{"send": runSend, "list": alone(listStep),
-		"search": func(out string) error { return runSearchBench(out, *searchN) }, "recheck": runNetBench}[*only]; step != nil {
+		"search": func(out string) error { return runSearchBench(out, *searchN) }, "recheck": alone(netStep)}[*only]; step != nil {
 		if !outGiven {
 			*out = ""
 		}

@@ -271,13 +271,3 @@ func loadAvg() string {
 func machine() string {
 	return fmt.Sprintf("%s, %d cores, %s", cpuModel(), runtime.NumCPU(), runtime.Version())
 }
-
-// runNetBench is `bench -only recheck`: the network measurement alone, in its own temporary folder.
-func runNetBench(out string) error {
-	tmp, err := os.MkdirTemp("", "poplar-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	return netStep(tmp, out)
-}
