@@ -44,13 +44,13 @@ func main() {
 	n := flag.Int("messages", 2000, "messages in the generated mailbox")
 	reps := flag.Int("reps", 5, "repetitions of each measurement (the median is reported)")
 	out := flag.String("out", "docs/benchmarks.md", "file whose POP3 section is replaced with the results ('' = print only)")
-	quick := flag.Bool("quick", false, "200 messages, 1 repetition")
+	quick := flag.Bool("quick", false, "200 messages (2,000 for search), 1 repetition")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of Poplar's full fetches (keep) to this file")
-	only := flag.String("only", "", "run only the measurements whose name contains this text, print only; \"send\" or \"list\": only that measurement (written to -out only when -out is given)")
+	only := flag.String("only", "", "run only the measurements whose name contains this text, print only; \"send\", \"list\" or \"search\": only that measurement (written to -out only when -out is given)")
 	searchN := flag.Int("search-messages", 100_000, "messages in the mailbox of the search and conversation measurements")
 	flag.Parse()
 	if *quick {
-		*n, *reps = 200, 1
+		*n, *reps, *searchN = 200, 1, 2000
 	}
 	outGiven := false
 	flag.Visit(func(f *flag.Flag) { outGiven = outGiven || f.Name == "out" })
