@@ -366,8 +366,10 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 	return added, removed, nil
 }
 
-// ingestBytes is how much of a message ingest reads for its summary.
-const ingestBytes = 64 << 10
+// ingestBytes is how much of a message ingest reads at once: the header and the first text of
+// most messages, nearly all a summary needs (mailview.Summarize reads on from the file when it
+// needs more).
+const ingestBytes = 16 << 10
 
 // ingest reads a message file's summary.
 func ingest(path string, buf []byte) (*entry, error) {
@@ -380,7 +382,8 @@ func ingest(path string, buf []byte) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := io.ReadFull(fh, buf)
+	// A file that fits is read in one call, without a second one to find its end.
+	n, err := io.ReadFull(fh, buf[:min(fi.Size(), int64(len(buf)))])
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return nil, err
 	}
@@ -391,7 +394,7 @@ func ingest(path string, buf []byte) (*entry, error) {
 	own := ownFields(head)
 	e.sum.UIDL, e.sum.Partial, e.sum.ServerSize = own.uidl, own.partial, own.serverSize
 	var rest io.Reader = bytes.NewReader(head)
-	if n == len(buf) {
+	if int64(n) < fi.Size() || n == len(buf) {
 		rest = io.MultiReader(bytes.NewReader(head), fh)
 	}
 	s, err := mailview.Summarize(rest)

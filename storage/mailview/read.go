@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 )
 
 // Address is a decoded mailbox: a display name and an address (either may be empty).
@@ -291,7 +292,7 @@ func (w *walker) top(r io.Reader) ([]segment, error) {
 	if dropped > 0 {
 		w.warn("%d malformed header lines were skipped", dropped)
 	}
-	e, err := message.ReadWithOptions(io.MultiReader(bytes.NewReader(clean), br), &message.ReadOptions{MaxHeaderBytes: -1})
+	e, err := readEntity(clean, br)
 	if rec.err != nil {
 		return nil, fmt.Errorf("mailview: %w", rec.err)
 	}
@@ -309,6 +310,17 @@ func (w *walker) top(r io.Reader) ([]segment, error) {
 	w.fallback = params["charset"]
 	w.headers(e.Header)
 	return w.entity(e, err, 0, ""), nil
+}
+
+// readEntity parses a clean header block (see sanitizeHeader) and returns the entity whose body
+// is the rest of br, as message.Read would from the two together, without copying the body through
+// another buffer. The entity is nil when the header does not parse.
+func readEntity(clean []byte, br *bufio.Reader) (*message.Entity, error) {
+	h, err := textproto.ReadHeader(bufio.NewReaderSize(bytes.NewReader(clean), len(clean)))
+	if err != nil {
+		return nil, err
+	}
+	return message.New(message.Header{Header: h}, br)
 }
 
 // countingReader counts the bytes read and remembers the first error other than io.EOF.
@@ -356,7 +368,11 @@ func (w *walker) headers(h message.Header) {
 	}
 	m.Subject = decodeHeader(h.Get("Subject"), w.fallback)
 	if raw := strings.TrimSpace(h.Get("Date")); raw != "" {
-		if t, err := mail.ParseDate(raw); err == nil {
+		// The form nearly all mail has, parsed as mail.ParseDate would, without the layouts
+		// it tries first.
+		if t, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", raw); err == nil {
+			m.Date = t
+		} else if t, err := mail.ParseDate(raw); err == nil {
 			m.Date = t
 		} else if t, err := mh.Date(); err == nil && !t.IsZero() {
 			m.Date = t
