@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/poplar-mail/poplar/storage/mailview"
@@ -320,15 +321,17 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 		}
 	}
 	// Read new files in parallel: a cold rebuild is bound by parsing, not by the disk.
+	// Each reader takes the next file by an atomic count, not a channel: no hand-over between
+	// goroutines for each file.
 	results := make([]*entry, len(todo))
 	var wg sync.WaitGroup
-	next := make(chan int)
+	var next atomic.Int64
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, ingestBytes)
-			for i := range next {
+			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
 				j := todo[i]
 				e, err := ingest(filepath.Join(f.path, j.sub, j.name), buf)
 				if err != nil {
@@ -344,10 +347,6 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 			}
 		}()
 	}
-	for i := range todo {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	var found []*entry
 	for _, e := range results {

@@ -277,7 +277,7 @@ func (w *walker) top(r io.Reader) ([]segment, error) {
 	rec := &errRecorder{r: r}
 	size := 64 << 10
 	if w.summary {
-		size = 4 << 10 // the header is read a line at a time, whatever the size of the buffer
+		size = 1 << 10 // the header is read a line at a time, whatever the size of the buffer
 	}
 	br := bufio.NewReaderSize(rec, size)
 	skipMboxLine(br)
@@ -675,6 +675,7 @@ func (w *walker) multipart(e *message.Entity, mediaType string, depth int) []seg
 	capture := &capBuffer{max: int(min(w.opts.MaxTextBytes, 1<<20))}
 	if w.summary {
 		capture.max = summaryStep // enough for a preview
+		capture.b = make([]byte, 0, summaryStep)
 	}
 	h := e.Header.Copy()
 	h.Del("Content-Transfer-Encoding")
