@@ -169,11 +169,10 @@ func TestSyntaxErrors(t *testing.T) {
 	}
 }
 
-// TestUpdate changes the mailbox behind the index's back and checks that Update follows.
-func TestUpdate(t *testing.T) {
-	s := newStore(t)
-	x := openIndex(t, s)
-	check := func(q string, want []int) {
+// updated returns a check that brings x in step with its store, then searches for q and compares
+// the corpus numbers found with want.
+func updated(t *testing.T, x *Index) func(q string, want []int) {
+	return func(q string, want []int) {
 		t.Helper()
 		if err := x.Update(context.Background(), nil); err != nil {
 			t.Fatal(err)
@@ -182,6 +181,22 @@ func TestUpdate(t *testing.T) {
 			t.Errorf("Search(%q) = %v, want %v", q, got, want)
 		}
 	}
+}
+
+// deliverZeppelin writes message 9 into new/, as another program delivers.
+func deliverZeppelin(t *testing.T, s *storage.Store) {
+	t.Helper()
+	msg := "From: Hugo Eckener <hugo@example.de>\r\nSubject: Zeppelin\r\nDate: Mon, 01 Jul 2024 10:00:00 +0000\r\n\r\nAirship.\r\n"
+	if err := os.WriteFile(filepath.Join(s.Dir(), "Maildir", "new", key(9)), []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpdate changes the mailbox behind the index's back and checks that Update follows.
+func TestUpdate(t *testing.T) {
+	s := newStore(t)
+	x := openIndex(t, s)
+	check := updated(t, x)
 	if err := s.SetFlags(storage.Inbox, []string{key(1)}, storage.FlagSeen, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -200,10 +215,7 @@ func TestUpdate(t *testing.T) {
 	}
 	check("quarterly", []int{})
 	// Another program delivers into new/.
-	msg := "From: Hugo Eckener <hugo@example.de>\r\nSubject: Zeppelin\r\nDate: Mon, 01 Jul 2024 10:00:00 +0000\r\n\r\nAirship.\r\n"
-	if err := os.WriteFile(filepath.Join(s.Dir(), "Maildir", "new", key(9)), []byte(msg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	deliverZeppelin(t, s)
 	check("zeppelin is:unread", []int{9})
 	check("from:eckener", []int{9})
 }
@@ -221,10 +233,7 @@ func TestShared(t *testing.T) {
 	if got := found(t, b, "garcia", Options{}); !slices.Equal(got, []int{1}) {
 		t.Errorf("second index: Search(garcia) = %v, want [1]", got)
 	}
-	msg := "From: Hugo Eckener <hugo@example.de>\r\nSubject: Zeppelin\r\nDate: Mon, 01 Jul 2024 10:00:00 +0000\r\n\r\nAirship.\r\n"
-	if err := os.WriteFile(filepath.Join(s.Dir(), "Maildir", "new", key(9)), []byte(msg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	deliverZeppelin(t, s)
 	done := make(chan error)
 	go func() { done <- b.Update(context.Background(), nil) }()
 	for i := 0; i < 20; i++ {
@@ -411,24 +420,13 @@ func TestUnchangedMaildir(t *testing.T) {
 			return err
 		})
 	}
-	check := func(q string, want []int) {
-		t.Helper()
-		if err := x.Update(context.Background(), nil); err != nil {
-			t.Fatal(err)
-		}
-		if got := found(t, x, q, Options{}); !slices.Equal(got, want) {
-			t.Errorf("Search(%q) = %v, want %v", q, got, want)
-		}
-	}
+	check := updated(t, x)
 	age()
 	check("garcia", []int{1})
 	if x.t.stamp == "" {
 		t.Fatal("no stamp kept after an Update of an old Maildir")
 	}
-	msg := "From: Hugo Eckener <hugo@example.de>\r\nSubject: Zeppelin\r\nDate: Mon, 01 Jul 2024 10:00:00 +0000\r\n\r\nAirship.\r\n"
-	if err := os.WriteFile(filepath.Join(md, "new", key(9)), []byte(msg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	deliverZeppelin(t, s)
 	check("zeppelin", []int{9})
 	age()
 	check("zeppelin", []int{9})
