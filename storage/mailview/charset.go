@@ -219,11 +219,12 @@ func decodeWordLoosely(w string) (string, bool) {
 // cleanText removes control characters (except tab and newline) and bidi overrides, and makes
 // the text valid UTF-8.
 func cleanText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
 	i := firstBad(s)
 	if i < 0 {
 		return s
 	}
+	// s[:i] is clean: ToValidUTF8 leaves it as it is.
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(s))
 	b.WriteString(s[:i])
@@ -235,8 +236,9 @@ func cleanText(s string) string {
 	return b.String()
 }
 
-// firstBad returns the index of the first rune of valid UTF-8 s that badRune rejects, -1 when
-// there is none. Text is mostly ASCII: a byte is tested without decoding it.
+// firstBad returns the index of the first byte of s that is not valid UTF-8 or starts a rune
+// badRune rejects, -1 when there is none. Text is mostly ASCII: a byte is tested without
+// decoding it.
 func firstBad(s string) int {
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -248,7 +250,7 @@ func firstBad(s string) int {
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if badRune(r) {
+		if (r == utf8.RuneError && n == 1) || badRune(r) {
 			return i
 		}
 		i += n

@@ -1,6 +1,7 @@
 package mailview
 
 import (
+	"net/mail"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -99,5 +100,27 @@ func TestReadCutKeepsCharacters(t *testing.T) {
 	}
 	if got := m.Text(); got != "éé\n" {
 		t.Errorf("Read cut at 5 bytes: Text %q, want %q", got, "éé\n")
+	}
+}
+
+// TestDateAsParseDate: the Date of a message is what mail.ParseDate makes of the field, in the
+// common form Read parses first as in any other.
+func TestDateAsParseDate(t *testing.T) {
+	for _, d := range []string{
+		"Mon, 2 Jan 2006 15:04:05 -0700",
+		"Mon, 02 Jan 2006 15:04:05 +0100",
+		"Tue, 2 Jan 2006 15:04:05 -0700", // the wrong day of the week
+		"Mon, 2 Jan 2006 15:04:05 -0700 (PDT)",
+		"2 Jan 2006 15:04:05 -0700",
+		"Mon, 2 Jan 06 15:04 GMT",
+	} {
+		want, err := mail.ParseDate(d)
+		if err != nil {
+			t.Fatalf("mail.ParseDate(%q): %v", d, err)
+		}
+		m, err := Read(strings.NewReader("Date: "+d+"\n\nx\n"), Options{})
+		if err != nil || !m.Date.Equal(want) || m.Date.Location().String() != want.Location().String() {
+			t.Errorf("Read(Date: %q) = %v, %v; want %v", d, m.Date, err, want)
+		}
 	}
 }
