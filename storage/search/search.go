@@ -76,7 +76,6 @@ type Index struct {
 
 	broken atomic.Bool // damage was found: the next Update starts again
 
-	manyHits int // manyHits, smaller in a test
 }
 
 // fileStamp tells whether the document table was replaced (by any process).
@@ -96,7 +95,6 @@ func Open(store *storage.Store) (*Index, error) {
 		lockPath: filepath.Join(state, "search.lock"),
 		t:        &table{},
 		segs:     map[string]*segment{},
-		manyHits: manyHits,
 	}
 	if err := os.MkdirAll(x.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -744,48 +742,45 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 	return x.summaries(hits), total, nil
 }
 
-// manyHits is how many hits in one folder make reading all the folder's summaries at once (a
-// copy of each) faster than one by one.
-const manyHits = 10000
-
 // summaries returns the store's summaries of hits, in their order, leaving out those gone since
-// the last Update.
+// the last Update: one SummariesOf a folder, which in a process that has not loaded the folder
+// reads its index file only as far as the hits (the newest are near its start).
 func (x *Index) summaries(hits []hit) []storage.Summary {
-	perFolder := map[string]int{}
-	for _, h := range hits {
-		perFolder[h.folder]++
+	type group struct {
+		keys []string
+		at   []int // the hits' numbers
 	}
-	byKey := map[string]map[string]int{} // folder → key → index in sums[folder]
-	sums := map[string][]storage.Summary{}
-	for f, n := range perFolder {
-		if n < x.manyHits {
-			continue
+	var order []string
+	groups := map[string]*group{}
+	for i, h := range hits {
+		g := groups[h.folder]
+		if g == nil {
+			g = &group{}
+			groups[h.folder] = g
+			order = append(order, h.folder)
 		}
-		all, err := x.store.Summaries(f)
+		g.keys = append(g.keys, h.key)
+		g.at = append(g.at, i)
+	}
+	if len(order) == 1 { // the usual case: the folder's summaries are in the hits' order already
+		sums, err := x.store.SummariesOf(order[0], groups[order[0]].keys)
 		if err != nil {
-			continue
+			return nil
 		}
-		m := make(map[string]int, len(all))
-		for i, s := range all {
-			m[s.Key] = i
-		}
-		byKey[f], sums[f] = m, all
+		return slices.DeleteFunc(sums, func(s storage.Summary) bool { return s.Key == "" })
 	}
-	out := make([]storage.Summary, 0, len(hits))
-	for _, h := range hits {
-		if m := byKey[h.folder]; m != nil {
-			if i, ok := m[h.key]; ok {
-				out = append(out, sums[h.folder][i])
-			}
-			continue
-		}
-		s, err := x.store.Summary(h.folder, h.key)
+	all := make([]storage.Summary, len(hits))
+	for _, f := range order {
+		g := groups[f]
+		sums, err := x.store.SummariesOf(f, g.keys)
 		if err != nil {
-			continue // gone since the last Update
+			continue // the folder is gone since the last Update
 		}
-		out = append(out, s)
+		for j, s := range sums {
+			all[g.at[j]] = s
+		}
 	}
-	return out
+	return slices.DeleteFunc(all, func(s storage.Summary) bool { return s.Key == "" })
 }
 
 // hit is a message found.

@@ -320,7 +320,6 @@ func TestCancelAndConcurrentSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	x.manyHits = 1000
 	ctx, cancel := context.WithCancel(context.Background())
 	err = x.Update(ctx, func(done, total int) { cancel() })
 	cancel()
@@ -337,7 +336,7 @@ func TestCancelAndConcurrentSearch(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	// Over manyHits in a folder: the summaries are read at once.
+	// Every hit of a folder, looked up at once.
 	sums, total, err := x.Search("filler", Options{})
 	keys := map[string]bool{}
 	for _, s := range sums {

@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// pick returns, for each key, its summary in all (a zero Summary when all has none).
+func pick(all []Summary, keys []string) []Summary {
+	byKey := map[string]Summary{}
+	for _, s := range all {
+		byKey[s.Key] = s
+	}
+	out := make([]Summary, len(keys))
+	for i, k := range keys {
+		out[i] = byKey[k]
+	}
+	return out
+}
+
+// TestSummariesOfIsSummaries: SummariesOf gives the summaries of its keys in their order, from
+// the index file in a fresh Store (which then has not loaded the folder) and from memory in one
+// that has, for keys in several blocks, a key given twice and one the folder lacks.
+func TestSummariesOfIsSummaries(t *testing.T) {
+	dir := openStore(t).Dir()
+	foreignFolder(t, dir, 300)
+	all := summariesOf(t, dir) // writes the index at Close
+	key := func(i int) string { return all[i].Key }
+	tests := []struct {
+		name string
+		keys []string
+	}{
+		{"none", nil},
+		{"the newest", []string{key(0)}},
+		{"the oldest", []string{key(299)}},
+		{"across blocks, out of order", []string{key(200), key(3), key(indexBlockRecords), key(indexBlockRecords - 1), key(150)}},
+		{"a key twice", []string{key(5), key(140), key(5)}},
+		{"a key the folder lacks", []string{key(1), "1600000000.M1P1.nowhere", key(2)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := pick(all, tt.keys)
+			if len(tt.keys) == 0 {
+				want = nil
+			}
+			fresh, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fresh.Close()
+			got, err := fresh.SummariesOf(Inbox, tt.keys)
+			if err != nil || !reflect.DeepEqual(norm(got), norm(want)) {
+				t.Fatalf("SummariesOf in a fresh Store = %v, %v\nwant %v", got, err, want)
+			}
+			fresh.mu.Lock()
+			loaded := len(fresh.folders)
+			fresh.mu.Unlock()
+			if loaded != 0 {
+				t.Errorf("SummariesOf loaded the folder; want it read from the index file")
+			}
+			if _, err := fresh.Summaries(Inbox); err != nil {
+				t.Fatal(err)
+			}
+			got, err = fresh.SummariesOf("", tt.keys) // now loaded
+			if err != nil || !reflect.DeepEqual(norm(got), norm(want)) {
+				t.Fatalf("SummariesOf in a loaded Store = %v, %v\nwant %v", got, err, want)
+			}
+		})
+	}
+}
+
+// TestReadIndexKeysStopsEarly: the newest 20 of 5,000 are found without reading the whole file.
+func TestReadIndexKeysStopsEarly(t *testing.T) {
+	dir := openStore(t).Dir()
+	foreignFolder(t, dir, 5000)
+	all := summariesOf(t, dir)
+	data, err := os.ReadFile(indexFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, s := range all[:20] {
+		keys = append(keys, s.Key)
+	}
+	r := bytes.NewReader(data)
+	h, got, err := readIndexKeys(r, Inbox, keys)
+	if err != nil || h.count != 5000 || !reflect.DeepEqual(got, all[:20]) {
+		t.Fatalf("readIndexKeys(the newest 20) = %d of %d, %v; want the first 20 of 5000", len(got), h.count, err)
+	}
+	if r.Len() == 0 {
+		t.Errorf("readIndexKeys(the newest 20) read the whole %d-byte file", len(data))
+	}
+}
+
+// TestSummariesOfInStep: after another program changed the folder, or with the index file damaged
+// or missing, SummariesOf gives what the files say.
+func TestSummariesOfInStep(t *testing.T) {
+	name := func(i int) string { return fmt.Sprintf("%d.M%dP1.other", 1700000000+i, i) }
+	key := func(i int) string { return name(i) }
+	inNew := func(dir string, i int) string { return filepath.Join(dir, "Maildir", "new", name(i)) }
+	keys := []string{key(299), key(150), key(10), key(0)}
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+	}{
+		{"nothing changed", func(*testing.T, string) {}},
+		{"a message was read and flagged", func(t *testing.T, dir string) {
+			if err := os.Rename(inNew(dir, 299), filepath.Join(dir, "Maildir", "cur", name(299)+":2,FS")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a message was deleted", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "Maildir", "cur", name(150)+":2,S")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a record's byte flipped", func(t *testing.T, dir string) {
+			changeIndex(t, dir, func(data []byte) []byte {
+				i := bytes.Index(data, []byte("message 10"))
+				data[i] = 'M'
+				return data
+			})
+		}},
+		{"the index cut short", func(t *testing.T, dir string) {
+			changeIndex(t, dir, func(data []byte) []byte { return data[:len(data)/2] })
+		}},
+		{"no index", func(t *testing.T, dir string) {
+			if err := os.Remove(indexFile(dir)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := openStore(t).Dir()
+			foreignFolder(t, dir, 300)
+			summariesOf(t, dir)
+			tt.change(t, dir)
+			s, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.SummariesOf(Inbox, keys)
+			s.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := pick(summariesOf(t, dir), keys); !reflect.DeepEqual(norm(got), norm(want)) {
+				t.Errorf("SummariesOf = %v\nwant %v", norm(got), norm(want))
+			}
+		})
+	}
+}
