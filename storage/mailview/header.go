@@ -103,6 +103,9 @@ var nameParam = regexp.MustCompile(`(?i)(?:^|;)\s*(?:file)?name(\*(\d+))?(\*)?\s
 // bytes the declared charset cannot decode fall back rather than lose the name.
 func lenientFilename(values ...string) string {
 	for _, v := range values {
+		if !strings.Contains(strings.ToLower(v), "name") {
+			continue // what nameParam needs; most values (a text part's) have no name at all
+		}
 		ms := nameParam.FindAllStringSubmatch(v, -1)
 		if len(ms) == 0 {
 			continue

@@ -35,9 +35,10 @@ const MaxReferences = 20
 const PreviewLength = 160
 
 // summaryStep is how much of a text part Summarize reads first, and summaryTextBytes the most
-// it reads of one (see walker.previewText).
+// it reads of one (see walker.previewText). 1 KB holds a preview's 160 characters in most mail;
+// HTML, which costs about 30 ns a byte to make into text, is tried on a short prefix first.
 const (
-	summaryStep      = 2 << 10
+	summaryStep      = 1 << 10
 	summaryTextBytes = 16 << 10
 )
 
@@ -45,9 +46,10 @@ const (
 // fails on malformed mail; only an error reading r is returned.
 //
 // It reads only what a Summary needs, through the same walk as Read: the header fields a Summary
-// has; a text part only as far as its preview needs (2 KB, more while the preview is not whole,
-// at most 16 KB); the part headers that say whether there is an attachment, never an attachment's
-// body; and it stops once it has text and an attachment.
+// has; a text part only as far as its preview needs (1 KB, then 4 KB and 16 KB while the preview
+// is not whole); the part headers that say whether there is an attachment, never an attachment's
+// body (a uuencoded file in a text part counts when it begins in what was read of the text); and
+// it stops once it has text and an attachment.
 func Summarize(r io.Reader) (Summary, error) {
 	// The preview comes from the plain-text alternative when there is one: it reads better than
 	// HTML made into text, and ingest parses no HTML it does not need.

@@ -30,7 +30,7 @@ func TestSummarizePreview(t *testing.T) {
 	pdf := "Content-Type: application/pdf\nContent-Disposition: attachment; filename=a.pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0K"
 	cidImage := "Content-Type: image/png\nContent-Disposition: inline\nContent-ID: <logo@x>\nContent-Transfer-Encoding: base64\n\niVBORw0K"
 	long := strings.Repeat("Twenty-two bytes long\n", 1000) // 22 KB, more than Summarize reads of a part
-	uu := strings.Repeat("filler text before the file\n", 70) + "begin 644 file.bin\n" + strings.Repeat("M"+strings.Repeat("A", 60)+"\n", 40) + "`\nend\n"
+	uu := strings.Repeat("filler text before the file\n", 30) + "begin 644 file.bin\n" + strings.Repeat("M"+strings.Repeat("A", 60)+"\n", 40) + "`\nend\n"
 	tests := []struct {
 		name, raw, want string
 		wantAttach      bool
@@ -42,7 +42,7 @@ func TestSummarizePreview(t *testing.T) {
 		{"attachment", mixed("Text.", pdf), "Text.", true},
 		{"inline image is no attachment", mixed("Text.", cidImage), "Text.", false},
 		{"attachment after a long text", mixed(long, pdf), preview(long), true},
-		{"uuencoded file across the first read", "Subject: x\n\n" + uu, preview(strings.Repeat("filler text before the file\n", 70)), true},
+		{"uuencoded file across the first read", "Subject: x\n\n" + uu, preview(strings.Repeat("filler text before the file\n", 30)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
