@@ -146,13 +146,21 @@ func browserFlow(ctx context.Context, a Account, secrets SecretStore, opts SignI
 		} else {
 			fmt.Fprint(w, "<!doctype html><title>Poplar</title><p>Signed in. You can close this tab and go back to Poplar.</p>")
 		}
+		// The page goes out before the flow learns the answer: the flow ends by closing the server.
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		select {
 		case answers <- ans:
 		default: // a second answer after the first: ignored
 		}
 	})}
 	go srv.Serve(l)
-	defer srv.Close()
+	defer func() { // let a page being written finish, briefly
+		sctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+		defer stop()
+		srv.Shutdown(sctx)
+	}()
 
 	if opts.ShowURL != nil {
 		opts.ShowURL(authURL)
