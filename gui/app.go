@@ -242,6 +242,7 @@ func (u *UI) build() {
 	u.reader.onStatus = u.setStatus
 	u.reader.onDownloadRest = u.downloadRest
 	u.reader.onSource = u.viewSource
+	u.reader.onMailto = u.mailto
 	u.reader.tempDir = u.tempDir
 
 	u.sortBar = container.NewHBox()

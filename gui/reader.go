@@ -47,6 +47,8 @@ type readerPane struct {
 	onDownloadRest func(*shownMessage)
 	// onSource shows the raw message.
 	onSource func(*shownMessage)
+	// onMailto writes to a mailto: link in the body; nil leaves it to the desktop.
+	onMailto func(link string)
 	win      fyne.Window // dialogs (save) open over it
 	tempDir  func() (string, error)
 
@@ -257,6 +259,14 @@ func (r *readerPane) show(sm *shownMessage, images []inlineImage, keep bool) {
 		r.format.Hide()
 	}
 	r.body.Segments = highlightSegments(bodySegments(m.Body), r.highlight)
+	if r.onMailto != nil {
+		for _, seg := range r.body.Segments {
+			if h, ok := seg.(*widget.HyperlinkSegment); ok && h.URL != nil && strings.EqualFold(h.URL.Scheme, "mailto") {
+				link := h.URL.String()
+				h.OnTapped = func() { r.onMailto(link) }
+			}
+		}
+	}
 	r.body.Refresh()
 	r.images.RemoveAll()
 	for _, im := range images {

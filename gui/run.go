@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/url"
 	"os"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -18,8 +20,9 @@ import (
 // AppID is Poplar's reverse-DNS application id (preferences live under it).
 const AppID = "io.github.poplar_mail.poplar"
 
-// Run starts the desktop app and returns when it quits. args may hold --demo, or .eml files to
-// show in message windows (without the main window).
+// Run starts the desktop app and returns when it quits. args may hold --demo, .eml files (paths
+// or file:// URIs) to show in message windows (without the main window), or mailto: links to
+// write to (in composers beside the main window).
 func Run(ctx context.Context, g cli.Globals, args []string) error {
 	fs := flag.NewFlagSet("poplar", flag.ContinueOnError)
 	demo := fs.Bool("demo", false, "open a demo mailbox served on this computer (nothing is saved)")
@@ -49,13 +52,16 @@ func Run(ctx context.Context, g cli.Globals, args []string) error {
 	}
 	a := app.NewWithID(AppID)
 	a.SetIcon(assets.Icon)
-	if files := fs.Args(); len(files) > 0 {
-		if *demo {
-			return fmt.Errorf("--demo and message files cannot be opened together")
-		}
+	files, links := splitArgs(fs.Args())
+	if (len(files) > 0 || len(links) > 0) && *demo {
+		return fmt.Errorf("--demo and message files or mailto: links cannot be opened together")
+	}
+	if len(files) > 0 {
 		OpenFiles(a, files)
-		a.Run()
-		return nil
+		if len(links) == 0 {
+			a.Run()
+			return nil
+		}
 	}
 	w := a.NewWindow("Poplar")
 	p := a.Preferences()
@@ -104,10 +110,32 @@ func Run(ctx context.Context, g cli.Globals, args []string) error {
 		}
 		quit()
 	})
+	for _, l := range links {
+		u.mailto(l)
+	}
 	w.Show()
 	a.Run()
 	if d != nil {
 		d.Close()
 	}
 	return nil
+}
+
+// splitArgs sorts the app's arguments into message files (a file:// URI becomes its path) and
+// mailto: links.
+func splitArgs(args []string) (files, links []string) {
+	for _, arg := range args {
+		switch l := strings.ToLower(arg); {
+		case strings.HasPrefix(l, "mailto:"):
+			links = append(links, arg)
+		case strings.HasPrefix(l, "file://"):
+			if u, err := url.Parse(arg); err == nil && u.Path != "" {
+				arg = u.Path
+			}
+			files = append(files, arg)
+		default:
+			files = append(files, arg)
+		}
+	}
+	return files, links
 }

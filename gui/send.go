@@ -29,15 +29,36 @@ func (u *UI) identity(acct string) compose.Identity {
 	return compose.Identity{Name: a.DisplayName, Email: a.Email, ReplyTo: a.ReplyTo, Signature: a.Signature}
 }
 
-// newMessage opens an empty composer from the open account (Ctrl+N).
-func (u *UI) newMessage() {
+// sendingAccount is the account a new message is from: the open one, else the first.
+func (u *UI) sendingAccount() string {
 	acct := u.acct
 	if acct == "" {
 		if as := u.accounts(); len(as) > 0 {
 			acct = as[0].Name
 		}
 	}
+	return acct
+}
+
+// newMessage opens an empty composer from the open account (Ctrl+N).
+func (u *UI) newMessage() {
+	acct := u.sendingAccount()
 	u.openComposer(acct, *compose.NewDraft(u.identity(acct)), nil)
+}
+
+// mailto opens a composer for a mailto: link (RFC 6068): one in a message, or one a browser
+// handed to Poplar. A malformed link is reported in the status bar.
+func (u *UI) mailto(link string) {
+	m, err := compose.ParseMailto(link)
+	if err != nil {
+		u.setStatus(err.Error())
+		return
+	}
+	acct := u.sendingAccount()
+	d := compose.NewDraft(u.identity(acct))
+	d.To, d.Cc, d.Bcc, d.Subject, d.InReplyTo = m.To, m.Cc, m.Bcc, m.Subject, m.InReplyTo
+	d.Body = m.Body + d.Body // the signature stays below the link's text
+	u.openComposer(acct, *d, nil)
 }
 
 // replyTo opens a composer answering the message at the cursor (all: Reply all).

@@ -203,11 +203,15 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "\nRun 'poplar COMMAND -h' for a command's flags.")
 }
 
-// isMessageFile reports whether arg names a message file to open in the app (`poplar FILE.eml`,
-// as a file manager runs it): a .eml file, or any existing file that is not a command's name.
+// isMessageFile reports whether arg is for the app to open (`poplar FILE.eml`, as a file manager
+// runs it): a .eml file, or any existing file that is not a command's name, a file:// URI (a
+// desktop entry's %U), or a mailto: link (a browser's "send mail to").
 func isMessageFile(arg string) bool {
 	if _, isCommand := commands()[arg]; isCommand || arg == "help" {
 		return false
+	}
+	if l := strings.ToLower(arg); strings.HasPrefix(l, "mailto:") || strings.HasPrefix(l, "file://") {
+		return true
 	}
 	if strings.HasSuffix(strings.ToLower(arg), ".eml") {
 		return true

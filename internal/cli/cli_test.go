@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// TestMessageFilesOpenTheApp: `poplar FILE.eml` (as a file manager runs it) hands the files to the
-// app; command names still run their command, and an unknown word is still an error.
+// TestMessageFilesOpenTheApp: `poplar FILE.eml` (as a file manager runs it), a file:// URI and a
+// mailto: link hand their arguments to the app; command names still run their command, and an
+// unknown word is still an error.
 func TestMessageFilesOpenTheApp(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "saved message") // any existing file, .eml or not
@@ -26,6 +27,8 @@ func TestMessageFilesOpenTheApp(t *testing.T) {
 		{[]string{"mail.eml"}, "mail.eml", 0, ""}, // a .eml name, even before it exists (the app says so)
 		{[]string{file}, file, 0, ""},
 		{[]string{"--data-dir", dir, file, "b.EML"}, file + " b.EML", 0, ""},
+		{[]string{"mailto:ann@example.org?subject=Hi"}, "mailto:ann@example.org?subject=Hi", 0, ""}, // a browser's mail link
+		{[]string{"file://" + file}, "file://" + file, 0, ""},                                       // a desktop entry's %U
 		{[]string{"help"}, "-", 0, ""},
 		{[]string{"nosuchcommand"}, "-", 2, "unknown command"},
 	}
