@@ -124,6 +124,31 @@ func (a *analyzer) foldWord(w []byte) []byte {
 	return out
 }
 
+// isCommon reports whether w is one of the commonest English words. A pair of neighbouring words
+// whose first is common is also indexed as a term of its own, under gramField (as Lucene's
+// CommonGrams filter does, which also pairs a common word with the word before it): a phrase such
+// as "the mail" is then one term, found in the documents that hold it, instead of the positions
+// of "the" read in nearly every document. Pairs with the word before as well would make a phrase
+// that ends in a common word fast too, but cost twice as much to build (docs/benchmarks.md).
+// Changing the list changes what the index holds: docsMagic's version must change with it.
+func isCommon(w []byte) bool {
+	switch string(w) {
+	case "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "of",
+		"on", "or", "that", "the", "this", "to", "was", "with":
+		return true
+	}
+	return false
+}
+
+// gramField is the field byte of the pairs of words of field f ('b' → 'B').
+func gramField(f byte) byte { return f - 'a' + 'A' }
+
+// appendGram appends the term of the pair of words a and b: both, separated by a space (which no
+// word holds).
+func appendGram[T string | []byte](dst []byte, a, b T) []byte {
+	return append(append(append(dst, a...), ' '), b...)
+}
+
 // terms returns the terms of text, in order.
 func terms(text string) []string {
 	var out []string

@@ -15,7 +15,7 @@ import (
 )
 
 // docsMagic starts the document table; a table of another version is made again.
-const docsMagic = "poplar-search 3\n"
+const docsMagic = "poplar-search 4\n"
 
 // docsFile is the document table's name in the index folder: the index's commit point. It names
 // the segments in use; a segment not named is left over and removed by the next Update.

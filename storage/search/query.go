@@ -371,17 +371,53 @@ func (c *evalCtx) prefix(out bitmap, s *segment, f byte, prefix string) error {
 	return nil
 }
 
+// phrasePart is a term a phrase is looked for by: its key, and its offset in the phrase.
+type phrasePart struct {
+	key []byte
+	off uint32
+}
+
+// phraseParts returns the terms to look for the phrase terms by in field f: the pair of each two
+// neighbours whose first is common, as docAnalyzer indexes it, and each word in no such pair.
+func phraseParts(f byte, terms []string) []phrasePart {
+	var parts []phrasePart
+	covered := make([]bool, len(terms))
+	for i := 0; i+1 < len(terms); i++ {
+		if isCommon([]byte(terms[i])) {
+			parts = append(parts, phrasePart{appendGram([]byte{gramField(f)}, terms[i], terms[i+1]), uint32(i)})
+			covered[i], covered[i+1] = true, true
+		}
+	}
+	for i, t := range terms {
+		if !covered[i] {
+			parts = append(parts, phrasePart{append([]byte{f}, t...), uint32(i)})
+		}
+	}
+	return parts
+}
+
 // phrase sets the documents in which terms follow each other in field f.
 func (c *evalCtx) phrase(out bitmap, s *segment, f byte, terms []string) error {
-	its := make([]docIter, len(terms))
-	pos := make([][]byte, len(terms))
-	for i, t := range terms {
-		e, ok, err := s.lookup(c.keyOf(f, t))
+	parts := phraseParts(f, terms)
+	if len(parts) == 1 { // two words, the first common: a term of its own
+		e, ok, err := s.lookup(parts[0].key)
+		if err != nil || !ok {
+			return err
+		}
+		docs, _ := s.postings(e)
+		return addDocs(out, docs)
+	}
+	its := make([]docIter, len(parts))
+	pos := make([][]byte, len(parts))
+	offs := make([]uint32, len(parts))
+	for i, p := range parts {
+		e, ok, err := s.lookup(p.key)
 		if err != nil || !ok {
 			return err
 		}
 		var docs []byte
 		docs, pos[i] = s.postings(e)
+		offs[i] = p.off
 		its[i] = newDocIter(docs)
 		if !its[i].next() {
 			return its[i].err
@@ -404,7 +440,7 @@ func (c *evalCtx) phrase(out bitmap, s *segment, f byte, terms []string) error {
 		if !same {
 			continue
 		}
-		ok, err := c.adjacent(its, pos)
+		ok, err := c.adjacent(its, pos, offs)
 		if err != nil {
 			return err
 		}
@@ -420,10 +456,10 @@ func (c *evalCtx) phrase(out bitmap, s *segment, f byte, terms []string) error {
 	}
 }
 
-// adjacent reports whether the terms, all in the current document of its, occur one after the
-// other there. It reads the positions of the term with the fewest first (as starts of the
+// adjacent reports whether the terms, all in the current document of its, occur there each at
+// its offset offs[i] from a common start. It reads the positions of the term with the fewest first (as starts of the
 // phrase), narrows them with the others', and reads the last one only until one fits.
-func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
+func (c *evalCtx) adjacent(its []docIter, pos [][]byte, offs []uint32) (bool, error) {
 	at := func(i int) ([]byte, error) {
 		it := &its[i]
 		if it.posOff+it.posLen > uint64(len(pos[i])) {
@@ -443,7 +479,7 @@ func (c *evalCtx) adjacent(its []docIter, pos [][]byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		off := uint32(i)
+		off := offs[i]
 		if k == 0 {
 			// Starts: where the phrase begins if term i is at p.
 			if c.q, err = positions(c.q, b); err != nil {

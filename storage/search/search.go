@@ -6,7 +6,9 @@
 //
 // Words are found case- and accent-insensitively ("garcia" finds "García"), with Chinese, Japanese
 // and Korean text indexed as overlapping pairs of characters so that any word of two or more
-// characters is found (analyze.go). Index.Search describes the query syntax.
+// characters is found (analyze.go). A very common word ("the", "of") is also indexed together with
+// the word after it, so that a phrase starting with one is not slow (isCommon). Index.Search
+// describes the query syntax.
 //
 // The index is an inverted index of its own, not a library's: immutable segment files of sorted
 // terms with delta-coded postings and positions (segment.go), memory-mapped read-only, and a
@@ -580,27 +582,45 @@ type docAnalyzer struct {
 	keys  []string
 	lists [][]uint32
 	key   []byte
+
+	prev       []byte // the field's last term, its position, and whether it is common
+	prevPos    int
+	prevCommon bool
+	gram       []byte // a pair's term
 }
 
 func newDocAnalyzer() *docAnalyzer { return &docAnalyzer{a: newAnalyzer(), idx: map[string]int{}} }
 
-// field adds the terms of one field's text.
+// field adds the terms of one field's text, and each pair of neighbouring words whose first is
+// common (isCommon), as a term of gramField(f) at the first word's position.
 func (da *docAnalyzer) field(f byte, text string) {
+	da.prevPos, da.prevCommon = -2, false
 	da.a.analyze(text, 0, func(term []byte, p int) {
-		da.key = append(append(da.key[:0], f), term...)
-		i, ok := da.idx[string(da.key)]
-		if !ok {
-			i = len(da.keys)
-			k := string(da.key)
-			da.idx[k] = i
-			da.keys = append(da.keys, k)
-			if len(da.lists) <= i {
-				da.lists = append(da.lists, nil)
-			}
-			da.lists[i] = da.lists[i][:0]
+		da.add(f, term, p)
+		if p == da.prevPos+1 && da.prevCommon {
+			da.gram = appendGram(da.gram[:0], da.prev, term)
+			da.add(gramField(f), da.gram, da.prevPos)
 		}
-		da.lists[i] = append(da.lists[i], uint32(p))
+		da.prev = append(da.prev[:0], term...)
+		da.prevPos, da.prevCommon = p, isCommon(term)
 	})
+}
+
+// add adds one position of the term of field f.
+func (da *docAnalyzer) add(f byte, term []byte, p int) {
+	da.key = append(append(da.key[:0], f), term...)
+	i, ok := da.idx[string(da.key)]
+	if !ok {
+		i = len(da.keys)
+		k := string(da.key)
+		da.idx[k] = i
+		da.keys = append(da.keys, k)
+		if len(da.lists) <= i {
+			da.lists = append(da.lists, nil)
+		}
+		da.lists[i] = da.lists[i][:0]
+	}
+	da.lists[i] = append(da.lists[i], uint32(p))
 }
 
 // finish returns the document's postings and readies da for the next one.

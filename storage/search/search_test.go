@@ -365,6 +365,8 @@ func TestPhrase(t *testing.T) {
 		"one two one two three one two",
 		"two one two two three",
 		"three two one",
+		"the mail of the tree grows", // common words ("the", "of", "a") are also indexed in pairs
+		"mail the tree of a mail",    // with the word after them
 	}
 	for i, b := range bodies {
 		msg := fmt.Sprintf("From: p%d@example.org\r\nSubject: phrase test\r\nDate: Mon, 0%d Jul 2024 10:00:00 +0000\r\n\r\n%s\r\n", i, i+1, b)
@@ -386,9 +388,24 @@ func TestPhrase(t *testing.T) {
 		{`"three one"`, 0b001},
 		{`"three one one"`, 0b000},
 		{`"one one"`, 0b000},
-		{`"phrase test"`, 0b111},
+		{`"phrase test"`, 0b11111},
 		{`"test phrase"`, 0b000},
 		{`"test one"`, 0b000}, // subject then body: two fields
+		{`"the mail"`, 0b01000},
+		{`"mail the"`, 0b10000},
+		{`"the tree"`, 0b11000},
+		{`"of the tree"`, 0b01000},
+		{`"mail of"`, 0b01000},
+		{`"a mail"`, 0b10000},
+		{`"of a"`, 0b10000},
+		{`"the of"`, 0b00000},
+		{`"the mail of the tree"`, 0b01000},
+		{`"mail the tree of a mail"`, 0b10000},
+		{`"tree of"`, 0b10000},
+		{`"mail tree"`, 0b00000},
+		{`"the tree grows"`, 0b01000},
+		{`"mail of the tree grows"`, 0b01000},
+		{`"tree grows"`, 0b01000},
 	} {
 		sums, _, err := x.Search(tt.q, Options{})
 		if err != nil {
@@ -399,7 +416,7 @@ func TestPhrase(t *testing.T) {
 			got |= 1 << int(s.Key[9]-'0')
 		}
 		if got != tt.want {
-			t.Errorf("Search(%s) = %03b, want %03b", tt.q, got, tt.want)
+			t.Errorf("Search(%s) = %05b, want %05b", tt.q, got, tt.want)
 		}
 	}
 }
