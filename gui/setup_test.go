@@ -135,10 +135,7 @@ func setupShot(out string) int {
 	code := 1
 	a.Lifecycle().SetOnStarted(func() {
 		wz := u.addAccount()
-		wz.display.SetText("Dana Scully")
-		wz.email.SetText("dana@example.test")
-		wz.password.SetText("s3cret")
-		wz.find()
+		wz.fill("Dana Scully", "dana@example.test", "s3cret")
 		go func() {
 			defer fyne.Do(a.Quit)
 			for found := false; !found; time.Sleep(100 * time.Millisecond) {
@@ -174,21 +171,33 @@ func newWizardUI(t *testing.T, r *setupRig) (*UI, fyne.Window, account.MemSecret
 	return u, w, secrets
 }
 
+// fill types the name, the address and the password into the wizard's first page and presses
+// Continue.
+func (w *setupWizard) fill(display, email, password string) {
+	w.display.SetText(display)
+	w.email.SetText(email)
+	w.password.SetText(password)
+	w.find()
+}
+
+// startWizard opens Add account…, fills it in, and waits until the lookup has ended.
+func startWizard(u *UI, display, email, password string) *setupWizard {
+	var wz *setupWizard
+	u.ui(func() {
+		wz = u.addAccount()
+		wz.fill(display, email, password)
+	})
+	u.wait()
+	return wz
+}
+
 // TestAddAccountFromAddress: the wizard finds the server from the address (SRV), shows the steps
 // and what it found, refuses a wrong password without saving, and with the right one saves the
 // account (password in the keyring) and shows the main window.
 func TestAddAccountFromAddress(t *testing.T) {
 	r := startSetupRig(t)
 	u, w, secrets := newWizardUI(t, r)
-	var wz *setupWizard
-	u.ui(func() {
-		wz = u.addAccount()
-		wz.display.SetText("Dana")
-		wz.email.SetText("dana@example.test")
-		wz.password.SetText("wrong")
-		wz.find()
-	})
-	u.wait()
+	wz := startWizard(u, "Dana", "dana@example.test", "wrong")
 	text := overlayText(w)
 	for _, want := range []string{"Looking up the SRV records of example.test… found", "Checking the incoming (POP3) server localhost", "Found and checked"} {
 		if !strings.Contains(text, want) {
@@ -233,14 +242,7 @@ func TestAddAccountFromAddress(t *testing.T) {
 func TestAddAccountNothingFound(t *testing.T) {
 	r := startSetupRig(t)
 	u, w, _ := newWizardUI(t, r)
-	var wz *setupWizard
-	u.ui(func() {
-		wz = u.addAccount()
-		wz.email.SetText("kim@nowhere.test")
-		wz.password.SetText("pw")
-		wz.find()
-	})
-	u.wait()
+	wz := startWizard(u, "", "kim@nowhere.test", "pw")
 	if !strings.Contains(wz.message.Text, "No working POP3 server was found") {
 		t.Fatalf("nothing found says %q", wz.message.Text)
 	}
