@@ -449,32 +449,11 @@ func (s *Store) newestFromIndex(folderName string, n int) (sums []Summary, ok bo
 	if folderName == "" {
 		folderName = Inbox
 	}
-	s.mu.Lock()
-	_, cached := s.folders[folderName]
-	s.mu.Unlock()
-	if cached {
-		return nil, false
-	}
-	p, err := s.folderPath(folderName)
-	if err != nil {
-		return nil, false
-	}
-	fh, err := os.Open(s.indexPath(folderName))
-	if err != nil {
-		return nil, false
-	}
-	defer fh.Close()
-	h, sums, err := readIndexHead(fh, folderName, n)
-	if err != nil {
-		return nil, false
-	}
-	// The index is in step when the folder's stamps are those it was written with.
-	sn, err1 := mtime(filepath.Join(p, "new"))
-	sc, err2 := mtime(filepath.Join(p, "cur"))
-	if err1 != nil || err2 != nil || sn != h.stampNew || sc != h.stampCur {
-		return nil, false
-	}
-	return sums, true
+	ok = s.readInStepIndex(folderName, func(fh *os.File) (h indexHeader, err error) {
+		h, sums, err = readIndexHead(fh, folderName, n)
+		return h, err
+	})
+	return sums, ok
 }
 
 // readIndexHead reads the header and the first n summaries (fewer when the file holds fewer) of

@@ -51,32 +51,41 @@ const lookupRead = 256 << 10
 // or does not apply (the folder is loaded here; the file is missing, damaged or behind the
 // folder), and SummariesOf takes the long way.
 func (s *Store) summariesFromIndex(folderName string, keys []string) (sums []Summary, ok bool) {
+	ok = s.readInStepIndex(folderName, func(fh *os.File) (h indexHeader, err error) {
+		h, sums, err = readIndexKeys(fh, folderName, keys)
+		return h, err
+	})
+	return sums, ok
+}
+
+// readInStepIndex opens the index file of folder folderName, which this Store has not loaded, and
+// passes it to read. It reports whether read succeeded and the file was in step with the folder
+// (its stamps, in the header read returns, are the folder's new/ and cur/ times after the read),
+// so that what read decoded can be trusted. It is false when the folder is loaded here.
+func (s *Store) readInStepIndex(folderName string, read func(fh *os.File) (indexHeader, error)) bool {
 	s.mu.Lock()
 	_, cached := s.folders[folderName]
 	s.mu.Unlock()
 	if cached {
-		return nil, false
+		return false
 	}
 	p, err := s.folderPath(folderName)
 	if err != nil {
-		return nil, false
+		return false
 	}
 	fh, err := os.Open(s.indexPath(folderName))
 	if err != nil {
-		return nil, false
+		return false
 	}
 	defer fh.Close()
-	h, sums, err := readIndexKeys(fh, folderName, keys)
+	h, err := read(fh)
 	if err != nil {
-		return nil, false
+		return false
 	}
 	// The index is in step when the folder's stamps are those it was written with.
 	sn, err1 := mtime(filepath.Join(p, "new"))
 	sc, err2 := mtime(filepath.Join(p, "cur"))
-	if err1 != nil || err2 != nil || sn != h.stampNew || sc != h.stampCur {
-		return nil, false
-	}
-	return sums, true
+	return err1 == nil && err2 == nil && sn == h.stampNew && sc == h.stampCur
 }
 
 // readIndexKeys reads the index file r block by block, checking each, until it has the records of
