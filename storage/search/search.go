@@ -740,6 +740,11 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 		if err != nil {
 			return 0, err
 		}
+		n := bm.count() // as many as the hits or more (bm may hold deleted documents)
+		if opts.Limit > 0 {
+			n = min(n, opts.Limit)
+		}
+		hits = make([]hit, 0, n)
 		total := 0
 		for _, i := range t.order {
 			if bm.has(i) {
@@ -766,6 +771,21 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 // the last Update: one SummariesOf a folder, which in a process that has not loaded the folder
 // reads its index file only as far as the hits (the newest are near its start).
 func (x *Index) summaries(hits []hit) []storage.Summary {
+	if len(hits) == 0 {
+		return nil
+	}
+	if one := hits[0].folder; !slices.ContainsFunc(hits, func(h hit) bool { return h.folder != one }) {
+		// The usual case: one folder, whose summaries come in the hits' order.
+		keys := make([]string, len(hits))
+		for i, h := range hits {
+			keys[i] = h.key
+		}
+		sums, err := x.store.SummariesOf(one, keys)
+		if err != nil {
+			return nil // the folder is gone since the last Update
+		}
+		return slices.DeleteFunc(sums, func(s storage.Summary) bool { return s.Key == "" })
+	}
 	type group struct {
 		keys []string
 		at   []int // the hits' numbers
@@ -781,13 +801,6 @@ func (x *Index) summaries(hits []hit) []storage.Summary {
 		}
 		g.keys = append(g.keys, h.key)
 		g.at = append(g.at, i)
-	}
-	if len(order) == 1 { // the usual case: the folder's summaries are in the hits' order already
-		sums, err := x.store.SummariesOf(order[0], groups[order[0]].keys)
-		if err != nil {
-			return nil
-		}
-		return slices.DeleteFunc(sums, func(s storage.Summary) bool { return s.Key == "" })
 	}
 	all := make([]storage.Summary, len(hits))
 	for _, f := range order {

@@ -210,6 +210,7 @@ func TestUpdate(t *testing.T) {
 	}
 	check("folder:Work 会議", []int{3})
 	check("folder:Inbox 会議", []int{})
+	check("is:unread", []int{5, 3}) // hits in two folders, newest first
 	if err := s.Expunge(storage.Inbox, []string{key(5)}); err != nil {
 		t.Fatal(err)
 	}
