@@ -90,11 +90,11 @@ func (s StepState) MarshalText() ([]byte, error) { return []byte(s.String()), ni
 // Step is one thing Find does, for a user to watch: "Looking up example.org in the ISP
 // database…" then "found".
 type Step struct {
-	ID      int    // numbers the steps from 1; a step's start and end share it
-	Source  Source // the source the step belongs to
-	Text    string // what is being done, e.g. "Looking up example.org in the ISP database…"
-	State   StepState
-	Outcome string // "" while running; then "found", "nothing", "verified", "skipped" or why it failed
+	ID      int       `json:"id"`     // numbers the steps from 1; a step's start and end share it
+	Source  Source    `json:"source"` // the source the step belongs to
+	Text    string    `json:"text"`   // what is being done, e.g. "Looking up example.org in the ISP database…"
+	State   StepState `json:"state"`
+	Outcome string    `json:"outcome"` // "" while running; then "found", "nothing", "verified", "skipped" or why it failed
 }
 
 // Candidate is one server Find found.

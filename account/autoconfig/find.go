@@ -57,7 +57,7 @@ type run struct {
 // email. Cancelling ctx ends every lookup and connection at once.
 func (f *Finder) Find(ctx context.Context, email string, progress func(Step)) (*Result, error) {
 	email = strings.TrimSpace(email)
-	res := &Result{Email: email}
+	res := &Result{Email: email, Incoming: []Candidate{}, Outgoing: []Candidate{}} // [] in JSON when nothing is found
 	_, domain, err := splitAddress(email)
 	if err != nil {
 		return res, err
