@@ -159,7 +159,7 @@ func (b *Batch) Commit() ([]Summary, error) {
 	}
 	newDir := filepath.Join(b.s.maildir, "new")
 	for i, p := range pend {
-		if err := os.Rename(p.tmp, filepath.Join(newDir, p.key)); err != nil {
+		if err := renameDurable(p.tmp, filepath.Join(newDir, p.key)); err != nil {
 			removeTmp(pend[i:])
 			return nil, fmt.Errorf("storage: %w", err)
 		}

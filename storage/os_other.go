@@ -48,6 +48,10 @@ func syncDir(dir string) error {
 	return nil
 }
 
+// renameDurable renames src to dst (replacing it); the caller's syncDir of dst's folder makes the
+// new name durable.
+func renameDurable(src, dst string) error { return os.Rename(src, dst) }
+
 // renameOver puts the file src in the place of the existing file dst and removes the old dst. It
 // fails with an error satisfying errors.Is(err, fs.ErrNotExist) when dst does not exist, where
 // the file system can exchange two names atomically (renameat2 RENAME_EXCHANGE); elsewhere it is

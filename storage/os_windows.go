@@ -50,6 +50,23 @@ func renameNoReplace(src, dst string) error {
 	return nil
 }
 
+// renameDurable renames src to dst (replacing it) and returns once the new name is on the disk:
+// MoveFileEx with MOVEFILE_WRITE_THROUGH, because syncDir cannot flush a folder on Windows.
+func renameDurable(src, dst string) error {
+	from, err := windows.UTF16PtrFromString(src)
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
+	}
+	to, err := windows.UTF16PtrFromString(dst)
+	if err != nil {
+		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
+	}
+	if err := windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH); err != nil {
+		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
+	}
+	return nil
+}
+
 // rmdir removes the empty folder d, and fails on anything else.
 func rmdir(d string) error {
 	p, err := windows.UTF16PtrFromString(d)

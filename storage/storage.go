@@ -544,7 +544,7 @@ func writeFileAtomic(path string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		err = renameDurable(f.Name(), path)
 	}
 	if err != nil {
 		return fmt.Errorf("storage: writing %s: %w", filepath.Base(path), err)
