@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/poplar-mail/poplar/account"
+)
+
+// appReps is how many times the app is started for the app measurement.
+const appReps = 3
+
+// appOpen measures the desktop app as a user starts it (the real binary, under Xvfb when there is
+// no display, in a D-Bus session of its own): from the start of the process to the moment its
+// message list holds the n messages of the account's Inbox (the app logs "listed N messages"),
+// that is startup to a usable window with that folder open, the Inbox's index already written.
+// Each run has fresh preferences, so the app opens the first account's Inbox. The usage of a run
+// is the wall time to that moment and the process's CPU time and resident set size then.
+func appOpen(bin, dataDir, name string, n int) ([]usage, error) {
+	tmp, err := os.MkdirTemp("", "poplar-bench-app-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	a := account.New(name, "127.0.0.1", "bench")
+	a.Enabled, a.CheckAtStartup = false, false // nothing but the open: no check, no keyring
+	cfgDir := filepath.Join(tmp, "config")
+	if err := (&account.Config{Accounts: []account.Account{a}}).Save(cfgDir); err != nil {
+		return nil, err
+	}
+	runtimeDir := filepath.Join(tmp, "xdg-runtime")
+	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "XDG_RUNTIME_DIR="+runtimeDir)
+	if os.Getenv("DISPLAY") == "" {
+		display, stop, err := startXvfb()
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		env = append(env, "DISPLAY="+display)
+	}
+	var runs []usage
+	for i := range appReps {
+		home := filepath.Join(tmp, fmt.Sprintf("home%d", i)) // fresh preferences: no last folder
+		u, err := appRun(bin, append(env, "XDG_CONFIG_HOME="+home), cfgDir, dataDir, fmt.Sprintf("listed %d messages in %s/Inbox", n, name))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Printf("%-52s %8.3f s   %6.1f MiB RSS, %.2f s CPU\n", fmt.Sprintf("app: start to the list shown (run %d)", i+1), u.wall.Seconds(), u.mib, u.cpu.Seconds())
+		runs = append(runs, u)
+	}
+	return runs, nil
+}
+
+// appRun starts the app once and waits, at most a minute, for the line want in its log.
+func appRun(bin string, env []string, cfgDir, dataDir, want string) (usage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// The shell says its process ID and becomes the app: that is the process to read.
+	cmd := exec.CommandContext(ctx, "dbus-run-session", "--", "sh", "-c", `echo "poplar-bench-pid $$" >&2; exec "$0" "$@"`,
+		bin, "--config-dir", cfgDir, "--data-dir", dataDir)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return usage{}, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return usage{}, fmt.Errorf("starting the app: %w", err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	pid := 0
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		log.WriteString(line + "\n")
+		if _, p, ok := strings.Cut(line, "poplar-bench-pid "); ok && pid == 0 {
+			pid, _ = strconv.Atoi(strings.Fields(p + " x")[0])
+		}
+		if strings.Contains(line, want) {
+			u := usage{wall: time.Since(start)}
+			if pid == 0 {
+				return u, fmt.Errorf("the app's process ID was not in its log: %s", log.String())
+			}
+			u.mib, u.cpu = procUsage(pid)
+			return u, nil
+		}
+	}
+	return usage{}, fmt.Errorf("the app never logged %q: %s", want, log.String())
+}
+
+// procUsage reads a running process's resident set size (MiB) and CPU time from /proc.
+func procUsage(pid int) (mib float64, cpu time.Duration) {
+	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kib, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				mib = kib / 1024
+			}
+		}
+	}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// Fields after the command name (which may hold spaces) start at state; utime and stime
+		// are the 14th and 15th fields, in clock ticks (100 a second on Linux).
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+			f := strings.Fields(string(stat)[i+1:])
+			if len(f) > 12 {
+				ut, _ := strconv.ParseInt(f[11], 10, 64)
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				cpu = time.Duration(ut+st) * 10 * time.Millisecond
+			}
+		}
+	}
+	return mib, cpu
+}
+
+// startXvfb starts a private X server and returns its display and how to stop it.
+func startXvfb() (string, func(), error) {
+	for d := 90; d < 110; d++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", d)); err == nil {
+			continue // taken
+		}
+		display := fmt.Sprintf(":%d", d)
+		x := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		if err := x.Start(); err != nil {
+			return "", nil, fmt.Errorf("starting Xvfb: %w", err)
+		}
+		stop := func() { x.Process.Kill(); x.Wait() }
+		for range 50 {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", d)); err == nil {
+				return display, stop, nil
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		stop()
+		return "", nil, fmt.Errorf("Xvfb %s did not start", display)
+	}
+	return "", nil, fmt.Errorf("no free X display for Xvfb")
+}
