@@ -75,10 +75,10 @@ func TestSummariesOfIsSummaries(t *testing.T) {
 
 // TestReadIndexKeysStopsEarly: the newest 20 of 5,000 are found without reading the whole file.
 func TestReadIndexKeysStopsEarly(t *testing.T) {
-	dir := openStore(t).Dir()
-	foreignFolder(t, dir, 5000)
-	all := summariesOf(t, dir)
-	data, err := os.ReadFile(indexFile(dir))
+	s := changedStore(t, 5000, func(*testing.T, string) {})
+	s.Close()
+	all := summariesOf(t, s.Dir())
+	data, err := os.ReadFile(indexFile(s.Dir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,14 +136,8 @@ func TestSummariesOfInStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := openStore(t).Dir()
-			foreignFolder(t, dir, 300)
-			summariesOf(t, dir)
-			tt.change(t, dir)
-			s, err := Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := changedStore(t, 300, tt.change)
+			dir := s.Dir()
 			got, err := s.SummariesOf(Inbox, keys)
 			s.Close()
 			if err != nil {
@@ -154,4 +148,19 @@ func TestSummariesOfInStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// changedStore writes n messages as another program would, has a Store write their index, lets
+// change alter the folder or the index, and opens a fresh Store on it.
+func changedStore(t *testing.T, n int, change func(t *testing.T, dir string)) *Store {
+	t.Helper()
+	dir := openStore(t).Dir()
+	foreignFolder(t, dir, n)
+	summariesOf(t, dir)
+	change(t, dir)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
