@@ -36,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/poplar-mail/poplar/storage"
 	"github.com/poplar-mail/poplar/storage/mailview"
@@ -567,8 +568,8 @@ func (x *Index) merge(t *table) error {
 	}
 }
 
-// docTerms is the postings of one document: its distinct term keys, and for each the encoded
-// positions pos[ends[i]:ends[i+1]].
+// docTerms is the postings of one document: its distinct term keys (which share one array: keep
+// a copy of one, not the key), and for each the encoded positions pos[ends[i]:ends[i+1]].
 type docTerms struct {
 	keys []string
 	ends []int
@@ -582,6 +583,8 @@ type docAnalyzer struct {
 	keys  []string
 	lists [][]uint32
 	key   []byte
+
+	arena []byte // the bytes of the document's keys: one allocation for all of them
 
 	prev       []byte // the field's last term, its position, and whether it is common
 	prevPos    int
@@ -612,7 +615,14 @@ func (da *docAnalyzer) add(f byte, term []byte, p int) {
 	i, ok := da.idx[string(da.key)]
 	if !ok {
 		i = len(da.keys)
-		k := string(da.key)
+		if da.arena == nil {
+			da.arena = make([]byte, 0, arenaBytes)
+		}
+		// Appending never changes the bytes already in the arena (a full one is copied), so
+		// the keys made from them stay as they are.
+		start := len(da.arena)
+		da.arena = append(da.arena, da.key...)
+		k := unsafe.String(&da.arena[start], len(da.key))
 		da.idx[k] = i
 		da.keys = append(da.keys, k)
 		if len(da.lists) <= i {
@@ -622,6 +632,9 @@ func (da *docAnalyzer) add(f byte, term []byte, p int) {
 	}
 	da.lists[i] = append(da.lists[i], uint32(p))
 }
+
+// arenaBytes is the size of a document's first key arena: the keys of most messages.
+const arenaBytes = 8 << 10
 
 // finish returns the document's postings and readies da for the next one.
 func (da *docAnalyzer) finish() *docTerms {
@@ -639,7 +652,7 @@ func (da *docAnalyzer) finish() *docTerms {
 		}
 		d.ends[i+1] = len(d.pos)
 	}
-	da.keys = nil
+	da.keys, da.arena = nil, nil // d keeps them
 	clear(da.idx)
 	return d
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // A segment is an immutable file of postings: for each term (a field byte and the term's text),
@@ -60,7 +61,7 @@ func (b *builder) add(doc uint32, d *docTerms) {
 		p := b.terms[k]
 		if p == nil {
 			p = &plist{}
-			b.terms[k] = p
+			b.terms[strings.Clone(k)] = p // k shares its array with the document's other keys
 			b.bytes += len(k) + 64
 		}
 		pos := d.pos[d.ends[i]:d.ends[i+1]]
