@@ -35,33 +35,24 @@ func renameOver(src, dst string) error { return os.Rename(src, dst) }
 
 // renameNoReplace renames src to dst and fails, with an error satisfying
 // errors.Is(err, fs.ErrExist), when dst exists: MoveFileEx without MOVEFILE_REPLACE_EXISTING.
-func renameNoReplace(src, dst string) error {
-	from, err := windows.UTF16PtrFromString(src)
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
-	}
-	to, err := windows.UTF16PtrFromString(dst)
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
-	}
-	if err := windows.MoveFileEx(from, to, windows.MOVEFILE_WRITE_THROUGH); err != nil {
-		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
-	}
-	return nil
-}
+func renameNoReplace(src, dst string) error { return moveFile(src, dst, windows.MOVEFILE_WRITE_THROUGH) }
 
 // renameDurable renames src to dst (replacing it) and returns once the new name is on the disk:
 // MoveFileEx with MOVEFILE_WRITE_THROUGH, because syncDir cannot flush a folder on Windows.
 func renameDurable(src, dst string) error {
+	return moveFile(src, dst, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH)
+}
+
+// moveFile is MoveFileEx with flags, its error an *os.LinkError.
+func moveFile(src, dst string, flags uint32) error {
 	from, err := windows.UTF16PtrFromString(src)
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
+	if err == nil {
+		var to *uint16
+		if to, err = windows.UTF16PtrFromString(dst); err == nil {
+			err = windows.MoveFileEx(from, to, flags)
+		}
 	}
-	to, err := windows.UTF16PtrFromString(dst)
 	if err != nil {
-		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
-	}
-	if err := windows.MoveFileEx(from, to, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH); err != nil {
 		return &os.LinkError{Op: "rename", Old: src, New: dst, Err: err}
 	}
 	return nil
