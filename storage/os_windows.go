@@ -35,7 +35,9 @@ func renameOver(src, dst string) error { return os.Rename(src, dst) }
 
 // renameNoReplace renames src to dst and fails, with an error satisfying
 // errors.Is(err, fs.ErrExist), when dst exists: MoveFileEx without MOVEFILE_REPLACE_EXISTING.
-func renameNoReplace(src, dst string) error { return moveFile(src, dst, windows.MOVEFILE_WRITE_THROUGH) }
+func renameNoReplace(src, dst string) error {
+	return moveFile(src, dst, windows.MOVEFILE_WRITE_THROUGH)
+}
 
 // renameDurable renames src to dst (replacing it) and returns once the new name is on the disk:
 // MoveFileEx with MOVEFILE_WRITE_THROUGH, because syncDir cannot flush a folder on Windows.
