@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -149,7 +150,7 @@ func startXvfb() (string, func(), error) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		stop()
-		return "", nil, fmt.Errorf("Xvfb %s did not start", display)
+		return "", nil, fmt.Errorf("bench: the X server (Xvfb) on %s did not start", display)
 	}
-	return "", nil, fmt.Errorf("no free X display for Xvfb")
+	return "", nil, errors.New("bench: no free X display for Xvfb")
 }
