@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	attachConsole()
+	cli.AttachConsole() // poplar.exe (a GUI-subsystem program) writes to the console it was started from
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, RunGUI: gui.Run}, os.Args[1:])
 	stop()

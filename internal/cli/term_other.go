@@ -18,3 +18,6 @@ func isTerminal(w io.Writer) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
 }
+
+// AttachConsole does nothing outside Windows: a program started from a terminal has it already.
+func AttachConsole() {}
