@@ -33,14 +33,18 @@ func Explain(err error, name string) (what, remedy string) {
 	var le *LoginDelayError
 	var re *pop.MethodRefusedError
 	var prov *ProviderError
+	var signIn *SignInError
 	switch {
 	case err == nil:
 		return "", ""
 	case errors.Is(err, context.Canceled):
 		return "Cancelled", ""
+	case errors.As(err, &signIn) && signIn.Reason == NotSignedIn:
+		return fmt.Sprintf("%s has not signed in to its provider yet", name),
+			"Sign in to the provider in your browser (the account's Sign-in page in Settings)"
 	case errors.Is(err, ErrSignInAgain):
 		return fmt.Sprintf("The sign-in of %s has expired or was withdrawn at the provider", name),
-			fmt.Sprintf("Sign in again (in a terminal: poplar account login %s)", name)
+			"Sign in again in your browser (the account's Sign-in page in Settings)"
 	case errors.As(err, &prov):
 		return fmt.Sprintf("The sign-in provider of %s refused: %s", name, strings.TrimSpace(prov.Code+" "+prov.Description)),
 			"Check the account's OAuth client ID and secret against the application you registered with the provider"

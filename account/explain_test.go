@@ -30,6 +30,8 @@ func TestExplain(t *testing.T) {
 		{"temporary", &pop.Error{Command: "RETR", Code: pop.CodeSysTemp, Text: "disk trouble"}, "temporary problem (disk trouble)", "retry"},
 		{"no password", fmt.Errorf("%w for %q", ErrNoSecret, "work"), "No password is stored for work", "Open Settings and enter the password"},
 		{"no keyring", fmt.Errorf("x: %w", ErrNoKeyring), "No keyring service", "Start a password keyring"},
+		{"not signed in", fmt.Errorf("fetch: %w", &SignInError{Account: "work", Reason: NotSignedIn}), "work has not signed in to its provider yet", "Sign in to the provider in your browser"},
+		{"sign-in withdrawn", &SignInError{Account: "work", Reason: "invalid_grant"}, "The sign-in of work has expired or was withdrawn", "Sign in again in your browser"},
 		{"certificate", &pop.CertificateError{Fingerprint: "AB:CD", Err: errors.New("unknown authority")}, "not trusted: unknown authority", "AB:CD"},
 		{"self-signed", &pop.CertificateError{Reason: pop.CertSelfSigned, Fingerprint: "AB:CD"}, "not trusted: it is self-signed", "trust the certificate only if its fingerprint AB:CD is the one your provider or administrator gives you"},
 		{"unknown authority", &pop.CertificateError{Reason: pop.CertUnknownAuthority, Issuer: "CN=Corp CA", Fingerprint: "AB:CD"}, "signed by CN=Corp CA, an authority your system does not know", "CA file"},

@@ -230,6 +230,10 @@ func oauthContext(ctx context.Context) context.Context {
 // error is a *SignInError.
 var ErrSignInAgain = errors.New("account: sign in again")
 
+// NotSignedIn is the Reason of a SignInError for an account that has never signed in (no refresh
+// token is stored).
+const NotSignedIn = "not signed in yet"
+
 // SignInError means an OAuth2 account must sign in again: in the app, "Sign in again" (SignIn); on
 // the command line, poplar account login NAME. It matches ErrSignInAgain.
 type SignInError struct {
@@ -438,7 +442,7 @@ func AccessToken(ctx context.Context, a Account, secrets SecretStore) (string, e
 	}
 	refresh, err := secrets.Get(a.Name)
 	if errors.Is(err, ErrNoSecret) {
-		return "", &SignInError{Account: a.Name, Reason: "not signed in yet"}
+		return "", &SignInError{Account: a.Name, Reason: NotSignedIn}
 	}
 	if err != nil {
 		return "", err

@@ -124,12 +124,12 @@ func (u *UI) signInAndCheck(a account.Account) {
 	})
 }
 
-// signInAgainPrompt says that name must sign in again and offers to.
+// signInAgainPrompt says that name must sign in (again, or for the first time) and offers to.
 func (u *UI) signInAgainPrompt(name string, err error) {
 	a, ok := u.findAccount(name)
 	if !ok {
 		return
 	}
 	what, _ := account.Explain(err, name)
-	u.confirm("Sign in again", what+".\nSign in to "+providerName(a)+" again in your browser?", func() { u.signInAndCheck(a) })
+	u.confirm("Sign in", what+".\nSign in to "+providerName(a)+" in your browser?", func() { u.signInAndCheck(a) })
 }

@@ -84,7 +84,7 @@ func TestOAuth2SignInFromEditor(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.ui(func() { u.runner.Check("dana") })
-	waitFor(t, u, "Sign in again", func() bool { return strings.Contains(overlayText(w), "Sign in again") })
+	waitFor(t, u, "the sign-in prompt", func() bool { return strings.Contains(overlayText(w), "has expired or was withdrawn") })
 	u.ui(func() { test.Tap(overlayButton(w, "Yes")) })
 	waitFor(t, u, "the second message", func() bool { return folderLen(s, storage.Inbox) == 2 })
 	if opened != 2 {

@@ -219,3 +219,13 @@ func isMessageFile(arg string) bool {
 	st, err := os.Stat(arg)
 	return err == nil && st.Mode().IsRegular()
 }
+
+// explain is account.Explain for the command line: where the window's remedy is a button (sign
+// in in the browser), the command line names its command.
+func explain(err error, name string) (what, remedy string) {
+	what, remedy = account.Explain(err, name)
+	if errors.Is(err, account.ErrSignInAgain) {
+		remedy = fmt.Sprintf("Sign in with 'poplar account login %s'", name)
+	}
+	return what, remedy
+}

@@ -110,7 +110,7 @@ func fetchOne(ctx context.Context, e *Env, g Globals, a account.Account, secrets
 		out.final(a.Name, fmt.Sprintf("%s: cancelled after %d new messages (they are kept)", a.Name, res.New))
 		return false
 	case err != nil:
-		what, remedy := account.Explain(err, a.Name)
+		what, remedy := explain(err, a.Name)
 		out.final(a.Name, fmt.Sprintf("%s: failed: %s. %s.", a.Name, what, remedy))
 		return false
 	}

@@ -161,7 +161,7 @@ The message is stored in the account's Outbox first. Exit status: 0 sent (now in
 
 // reportSendErr prints a failed send in plain words and returns its exit status.
 func reportSendErr(e *Env, name string, err error) int {
-	what, remedy := account.Explain(err, name)
+	what, remedy := explain(err, name)
 	fmt.Fprintf(e.Stderr, "poplar send: %s. %s.\n", what, remedy)
 	var se *account.SendError
 	switch {
@@ -365,7 +365,7 @@ func flushOne(ctx context.Context, e *Env, a account.Account, s *storage.Store, 
 	if err == nil {
 		return 0
 	}
-	what, remedy := account.Explain(err, a.Name)
+	what, remedy := explain(err, a.Name)
 	fmt.Fprintf(e.Stderr, "poplar outbox: %s: %s. %s.\n", a.Name, what, remedy)
 	if account.IsTemporarySend(err) {
 		return exitTempFail
