@@ -45,11 +45,24 @@ func lastComposer(u *UI) *composer {
 	return c
 }
 
-// waitFor polls cond (on the UI lock) until it holds.
+// waitFor polls cond (on the UI lock), after the background jobs have ended, until it holds.
 func waitFor(t *testing.T, u *UI, what string, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 300; i++ {
-		u.wait()
+	until(t, u, what, u.wait, cond)
+}
+
+// poll is waitFor for a test whose background work waits on the user (a sign-in): it does not
+// wait for the background jobs to end.
+func poll(t *testing.T, u *UI, what string, cond func() bool) {
+	t.Helper()
+	until(t, u, what, func() {}, cond)
+}
+
+// until runs settle and then cond (on the UI lock) every 20 ms, for up to 10 s, until cond holds.
+func until(t *testing.T, u *UI, what string, settle func(), cond func() bool) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		settle()
 		ok := false
 		u.ui(func() { ok = cond() })
 		if ok {

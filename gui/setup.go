@@ -81,14 +81,21 @@ func (w *setupWizard) show(content fyne.CanvasObject, buttons ...fyne.CanvasObje
 	}
 }
 
-// button makes one of the wizard's buttons.
-func button(label string, icon fyne.Resource, tapped func()) *widget.Button {
-	return widget.NewButtonWithIcon(label, icon, tapped)
+// manualButton is "Configure manually", on every page.
+func (w *setupWizard) manualButton() *widget.Button {
+	return widget.NewButtonWithIcon("Configure manually", theme.SettingsIcon(), func() { w.manual() })
+}
+
+// backButton returns to the first page (stopping a running lookup).
+func (w *setupWizard) backButton() *widget.Button {
+	return widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), w.askPage)
 }
 
 // askPage asks for the name, the address and the password.
 func (w *setupWizard) askPage() {
+	w.stop()
 	w.result = nil // what was found was for the address as it was
+	w.message.SetText("")
 	intro := widget.NewLabel("Poplar finds your provider's POP3 and outgoing servers from your address and checks them before using them.")
 	intro.Wrapping = fyne.TextWrapWord
 	form := widget.NewForm(
@@ -97,10 +104,10 @@ func (w *setupWizard) askPage() {
 		&widget.FormItem{Text: "Password", Widget: w.password,
 			HintText: "Leave it empty for a provider that signs in in your browser (Gmail, Microsoft 365)."},
 	)
-	next := button("Continue", theme.NavigateNextIcon(), w.find)
+	next := widget.NewButtonWithIcon("Continue", theme.NavigateNextIcon(), w.find)
 	next.Importance = widget.HighImportance
-	w.show(container.NewVBox(intro, form), button("Configure manually", theme.SettingsIcon(), func() { w.manual() }),
-		button("Cancel", theme.CancelIcon(), w.d.Hide), next)
+	w.show(container.NewVBox(intro, form), w.manualButton(),
+		widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), w.d.Hide), next)
 }
 
 // find runs the Finder in the background; its steps appear as they start and end.
@@ -120,7 +127,7 @@ func (w *setupWizard) find() {
 	title := widget.NewLabelWithStyle("Finding the settings for "+email, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	bar := widget.NewProgressBarInfinite()
 	w.show(container.NewBorder(container.NewVBox(title, bar), nil, nil, nil, container.NewVScroll(w.steps)),
-		button("Configure manually", theme.SettingsIcon(), func() { w.manual() }), button("Back", theme.NavigateBackIcon(), func() { w.stop(); w.askPage() }))
+		w.manualButton(), w.backButton())
 	finder := w.u.finder()
 	w.u.bg(func() {
 		res, err := finder.Find(ctx, email, func(st autoconfig.Step) { w.u.do(func() { w.step(st) }) })
@@ -206,7 +213,6 @@ func (w *setupWizard) found(res *autoconfig.Result, err error) {
 	outs, badOuts := verified(res.Outgoing)
 	steps := container.NewVScroll(w.steps)
 	steps.SetMinSize(fyne.NewSize(0, 140))
-	manual := button("Configure manually", theme.SettingsIcon(), func() { w.manual() })
 	if len(ins) == 0 {
 		text := "No working POP3 server was found for this address."
 		if err != nil && !errors.Is(err, autoconfig.ErrNotFound) {
@@ -222,8 +228,8 @@ func (w *setupWizard) found(res *autoconfig.Result, err error) {
 			}
 		}
 		w.message.SetText(text)
-		retry := button("Try again", theme.ViewRefreshIcon(), w.find)
-		w.show(container.NewBorder(nil, nil, nil, nil, steps), manual, button("Back", theme.NavigateBackIcon(), w.askPage), retry)
+		retry := widget.NewButtonWithIcon("Try again", theme.ViewRefreshIcon(), w.find)
+		w.show(container.NewBorder(nil, nil, nil, nil, steps), w.manualButton(), w.backButton(), retry)
 		return
 	}
 	w.in = widget.NewSelect(ins, nil)
@@ -240,10 +246,10 @@ func (w *setupWizard) found(res *autoconfig.Result, err error) {
 	}
 	w.message.SetText(strings.Join(notes, "\n"))
 	head := widget.NewLabelWithStyle("Found and checked:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	w.addBtn = button("Add account", theme.ConfirmIcon(), w.add)
+	w.addBtn = widget.NewButtonWithIcon("Add account", theme.ConfirmIcon(), w.add)
 	w.addBtn.Importance = widget.HighImportance
 	w.show(container.NewBorder(container.NewVBox(head, widget.NewForm(items...), widget.NewSeparator()), nil, nil, nil, steps),
-		manual, button("Edit settings…", theme.DocumentCreateIcon(), w.edit), button("Back", theme.NavigateBackIcon(), w.askPage), w.addBtn)
+		w.manualButton(), widget.NewButtonWithIcon("Edit settings…", theme.DocumentCreateIcon(), w.edit), w.backButton(), w.addBtn)
 }
 
 // chosen returns the account made of the chosen servers.

@@ -246,6 +246,10 @@ func TestAddAccountNothingFound(t *testing.T) {
 	if !strings.Contains(wz.message.Text, "No working POP3 server was found") {
 		t.Fatalf("nothing found says %q", wz.message.Text)
 	}
+	u.ui(func() { test.Tap(findButton(t, wz.page, "Back", new(bool))) })
+	if wz.message.Text != "" || wz.email.Text != "kim@nowhere.test" {
+		t.Errorf("back on the first page: message %q, address %q", wz.message.Text, wz.email.Text)
+	}
 	var f *accountForm
 	u.ui(func() { f = wz.manual() })
 	if f == nil || f.email.Text != "kim@nowhere.test" || f.user.Text != "kim@nowhere.test" || f.password.Text != "pw" ||

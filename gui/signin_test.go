@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -152,19 +151,4 @@ func TestOAuth2SignInWithCode(t *testing.T) {
 	if secrets["dana"] == "" {
 		t.Error("no refresh token in the keyring after signing in with the code")
 	}
-}
-
-// poll is waitFor for a test whose background work waits on the user (a sign-in): it does not
-// wait for the background jobs to end.
-func poll(t *testing.T, u *UI, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 500; i++ {
-		ok := false
-		u.ui(func() { ok = cond() })
-		if ok {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }

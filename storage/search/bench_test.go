@@ -40,6 +40,21 @@ var benchMailbox = sync.OnceValues(func() (string, error) {
 	return dir, nil
 })
 
+// benchStore opens the benchmark mailbox's store (closed when b ends) and returns its folder.
+func benchStore(b *testing.B) (string, *storage.Store) {
+	b.Helper()
+	dir, err := benchMailbox()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := storage.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return dir, s
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchDir != "" {
@@ -50,15 +65,7 @@ func TestMain(m *testing.M) {
 
 // BenchmarkBuild indexes the whole mailbox from nothing (the summary index is warm).
 func BenchmarkBuild(b *testing.B) {
-	dir, err := benchMailbox()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := storage.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	dir, s := benchStore(b)
 	if _, err := s.Summaries(storage.Inbox); err != nil {
 		b.Fatal(err)
 	}
@@ -92,15 +99,7 @@ func BenchmarkBuild(b *testing.B) {
 // BenchmarkQuery runs typical queries against the built index (warm: opened once, queried once
 // before timing).
 func BenchmarkQuery(b *testing.B) {
-	dir, err := benchMailbox()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := storage.Open(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	_, s := benchStore(b)
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
