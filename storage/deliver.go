@@ -143,7 +143,8 @@ func (b *Batch) Len() int { return len(b.pending) }
 // renamed into new/, the folder is synced, and their ledger records are appended and synced.
 // When Commit returns nil every message of the batch survives a crash. On error nothing is
 // recorded in the ledger; messages already renamed are picked up (and recorded) at the next read.
-// The batch can be used again after Commit.
+// It returns the summaries of the messages, which it adds to the Inbox's index itself (addDelivered)
+// rather than listing new/ again. The batch can be used again after Commit.
 func (b *Batch) Commit() ([]Summary, error) {
 	if b.done {
 		return nil, errors.New("storage: batch already aborted")
@@ -153,19 +154,37 @@ func (b *Batch) Commit() ([]Summary, error) {
 	}
 	pend := b.pending
 	b.pending = nil
+	// The messages are summarised while their data is synced: the CPU's work beside the disk's.
+	// Their files are opened here, before they are renamed.
+	files := make([]*os.File, len(pend))
+	for i, p := range pend {
+		files[i], _ = os.Open(p.tmp) // nil on failure: the next listing of new/ reads it
+	}
+	summaries := make(chan []*entry, 1)
+	go func() { summaries <- summarize(pend, files) }()
+	if err := b.makeDurable(pend); err != nil {
+		<-summaries // done reading the files before the caller may remove them
+		return nil, err
+	}
+	return b.s.addDelivered(pend, <-summaries)
+}
+
+// makeDurable syncs the pending messages' data, renames them into new/, syncs new/ and appends
+// their ledger records; on failure it removes those not yet renamed.
+func (b *Batch) makeDurable(pend []pendingMsg) error {
 	if err := syncFiles(filepath.Join(b.s.maildir, "tmp"), pend); err != nil {
 		removeTmp(pend)
-		return nil, err
+		return err
 	}
 	newDir := filepath.Join(b.s.maildir, "new")
 	for i, p := range pend {
 		if err := renameDurable(p.tmp, filepath.Join(newDir, p.key)); err != nil {
 			removeTmp(pend[i:])
-			return nil, fmt.Errorf("storage: %w", err)
+			return fmt.Errorf("storage: %w", err)
 		}
 	}
 	if err := syncDir(newDir); err != nil {
-		return nil, err
+		return err
 	}
 	var recs []string
 	for _, p := range pend {
@@ -173,10 +192,82 @@ func (b *Batch) Commit() ([]Summary, error) {
 			recs = append(recs, fetchedRecord(p.info.UIDL, p.key, p.info.Received))
 		}
 	}
-	if err := b.s.ledger.appendRecords(recs); err != nil {
-		return nil, err
+	return b.s.ledger.appendRecords(recs)
+}
+
+// summarize reads the summary of each pending message from its open file (nil: not opened) and
+// closes the file; an entry is nil where a summary could not be read. The file keeps its name
+// (the key) in new/, which is all a summary takes from the name.
+func summarize(pend []pendingMsg, files []*os.File) []*entry {
+	out := make([]*entry, len(pend))
+	buf := make([]byte, ingestBytes)
+	for i, p := range pend {
+		if files[i] == nil {
+			continue
+		}
+		e, err := ingestFile(files[i], p.key, buf)
+		files[i].Close()
+		if err == nil {
+			e.name, e.sub = p.key, "new"
+			e.sum.Key, e.sum.Folder = p.key, Inbox
+			out[i] = e
+		}
 	}
-	f, err := b.s.folder(Inbox)
+	return out
+}
+
+// addDelivered puts the messages of pend, just renamed into new/ with the summaries ents (nil
+// where one could not be read), into the Inbox's index and returns their summaries in order.
+// Listing new/ to find them would cost a listing of the whole new/ per commit. Instead the
+// folder's stamp of new/ is cleared: other programs may have changed new/ too since it was last
+// listed, so the next refresh other than a commit's (a reader's, or Close's) lists new/ once and
+// finds anything else, and an index file saved meanwhile is not in step with the folder. A
+// message whose summary could not be read is found by that listing too.
+func (s *Store) addDelivered(pend []pendingMsg, ents []*entry) ([]Summary, error) {
+	s.mu.Lock()
+	f := s.folders[Inbox]
+	s.mu.Unlock()
+	if f != nil {
+		if out, ok := f.add(pend, ents); ok {
+			return out, nil
+		}
+	}
+	// Not read yet in this Store: reading it lists new/, which holds the messages.
+	return s.lookupDelivered(pend)
+}
+
+// add is addDelivered for a folder already read; ok is false when it was not.
+func (f *folder) add(pend []pendingMsg, ents []*entry) (out []Summary, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.loaded {
+		return nil, false
+	}
+	out = make([]Summary, 0, len(pend))
+	var added []*entry
+	for i, e := range ents {
+		if cur, ok := f.byKey[pend[i].key]; ok {
+			out = append(out, cur.sum) // listed meanwhile by a reader's refresh
+			continue
+		}
+		if e != nil {
+			f.byKey[e.sum.Key] = e
+			added = append(added, e)
+			out = append(out, e.sum)
+		}
+	}
+	f.merge(added)
+	f.stampNew = 0
+	f.dirty = true
+	if time.Since(f.written) > indexWriteInterval {
+		f.saveIndex()
+	}
+	return out, true
+}
+
+// lookupDelivered reads the Inbox (listing its folders) and returns the summaries of pend.
+func (s *Store) lookupDelivered(pend []pendingMsg) ([]Summary, error) {
+	f, err := s.folder(Inbox)
 	if err != nil {
 		return nil, err
 	}

@@ -377,6 +377,12 @@ func ingest(path string, buf []byte) (*entry, error) {
 		return nil, err
 	}
 	defer fh.Close()
+	return ingestFile(fh, filepath.Base(path), buf)
+}
+
+// ingestFile reads the summary of the message file fh, whose name (which says when it was
+// received) is name, through buf.
+func ingestFile(fh *os.File, name string, buf []byte) (*entry, error) {
 	fi, err := fh.Stat()
 	if err != nil {
 		return nil, err
@@ -389,7 +395,7 @@ func ingest(path string, buf []byte) (*entry, error) {
 	head := buf[:n]
 	e := &entry{}
 	e.sum.Size = fi.Size()
-	e.sum.Received = receivedTime(filepath.Base(path), fi.ModTime())
+	e.sum.Received = receivedTime(name, fi.ModTime())
 	own := ownFields(head)
 	e.sum.UIDL, e.sum.Partial, e.sum.ServerSize = own.uidl, own.partial, own.serverSize
 	var rest io.Reader = bytes.NewReader(head)

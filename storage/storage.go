@@ -99,8 +99,10 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// Close writes the folder indexes that changed since they were last saved. It is safe to call
-// more than once; the Store stays usable.
+// Close writes the folder indexes that changed since they were last saved. A folder whose new/ or
+// cur/ was not listed since it changed (a commit adds its messages without listing new/) is
+// refreshed first, so the index file is saved in step with the folder. It is safe to call more
+// than once; the Store stays usable.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	folders := make([]*folder, 0, len(s.folders))
@@ -109,6 +111,12 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	for _, f := range folders {
+		f.mu.Lock()
+		unlisted := f.loaded && (f.stampNew == 0 || f.stampCur == 0)
+		f.mu.Unlock()
+		if unlisted {
+			f.refresh() // an error (the folder removed meanwhile) leaves the index file to the next read
+		}
 		f.mu.Lock()
 		f.saveIndex()
 		f.mu.Unlock()
