@@ -42,6 +42,21 @@ func (r *netRow) median() (time.Duration, float64) {
 	return w[len(w)/2], mib
 }
 
+// medianCPU returns the median CPU time (user + system) of the runs.
+func (r *netRow) medianCPU() time.Duration {
+	c := make([]time.Duration, len(r.runs))
+	for i, u := range r.runs {
+		c[i] = u.cpu
+	}
+	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
+	return c[len(c)/2]
+}
+
+// beforeEnv names an environment variable that may hold the path of another build of poplar (an
+// earlier commit's): its full downloads then run interleaved with this build's, for a before and
+// after comparison within one run on a shared machine.
+const beforeEnv = "POPLAR_BENCH_BEFORE"
+
 // netStep is `bench -only recheck`, and a step of the full `make bench`: for each of netSizes
 // it serves a generated mailbox from a private Dovecot and times, side by side and interleaved,
 // the `poplar fetch` binary as a user runs it against mpop and against the server floor (a
@@ -61,7 +76,7 @@ func netStep(tmp, out string) error {
 	b.WriteString("## Re-check, download floor and fetch memory (make bench)\n\n")
 	fmt.Fprintf(&b, "Measured %s on %s: the `poplar fetch` binary as a user runs it (password on standard input, CA file given) beside mpop and beside the server floor (one TLS connection, every RETR sent at once, the bytes counted and discarded), Dovecot POP3S on 127.0.0.1, the Fetch mix of internal/mailgen. Interleaved runs, each after sync(2); median wall time; peak RSS is the largest of the runs (getrusage). Load average at the start: %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), machine(), loadAvg())
-	b.WriteString("| messages | measurement | time | ratio | peak RSS |\n|---:|---|---:|---:|---:|\n")
+	b.WriteString("| messages | measurement | time | ratio | peak RSS | CPU (user+sys) |\n|---:|---|---:|---:|---:|---:|\n")
 	for _, n := range netSizes {
 		rows, err := netMeasure(tmp, bin, n)
 		if err != nil {
@@ -110,9 +125,10 @@ func netMeasure(tmp, bin string, n int) (string, error) {
 	if err := (&account.Config{Accounts: []account.Account{pwAcct}}).Save(pwDir); err != nil {
 		return "", err
 	}
-	poplarAs := func(cfg, data string) (usage, error) {
+	poplarBin := func(bin, cfg, data string) (usage, error) {
 		return measuredRunTimed(strings.NewReader("pw\n"), bin, "--config-dir", cfg, "--data-dir", data, "fetch", "--quiet", "--password-stdin", "keep")
 	}
+	poplarAs := func(cfg, data string) (usage, error) { return poplarBin(bin, cfg, data) }
 	poplar := func(data string) (usage, error) { return poplarAs(cfgDir, data) }
 	mpop := func(maildir string) (usage, error) {
 		rc, err := mpopConfig(srv, dir, "keep", maildir, true)
@@ -145,6 +161,10 @@ func netMeasure(tmp, bin string, n int) (string, error) {
 		func(int) (usage, error) { return mpop(lastMpop) },
 		func(int) (usage, error) { return poplarAs(pwDir, lastPoplar) },
 	}
+	if before := os.Getenv(beforeEnv); before != "" {
+		full = append(full, &netRow{name: "poplar fetch (" + before + "), full download"})
+		fullRun = append(fullRun, func(i int) (usage, error) { return poplarBin(before, cfgDir, fresh("before", i)) })
+	}
 	if err := interleave(full, fullRun, netFullReps); err != nil {
 		return "", err
 	}
@@ -158,20 +178,26 @@ func netMeasure(tmp, bin string, n int) (string, error) {
 	floorT, _ := full[0].median()
 	row := func(r *netRow, base time.Duration, baseName string) {
 		t, mib := r.median()
-		ratio, rss := "", ""
+		ratio, rss, cpu := "", "", ""
 		if base > 0 {
 			ratio = fmt.Sprintf("%.2f× %s", t.Seconds()/base.Seconds(), baseName)
 		}
 		if mib > 0 {
 			rss = fmt.Sprintf("%.1f MiB", mib)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", n, r.name, fmtDur(t), ratio, rss)
+		if c := r.medianCPU(); c > 0 {
+			cpu = fmt.Sprintf("%s, %.0f µs a message", fmtDur(c), float64(c.Microseconds())/float64(n))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", n, r.name, fmtDur(t), ratio, rss, cpu)
 	}
 	mpopFull, _ := full[2].median()
 	row(full[0], 0, "")
 	row(full[1], floorT, "floor")
 	row(full[2], floorT, "floor")
 	row(&netRow{name: "poplar fetch, full download vs mpop", runs: full[1].runs}, mpopFull, "mpop")
+	for _, r := range full[3:] {
+		row(r, floorT, "floor")
+	}
 	mpopCheck, _ := check[1].median()
 	row(check[0], mpopCheck, "mpop")
 	row(check[1], 0, "")
@@ -214,7 +240,7 @@ func netBigMessage(tmp, bin string) (string, error) {
 	var b strings.Builder
 	for _, r := range rows {
 		t, mib := r.median()
-		fmt.Fprintf(&b, "| 3 | %s | %s | | %.1f MiB |\n", r.name, fmtDur(t), mib)
+		fmt.Fprintf(&b, "| 3 | %s | %s | | %.1f MiB | %s |\n", r.name, fmtDur(t), mib, fmtDur(r.medianCPU()))
 	}
 	return b.String(), nil
 }
@@ -231,7 +257,7 @@ func interleave(rows []*netRow, run []func(int) (usage, error), reps int) error 
 				return fmt.Errorf("%s: %w", rows[k].name, err)
 			}
 			rows[k].runs = append(rows[k].runs, u)
-			fmt.Printf("  %-45s %s  %.1f MiB\n", rows[k].name, fmtDur(u.wall), u.mib)
+			fmt.Printf("  %-45s %s  %.1f MiB  cpu %s\n", rows[k].name, fmtDur(u.wall), u.mib, fmtDur(u.cpu))
 		}
 	}
 	return nil
