@@ -24,9 +24,10 @@ func skipMboxLine(br *bufio.Reader) {
 	}
 }
 
-// readHeaderBlock reads the header up to and including its blank line (or the end of input).
-func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
-	var out []byte
+// readHeaderBlock reads the header up to and including its blank line (or the end of input),
+// appending it to out[:0].
+func readHeaderBlock(br *bufio.Reader, out []byte) ([]byte, error) {
+	out = out[:0]
 	for {
 		line, err := br.ReadSlice('\n')
 		out = append(out, line...)
@@ -47,9 +48,11 @@ func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
 
 // sanitizeHeader keeps the well-formed fields of a header block (and their continuation lines)
 // and drops the rest, so one broken line does not hide the whole message. It always ends the
-// block with a blank line.
-func sanitizeHeader(h []byte) (clean []byte, dropped int) {
-	var out bytes.Buffer
+// block with a blank line. With summary set it also leaves out, without counting them as dropped,
+// the well-formed fields a Summary does not read (see summaryField). The block is written to out,
+// which is reset first.
+func sanitizeHeader(h []byte, out *bytes.Buffer, summary bool) (clean []byte, dropped int) {
+	out.Reset()
 	keep := false
 	for len(h) > 0 {
 		i := bytes.IndexByte(h, '\n')
@@ -71,15 +74,37 @@ func sanitizeHeader(h []byte) (clean []byte, dropped int) {
 			continue
 		}
 		keep = validField(body)
+		if !keep {
+			dropped++
+		} else if summary && !summaryField(body) {
+			keep = false
+		}
 		if keep {
 			out.Write(body)
 			out.WriteString("\r\n")
-		} else {
-			dropped++
 		}
 	}
 	out.WriteString("\r\n")
 	return out.Bytes(), dropped
+}
+
+// summaryFields are the fields of a message's top-level header that Summarize reads: its own
+// (walker.headers in summary mode) and those that say how to read the body (message.New,
+// walker.entity). Every other field (Received, DKIM-Signature...) is left out before the header
+// is parsed: that is most of the header of most mail.
+var summaryFields = [...]string{"From", "To", "Subject", "Date", "Message-Id", "In-Reply-To", "References",
+	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Content-Id"}
+
+// summaryField reports whether the field of line (a validField) is one of summaryFields, in any
+// case and with spaces before its colon, as the header parser reads its name.
+func summaryField(line []byte) bool {
+	name := bytes.TrimRight(line[:bytes.IndexByte(line, ':')], " \t")
+	for _, f := range summaryFields {
+		if len(name) == len(f) && bytes.EqualFold(name, []byte(f)) {
+			return true
+		}
+	}
+	return false
 }
 
 // validField reports whether line starts with a field name (printable ASCII but ':') and a colon.

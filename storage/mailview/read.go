@@ -264,6 +264,8 @@ type walker struct {
 	// the walk stops once it has text and an attachment.
 	summary  bool
 	textSeen bool // summary: a text part that is not blank was read
+	// bufs, when not nil, holds buffers kept from one message to the next (see Summarizer).
+	bufs *Summarizer
 }
 
 func (w *walker) warn(format string, args ...any) {
@@ -279,20 +281,30 @@ func (w *walker) top(r io.Reader) ([]segment, error) {
 	if w.summary {
 		size = 1 << 10 // the header is read a line at a time, whatever the size of the buffer
 	}
-	br := bufio.NewReaderSize(rec, size)
+	z := w.bufs
+	if z == nil {
+		z = &Summarizer{}
+	}
+	if z.br == nil {
+		z.br = bufio.NewReaderSize(rec, size)
+	} else {
+		z.br.Reset(rec)
+	}
+	br := z.br
 	skipMboxLine(br)
-	hdr, err := readHeaderBlock(br)
+	hdr, err := readHeaderBlock(br, z.hdr)
+	z.hdr = hdr
 	if rec.err != nil {
 		return nil, fmt.Errorf("mailview: %w", rec.err)
 	}
 	if err != nil {
 		w.warn("%v", err)
 	}
-	clean, dropped := sanitizeHeader(hdr)
+	clean, dropped := sanitizeHeader(hdr, &z.clean, w.summary)
 	if dropped > 0 {
 		w.warn("%d malformed header lines were skipped", dropped)
 	}
-	e, err := readEntity(clean, br)
+	e, err := z.readEntity(clean, br)
 	if rec.err != nil {
 		return nil, fmt.Errorf("mailview: %w", rec.err)
 	}
@@ -314,9 +326,16 @@ func (w *walker) top(r io.Reader) ([]segment, error) {
 
 // readEntity parses a clean header block (see sanitizeHeader) and returns the entity whose body
 // is the rest of br, as message.Read would from the two together, without copying the body through
-// another buffer. The entity is nil when the header does not parse.
-func readEntity(clean []byte, br *bufio.Reader) (*message.Entity, error) {
-	h, err := textproto.ReadHeader(bufio.NewReaderSize(bytes.NewReader(clean), len(clean)))
+// another buffer. The entity is nil when the header does not parse. The parsed header holds copies
+// of what it needs, so clean and z's reader of it can be used again.
+func (z *Summarizer) readEntity(clean []byte, br *bufio.Reader) (*message.Entity, error) {
+	z.cleanReader.Reset(clean)
+	if z.hr == nil {
+		z.hr = bufio.NewReaderSize(&z.cleanReader, headerReaderSize)
+	} else {
+		z.hr.Reset(&z.cleanReader)
+	}
+	h, err := textproto.ReadHeader(z.hr)
 	if err != nil {
 		return nil, err
 	}
@@ -587,6 +606,10 @@ func (w *walker) readText(e *message.Entity, err error, label string, index int)
 // begins in it, at most Options.MaxTextBytes; HTML is made into text each time from its start.
 func (w *walker) previewText(e *message.Entity, err error, label string, index int, html bool) segment {
 	var raw []byte
+	if w.bufs != nil {
+		raw = w.bufs.raw[:0] // the text is copied out of it (partText)
+		defer func() { w.bufs.raw = raw[:0] }()
+	}
 	for limit := summaryStep; ; limit = min(limit*4, int(w.opts.MaxTextBytes)) {
 		raw = readUpTo(e.Body, raw, limit+1)
 		cut := len(raw) > limit

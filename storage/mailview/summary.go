@@ -1,6 +1,8 @@
 package mailview
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"strings"
 	"time"
@@ -42,6 +44,30 @@ const (
 	summaryTextBytes = 16 << 10
 )
 
+// Summarizer summarizes messages one after another, keeping its buffers from one message to the
+// next: a folder scan gives each of its workers one. The zero value is ready to use; a
+// Summarizer is not safe for concurrent use. A Summary it returns shares no memory with it.
+type Summarizer struct {
+	br          *bufio.Reader // the message (walker.top)
+	hdr         []byte        // its header block as read
+	clean       bytes.Buffer  // the header block sanitized (sanitizeHeader)
+	cleanReader bytes.Reader  // clean, read by hr
+	hr          *bufio.Reader // clean, for the header parser (readEntity)
+	raw         []byte        // the start of a text part (walker.previewText)
+}
+
+// headerReaderSize is the buffer of the header parser's reader: any size works (it reads a line
+// at a time), a line longer than it only costs another read.
+const headerReaderSize = 4 << 10
+
+// Summarize reads the start of a message (at most 256 KB) and returns its Summary. It never
+// fails on malformed mail; only an error reading r is returned. It is the same as a new
+// Summarizer's Summarize.
+func Summarize(r io.Reader) (Summary, error) {
+	var z Summarizer
+	return z.Summarize(r)
+}
+
 // Summarize reads the start of a message (at most 256 KB) and returns its Summary. It never
 // fails on malformed mail; only an error reading r is returned.
 //
@@ -50,11 +76,11 @@ const (
 // is not whole); the part headers that say whether there is an attachment, never an attachment's
 // body (a uuencoded file in a text part counts when it begins in what was read of the text); and
 // it stops once it has text and an attachment.
-func Summarize(r io.Reader) (Summary, error) {
+func (z *Summarizer) Summarize(r io.Reader) (Summary, error) {
 	// The preview comes from the plain-text alternative when there is one: it reads better than
 	// HTML made into text, and ingest parses no HTML it does not need.
 	opts := Options{MaxParts: 200, MaxDepth: 20, MaxTextBytes: summaryTextBytes, PreferPlain: true}
-	w := &walker{opts: opts.withDefaults(), msg: &Message{}, extract: -1, summary: true}
+	w := &walker{opts: opts.withDefaults(), msg: &Message{}, extract: -1, summary: true, bufs: z}
 	segs, err := w.top(io.LimitReader(r, summaryBytes))
 	if err != nil {
 		return Summary{}, err

@@ -1,7 +1,9 @@
 package mailview
 
 import (
+	"bytes"
 	"net/mail"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -123,4 +125,106 @@ func TestDateAsParseDate(t *testing.T) {
 			t.Errorf("Read(Date: %q) = %v, %v; want %v", d, m.Date, err, want)
 		}
 	}
+}
+
+// TestSummarizeHeaderAmongOtherFields: Summarize parses only the header fields it reads and
+// leaves the rest (Received, DKIM-Signature...) out first; what it reads is what Read reads,
+// whatever the case of a field's name, spaces before its colon, a broken line or a field that
+// comes twice.
+func TestSummarizeHeaderAmongOtherFields(t *testing.T) {
+	received := strings.Repeat("Received: from a.example by b.example;\n\tMon, 2 Jan 2006 15:04:05 -0700\n", 8)
+	tests := []struct{ name, raw string }{
+		{"among Received lines", received + "From: Ann <ann@example.org>\nTo: bob@example.org, Cy <cy@example.org>\nSubject: Hello\n" +
+			"Date: Mon, 2 Jan 2006 15:04:05 -0700\nMessage-ID: <m1@example.org>\nIn-Reply-To: <m0@example.org>\n" +
+			"References: <r1@example.org>\n <m0@example.org>\nDKIM-Signature: v=1; a=rsa-sha256;\n b=AAAA\n\nThe text.\n"},
+		{"names in any case, spaces before the colon", "FROM : =?utf-8?q?J=C3=BCrgen?= <j@example.org>\nsubject:\tcase\nmessage-id: <x@y>\n" +
+			"CONTENT-TYPE: text/plain; charset=iso-8859-1\ncontent-transfer-encoding: quoted-printable\n\nCaf=E9 ouvert.\n"},
+		{"a broken line and a field twice", "X-Junk: 1\nnot a field\nSubject: first\nSubject: second\nX-Other: 2\n\tcontinued\n" +
+			"Content-Type: text/html\n\n<p>Hi <b>there</b></p>\n"},
+		{"raw 8-bit name in the body's charset", "From: J\xfcrgen <j@example.org>\nContent-Type: text/plain; charset=iso-8859-1\n\nText.\n"},
+		{"multipart with a Subject of 5 KB", "X-Long: " + strings.Repeat("b", 5000) + "\nSubject: " + strings.Repeat("a", 5000) + "\n" + strings.TrimPrefix(mixed("Text.",
+			"Content-Type: application/pdf\nContent-Disposition: attachment; filename=a.pdf\n\nJVBERi0K"), "Subject: mixed\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Summarize(strings.NewReader(tt.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Read(strings.NewReader(tt.raw), Options{PreferPlain: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Summary{Subject: m.Subject, Date: m.Date, MessageID: m.MessageID, References: m.References,
+				HasAttachments: hasRealAttachment(m.Attachments), Preview: preview(m.Text())}
+			if len(m.From) > 0 {
+				want.From = displayName(m.From[0])
+			}
+			var to []string
+			for _, a := range m.To {
+				to = append(to, displayName(a))
+			}
+			want.To = strings.Join(to, ", ")
+			if len(m.InReplyTo) > 0 {
+				want.InReplyTo = m.InReplyTo[0]
+			}
+			if !reflect.DeepEqual(s, want) {
+				t.Errorf("Summarize(%q...) =\n%#v\nwant (from Read)\n%#v", clipQ(tt.raw), s, want)
+			}
+			if s.Preview == "" {
+				t.Errorf("Summarize(%q...) lost the Preview: %#v", clipQ(tt.raw), s)
+			}
+		})
+	}
+}
+
+// TestSummarizerReuse: a Summarizer that summarizes one message after another gives each the
+// Summary a fresh one gives, so nothing of a message is left in the buffers it keeps.
+func TestSummarizerReuse(t *testing.T) {
+	msgs := []string{
+		"From: Ann <ann@example.org>\nSubject: " + strings.Repeat("long subject ", 400) + "\nReferences: <a@b> <c@d>\n\n" +
+			strings.Repeat("The first message has a long text. ", 600),
+		"Subject: short\n\nHi.\n",
+		mixed("Text.", "Content-Type: application/pdf\nContent-Disposition: attachment; filename=a.pdf\n\nJVBERi0K"),
+		"Content-Type: text/html; charset=utf-8\n\n<p>" + strings.Repeat("Gr\xc3\xbc\xc3\x9fe ", 3000) + "</p>",
+		"Subject: =?iso-8859-1?q?Caf=E9?=\nContent-Type: text/plain; charset=iso-8859-1\n\nCaf\xe9.\n",
+		"not a header at all\n",
+		"",
+		"Subject: last\n\nBye.\n",
+	}
+	var z Summarizer
+	for round := range 2 {
+		for i, raw := range msgs {
+			want, err := Summarize(strings.NewReader(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := z.Summarize(strings.NewReader(raw))
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("round %d, message %d: reused Summarizer gave\n%#v, %v\nwant\n%#v", round, i, got, err, want)
+			}
+		}
+	}
+}
+
+// FuzzSummarize: Summarize never fails on a message held in memory, its Preview is clean UTF-8
+// of at most PreviewLength runes and "…", and a reused Summarizer gives the same Summary.
+func FuzzSummarize(f *testing.F) {
+	f.Add([]byte("Subject: x\nFrom: a@b\n\nHello.\n"))
+	f.Add([]byte(mixed("Text.", "Content-Type: application/pdf\nContent-Disposition: attachment; filename=a.pdf\n\nJVBERi0K")))
+	f.Add([]byte("Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/html\n\n<p>x</p>\n--b--\n"))
+	var z Summarizer
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		want, err := Summarize(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("Summarize: %v", err)
+		}
+		if !utf8.ValidString(want.Preview) || utf8.RuneCountInString(want.Preview) > PreviewLength+1 {
+			t.Errorf("Preview %q is not clean UTF-8 of at most %d runes", want.Preview, PreviewLength)
+		}
+		got, err := z.Summarize(bytes.NewReader(raw))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("reused Summarizer gave\n%#v, %v\nwant\n%#v", got, err, want)
+		}
+	})
 }
