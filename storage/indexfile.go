@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -51,40 +52,59 @@ var errCorruptIndex = errors.New("storage: corrupt index")
 
 // writeIndex writes the folder's index file (f.mu held): a temporary file renamed over the old
 // one, so a reader sees the old index or the new one. It is a cache and is not fsynced: after a
-// crash a damaged file fails its checks and the folder is read again.
+// crash a damaged file fails its checks and the folder is read again. The file is written as it is
+// encoded, a block at a time, so writing it costs a block's memory, not the file's.
 func (f *folder) writeIndex() error {
-	b := make([]byte, 0, len(f.sorted)*300+64)
-	b = append(b, indexMagic...)
-	b = binary.AppendVarint(b, f.stampNew)
-	b = binary.AppendVarint(b, f.stampCur)
-	b = binary.AppendUvarint(b, uint64(len(f.sorted)))
-	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
-	var recs []byte
-	for i := 0; i < len(f.sorted); i += indexBlockRecords {
-		blk := f.sorted[i:min(i+indexBlockRecords, len(f.sorted))]
-		recs = recs[:0]
-		for _, e := range blk {
-			recs = appendRecord(recs, e)
-		}
-		start := len(b)
-		b = binary.AppendUvarint(b, uint64(len(blk)))
-		b = binary.AppendUvarint(b, uint64(len(recs)))
-		b = append(b, recs...)
-		b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[start:]))
-	}
 	tf, err := os.CreateTemp(filepath.Dir(f.idx), ".idx-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tf.Name())
-	if _, err := tf.Write(b); err != nil {
-		tf.Close()
-		return err
+	w := bufio.NewWriterSize(tf, indexHeadRead)
+	err = encodeIndex(w, f.stampNew, f.stampCur, f.sorted)
+	if err == nil {
+		err = w.Flush()
 	}
-	if err := tf.Close(); err != nil {
+	if cerr := tf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(tf.Name(), f.idx)
+}
+
+// encodeIndex writes to w the index file (see indexMagic) of the entries sorted, newest first.
+func encodeIndex(w io.Writer, stampNew, stampCur int64, sorted []*entry) error {
+	b := []byte(indexMagic)
+	b = binary.AppendVarint(b, stampNew)
+	b = binary.AppendVarint(b, stampCur)
+	b = binary.AppendUvarint(b, uint64(len(sorted)))
+	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	var recs []byte
+	for i := 0; i < len(sorted); i += indexBlockRecords {
+		blk := sorted[i:min(i+indexBlockRecords, len(sorted))]
+		recs = recs[:0]
+		for _, e := range blk {
+			recs = appendRecord(recs, e)
+		}
+		b = binary.AppendUvarint(b[:0], uint64(len(blk)))
+		b = binary.AppendUvarint(b, uint64(len(recs)))
+		sum := crc32.Update(crc32.ChecksumIEEE(b), crc32.IEEETable, recs)
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		if _, err := w.Write(recs); err != nil {
+			return err
+		}
+		if _, err := w.Write(binary.BigEndian.AppendUint32(b[:0], sum)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendRecord appends e's record (see indexMagic) to b.
