@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"unsafe"
 )
 
@@ -36,12 +37,60 @@ func (s *Store) SummariesOf(folderName string, keys []string) ([]Summary, error)
 	out := make([]Summary, len(keys))
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(keys) < len(f.sorted)/walkShare {
+		for i, k := range keys {
+			if e, ok := f.byKey[k]; ok {
+				out[i] = e.sum
+			}
+		}
+		return out, nil
+	}
+	next := 0 // where in f.sorted the next key is looked for first
 	for i, k := range keys {
-		if e, ok := f.byKey[k]; ok {
+		if e := f.find(k, &next); e != nil {
 			out[i] = e.sum
 		}
 	}
 	return out, nil
+}
+
+// walkShare: SummariesOf walks along the folder's order (find) when it is given at least
+// 1/walkShare of the folder's keys; fewer keys are far apart in it, and a map lookup each is
+// cheaper than walking and finding the place again.
+const walkShare = 4
+
+// findAhead is how many entries of the folder's order find looks at before it takes the map.
+const findAhead = 8
+
+// find returns the entry of key (nil when the folder lacks it), looking first at the entries
+// from *next on in the folder's order (newest first), then in the map, and moves *next past it.
+// Keys asked for in about the folder's order, as a search's hits are (newest first, by date),
+// are found by a walk along f.sorted, which reads memory in order, instead of a map lookup each
+// (a third of SummariesOf's time for 100,000 keys, most of it cache misses). f.mu is held.
+func (f *folder) find(key string, next *int) *entry {
+	for j := *next; j < min(*next+findAhead, len(f.sorted)); j++ {
+		if e := f.sorted[j]; e.sum.Key == key {
+			*next = j + 1
+			return e
+		}
+	}
+	e, ok := f.byKey[key]
+	if !ok {
+		return nil
+	}
+	// Start the next walk after it: its place in the order, found by binary search.
+	if j, found := slices.BinarySearchFunc(f.sorted, e, func(x, y *entry) int {
+		switch {
+		case x == y:
+			return 0
+		case newer(x, y):
+			return -1
+		}
+		return 1
+	}); found {
+		*next = j + 1
+	}
+	return e
 }
 
 // lookupRead is the buffer through which summariesFromIndex reads an index file.

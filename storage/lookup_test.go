@@ -30,6 +30,17 @@ func TestSummariesOfIsSummaries(t *testing.T) {
 	foreignFolder(t, dir, 300)
 	all := summariesOf(t, dir) // writes the index at Close
 	key := func(i int) string { return all[i].Key }
+	// Many keys (a quarter of the folder or more) are found by a walk along the folder's order
+	// in a loaded Store: in that order, against it, with gaps, twice and missing.
+	var every, reversed, sparse []string
+	for i := range all {
+		every = append(every, key(i))
+		reversed = append(reversed, key(len(all)-1-i))
+		if i%(findAhead+3) != 0 {
+			sparse = append(sparse, key(i))
+		}
+	}
+	sparse = append(sparse[:40:40], append([]string{"1600000000.M1P1.nowhere", key(7)}, sparse[40:]...)...)
 	tests := []struct {
 		name string
 		keys []string
@@ -40,6 +51,9 @@ func TestSummariesOfIsSummaries(t *testing.T) {
 		{"across blocks, out of order", []string{key(200), key(3), key(indexBlockRecords), key(indexBlockRecords - 1), key(150)}},
 		{"a key twice", []string{key(5), key(140), key(5)}},
 		{"a key the folder lacks", []string{key(1), "1600000000.M1P1.nowhere", key(2)}},
+		{"every key, newest first", every},
+		{"every key, oldest first", reversed},
+		{"most keys with gaps wider than the walk looks, one missing, one twice", sparse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -797,7 +797,7 @@ func (x *Index) summaries(hits []hit) []storage.Summary {
 		if err != nil {
 			return nil // the folder is gone since the last Update
 		}
-		return slices.DeleteFunc(sums, func(s storage.Summary) bool { return s.Key == "" })
+		return dropGone(sums)
 	}
 	type group struct {
 		keys []string
@@ -822,11 +822,29 @@ func (x *Index) summaries(hits []hit) []storage.Summary {
 		if err != nil {
 			continue // the folder is gone since the last Update
 		}
-		for j, s := range sums {
-			all[g.at[j]] = s
+		for j := range sums {
+			all[g.at[j]] = sums[j]
 		}
 	}
-	return slices.DeleteFunc(all, func(s storage.Summary) bool { return s.Key == "" })
+	return dropGone(all)
+}
+
+// dropGone removes the zero summaries (messages gone from the store) from sums, in place. It
+// moves only what follows a gap: a Summary is about 250 bytes, and slices.DeleteFunc's callback
+// would take each by value.
+func dropGone(sums []storage.Summary) []storage.Summary {
+	n := 0
+	for i := range sums {
+		if sums[i].Key == "" {
+			continue
+		}
+		if n != i {
+			sums[n] = sums[i]
+		}
+		n++
+	}
+	clear(sums[n:])
+	return sums[:n]
 }
 
 // hit is a message found.
