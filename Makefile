@@ -1,7 +1,10 @@
 # Poplar — `make run` builds and starts the app, `make test` runs every check. Both install the
-# Debian/Ubuntu packages they need first (.ci/install-deps, with sudo when not root).
+# Debian/Ubuntu packages they need first (.ci/install-deps, with sudo when not root). `make build`
+# builds two programs: bin/poplar, the command line (no GUI toolkit), and bin/poplar-gui, the
+# window program that poplar hands over to.
 GO ?= go
 BIN := bin/poplar
+GUI_BIN := bin/poplar-gui
 GOTESTFLAGS ?= -race -timeout 45m
 export CGO_ENABLED := 1
 
@@ -17,6 +20,7 @@ deps-test:
 
 build: deps-build
 	$(GO) build -o $(BIN) .
+	$(GO) build -o $(GUI_BIN) ./gui/cmd/poplar-gui
 
 run: build
 	./$(BIN) $(ARGS)
@@ -54,19 +58,23 @@ bench: deps-test
 soak: deps-test
 	POPLAR_SOAK=1 .ci/session $(GO) test -run 'Fault|Crash|Kill' -timeout 90m ./account/... ./storage/...
 
-# install packages Poplar with Fyne's packaging tool (installed on first use) and installs the
-# binary, its desktop entry and icon: under ~/.local for a user, /usr/local for root.
-FYNE_TOOL_VERSION := v1.7.4
-FYNE_TOOL = $(shell $(GO) env GOPATH)/bin/fyne
+# install builds both programs for release (Fyne's release tag, stripped) and installs them, the
+# desktop entry (it declares message/rfc822 and mailto, so a file manager opens .eml with Poplar)
+# and the icons: under ~/.local for a user, /usr/local for root. poplar goes in bin/, poplar-gui
+# in lib/poplar/, where poplar looks for it (as in the .deb).
 install: deps-build
-	@test -x "$(FYNE_TOOL)" || { echo "Installing Fyne's packaging tool fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION)"; \
-		$(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOL_VERSION); }
-	"$(FYNE_TOOL)" install --release
-	@# Fyne's entry cannot declare a MIME type: ours replaces it, so a file manager opens .eml with Poplar.
-	@if [ "$$(id -u)" = 0 ]; then apps=/usr/local/share/applications; else apps=$${XDG_DATA_HOME:-$$HOME/.local/share}/applications; fi; \
-		install -Dm644 assets/poplar.desktop "$$apps/io.github.poplar_mail.poplar.desktop"; \
-		command -v update-desktop-database >/dev/null && update-desktop-database "$$apps" || true
-	@echo "Installed Poplar (menu entry: Poplar; command: poplar; opens message/rfc822 files)"
+	@set -e; if [ "$$(id -u)" = 0 ]; then prefix=/usr/local; share=$$prefix/share; \
+		else prefix=$$HOME/.local; share=$${XDG_DATA_HOME:-$$HOME/.local/share}; fi; \
+		tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		$(GO) build -tags release -trimpath -ldflags "-s -w" -o "$$tmp/poplar" .; \
+		$(GO) build -tags release -trimpath -ldflags "-s -w" -o "$$tmp/poplar-gui" ./gui/cmd/poplar-gui; \
+		install -Dm755 "$$tmp/poplar" "$$prefix/bin/poplar"; \
+		install -Dm755 "$$tmp/poplar-gui" "$$prefix/lib/poplar/poplar-gui"; \
+		install -Dm644 assets/poplar.desktop "$$share/applications/io.github.poplar_mail.poplar.desktop"; \
+		install -Dm644 assets/icon.png "$$share/icons/hicolor/512x512/apps/io.github.poplar_mail.poplar.png"; \
+		install -Dm644 assets/poplar.svg "$$share/icons/hicolor/scalable/apps/io.github.poplar_mail.poplar.svg"; \
+		command -v update-desktop-database >/dev/null && update-desktop-database "$$share/applications" || true; \
+		echo "Installed Poplar: $$prefix/bin/poplar, $$prefix/lib/poplar/poplar-gui, the menu entry Poplar (opens message/rfc822 files and mailto: links)"
 
 screenshots: build
 	.ci/session .ci/screenshots

@@ -1,6 +1,8 @@
-// Command poplar is a desktop email client that brings mail home over POP3 into a local Maildir.
-// main only wires the packages together: the command line lives in internal/cli, the desktop app
-// in gui.
+// Command poplar is Poplar, a desktop email client that brings mail home over POP3 into a local
+// Maildir: the command line (internal/cli) and the launcher of the desktop app. It never loads the
+// GUI toolkit, so commands run from cron or scripts start quickly and small: to open the window it
+// hands its command line over to the window program, poplar-gui (gui/cmd/poplar-gui), found beside
+// it or in ../lib/poplar (cli.Window).
 package main
 
 import (
@@ -9,14 +11,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/poplar-mail/poplar/gui"
 	"github.com/poplar-mail/poplar/internal/cli"
 )
 
 func main() {
-	cli.AttachConsole() // poplar.exe (a GUI-subsystem program) writes to the console it was started from
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, RunGUI: gui.Run}, os.Args[1:])
+	code := cli.Main(ctx, &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, RunGUI: cli.Window{Args: os.Args[1:]}.Run}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

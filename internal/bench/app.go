@@ -26,6 +26,10 @@ const appReps = 3
 // Each run has fresh preferences, so the app opens the first account's Inbox. The usage of a run
 // is the wall time to that moment and the process's CPU time and resident set size then.
 func appOpen(bin, dataDir, name string, n int) ([]usage, error) {
+	// bin, the command line, hands over to the window program beside it (in the same process).
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(bin), "poplar-gui"), "./gui/cmd/poplar-gui").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./gui/cmd/poplar-gui: %v: %s", err, out)
+	}
 	tmp, err := os.MkdirTemp("", "poplar-bench-app-")
 	if err != nil {
 		return nil, err
