@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/poplar-mail/poplar/storage/mailview"
@@ -277,42 +276,55 @@ func (f *folder) saveIndex() {
 // scan lists new/ (when listNew) and cur/ (when listCur) and updates byKey, reading only files it
 // has not seen; entries in a subfolder it does not list are kept as they are. It returns the
 // entries it added and whether any entry went away.
+//
+// The files are read on every core while the listing goes on: the listing hands them over in
+// batches (scanBatch), and each reader keeps its buffers from one file to the next.
 func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err error) {
 	seen := make(map[string]bool, len(f.byKey))
 	listed := map[string]bool{"new": listNew, "cur": listCur}
-	type job struct{ key, name, sub string }
-	var todo []job
-	for _, sub := range []string{"new", "cur"} {
-		if !listed[sub] {
-			continue
-		}
-		d, err := os.Open(filepath.Join(f.path, sub))
-		if err != nil {
-			return nil, false, fmt.Errorf("storage: %w", err)
-		}
-		names, err := d.Readdirnames(-1)
-		d.Close()
-		if err != nil {
-			return nil, false, fmt.Errorf("storage: %w", err)
-		}
-		for _, name := range names {
-			if strings.HasPrefix(name, ".") {
-				continue
+	todo := make(chan *scanBatch, 64)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			buf := make([]byte, ingestBytes)
+			var z mailview.Summarizer
+			for b := range todo {
+				b.read(f, buf, &z)
 			}
-			key, flags := parseName(name)
-			if sub == "new" {
-				flags = 0
-			}
-			if seen[key] {
-				continue // the same message under two names (a crash mid-rename): show one
-			}
-			seen[key] = true
-			if e, ok := f.byKey[key]; ok {
-				e.name, e.sub, e.sum.Flags = name, sub, flags
-				continue
-			}
-			todo = append(todo, job{key, name, sub})
+		})
+	}
+	var batches []*scanBatch
+	b := &scanBatch{}
+	hand := func() { // hand b over to the readers
+		if len(b.jobs) > 0 {
+			batches = append(batches, b)
+			todo <- b
+			b = &scanBatch{}
 		}
+	}
+	err = f.list(listed, func(name, sub string) {
+		key, flags := parseName(name)
+		if sub == "new" {
+			flags = 0
+		}
+		if seen[key] {
+			return // the same message under two names (a crash mid-rename): show one
+		}
+		seen[key] = true
+		if e, ok := f.byKey[key]; ok {
+			e.name, e.sub, e.sum.Flags = name, sub, flags
+			return
+		}
+		b.jobs = append(b.jobs, scanJob{key, name, sub})
+		if len(b.jobs) == scanBatchFiles {
+			hand()
+		}
+	})
+	hand()
+	close(todo)
+	wg.Wait()
+	if err != nil {
+		return nil, false, err
 	}
 	for k, e := range f.byKey {
 		if !seen[k] && listed[e.sub] {
@@ -320,41 +332,15 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 			removed = true
 		}
 	}
-	// Read new files in parallel: a cold rebuild is bound by parsing, not by the disk.
-	// Each reader takes the next file by an atomic count, not a channel: no hand-over between
-	// goroutines for each file.
-	results := make([]*entry, len(todo))
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, ingestBytes)
-			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
-				j := todo[i]
-				e, err := ingest(filepath.Join(f.path, j.sub, j.name), buf)
-				if err != nil {
-					continue // vanished while we looked: the next refresh sees its new name
-				}
-				e.name, e.sub = j.name, j.sub
-				e.sum.Key, e.sum.Folder = j.key, f.name
-				_, e.sum.Flags = parseName(j.name)
-				if j.sub == "new" {
-					e.sum.Flags = 0
-				}
-				results[i] = e
-			}
-		}()
-	}
-	wg.Wait()
 	var found []*entry
-	for _, e := range results {
-		if e != nil {
-			f.byKey[e.sum.Key] = e
-			added = append(added, e)
-			if e.sum.UIDL != "" {
-				found = append(found, e)
+	for _, b := range batches {
+		for _, e := range b.out {
+			if e != nil {
+				f.byKey[e.sum.Key] = e
+				added = append(added, e)
+				if e.sum.UIDL != "" {
+					found = append(found, e)
+				}
 			}
 		}
 	}
@@ -365,24 +351,98 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 	return added, removed, nil
 }
 
+// list calls each with the name of every message file of the subfolders (new, cur) listed says
+// to list, a directory read at a time, so that the files of a big folder are read while it lists
+// the rest.
+func (f *folder) list(listed map[string]bool, each func(name, sub string)) error {
+	for _, sub := range []string{"new", "cur"} {
+		if !listed[sub] {
+			continue
+		}
+		d, err := os.Open(filepath.Join(f.path, sub))
+		if err != nil {
+			return fmt.Errorf("storage: %w", err)
+		}
+		for {
+			names, err := d.Readdirnames(scanBatchFiles)
+			for _, name := range names {
+				if !strings.HasPrefix(name, ".") {
+					each(name, sub)
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				d.Close()
+				return fmt.Errorf("storage: %w", err)
+			}
+		}
+		d.Close()
+	}
+	return nil
+}
+
+// scanBatchFiles is how many files the listing of scan hands over at once: few hand-overs
+// between goroutines, and the readers start after the first directory read.
+const scanBatchFiles = 256
+
+// scanJob is a file scan reads: its key, file name and subfolder.
+type scanJob struct{ key, name, sub string }
+
+// scanBatch is files scan hands over to a reader, and their entries (nil for a file that
+// vanished) once read.
+type scanBatch struct {
+	jobs []scanJob
+	out  []*entry
+}
+
+// read reads the batch's files into b.out with buf and z, a reader's own.
+func (b *scanBatch) read(f *folder, buf []byte, z *mailview.Summarizer) {
+	b.out = make([]*entry, len(b.jobs))
+	for i, j := range b.jobs {
+		e, err := ingestWith(filepath.Join(f.path, j.sub, j.name), buf, z)
+		if err != nil {
+			continue // vanished while we looked: the next refresh sees its new name
+		}
+		e.name, e.sub = j.name, j.sub
+		e.sum.Key, e.sum.Folder = j.key, f.name
+		_, e.sum.Flags = parseName(j.name)
+		if j.sub == "new" {
+			e.sum.Flags = 0
+		}
+		b.out[i] = e
+	}
+}
+
 // ingestBytes is how much of a message ingest reads at once: the header and the first text of
 // most messages, nearly all a summary needs (mailview.Summarize reads on from the file when it
 // needs more).
 const ingestBytes = 16 << 10
 
-// ingest reads a message file's summary.
+// ingest reads a message file's summary, with buf (ingestBytes long) as its buffer.
 func ingest(path string, buf []byte) (*entry, error) {
+	return ingestWith(path, buf, &mailview.Summarizer{})
+}
+
+// ingestWith is ingest with z's buffers for the summary: a reader of many files keeps one z.
+func ingestWith(path string, buf []byte, z *mailview.Summarizer) (*entry, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	return ingestFile(fh, filepath.Base(path), buf)
+	return ingestFileWith(fh, filepath.Base(path), buf, z)
 }
 
 // ingestFile reads the summary of the message file fh, whose name (which says when it was
 // received) is name, through buf.
 func ingestFile(fh *os.File, name string, buf []byte) (*entry, error) {
+	return ingestFileWith(fh, name, buf, &mailview.Summarizer{})
+}
+
+// ingestFileWith is ingestFile with z's buffers for the summary.
+func ingestFileWith(fh *os.File, name string, buf []byte, z *mailview.Summarizer) (*entry, error) {
 	fi, err := fh.Stat()
 	if err != nil {
 		return nil, err
@@ -402,7 +462,7 @@ func ingestFile(fh *os.File, name string, buf []byte) (*entry, error) {
 	if int64(n) < fi.Size() || n == len(buf) {
 		rest = io.MultiReader(bytes.NewReader(head), fh)
 	}
-	s, err := mailview.Summarize(rest)
+	s, err := z.Summarize(rest)
 	if err != nil {
 		return nil, err
 	}
