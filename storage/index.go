@@ -485,8 +485,40 @@ func (f *folder) resort() {
 	for _, e := range f.byKey {
 		f.sorted = append(f.sorted, e)
 	}
-	sort.Slice(f.sorted, func(i, j int) bool { return newer(f.sorted[i], f.sorted[j]) })
+	sortEntries(f.sorted, runtime.GOMAXPROCS(0))
 	f.countUnread()
+}
+
+// parallelSortMin is the fewest entries sortEntries sorts in pieces on several cores: below it,
+// starting a goroutine and merging cost more than they save.
+const parallelSortMin = 8192
+
+// sortEntries sorts es newest first (see newer) on as many as cores goroutines: the halves at
+// once, each in the same way, then one merge. The order is total (keys are unique), so the result
+// is the one a single sort gives.
+func sortEntries(es []*entry, cores int) {
+	if cores < 2 || len(es) < parallelSortMin {
+		sort.Slice(es, func(i, j int) bool { return newer(es[i], es[j]) })
+		return
+	}
+	a, b := es[:len(es)/2:len(es)/2], es[len(es)/2:]
+	var wg sync.WaitGroup
+	wg.Go(func() { sortEntries(a, cores/2) })
+	sortEntries(b, cores-cores/2)
+	wg.Wait()
+	a = append([]*entry(nil), a...) // es is written over from its start
+	i, j, k := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		if newer(b[j], a[i]) {
+			es[k] = b[j]
+			j++
+		} else {
+			es[k] = a[i]
+			i++
+		}
+		k++
+	}
+	copy(es[k:], a[i:]) // what is left of b is in place already
 }
 
 // newer is the folder order: newest first by Date, then by arrival, then by key.

@@ -5,7 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"testing"
+	"time"
 
 	"github.com/poplar-mail/poplar/internal/mailgen"
 )
@@ -71,6 +74,29 @@ func TestScanManyFiles(t *testing.T) {
 		}
 		if !ok || !reflect.DeepEqual(got, w) {
 			t.Errorf("summary of %q:\n%+v\nwant\n%+v", got.Key, got, w)
+		}
+	}
+}
+
+// TestSortEntries: the folder order sorted on several cores is the order one sort gives, for any
+// number of cores, with Dates and arrival times that repeat (the key decides).
+func TestSortEntries(t *testing.T) {
+	for _, n := range []int{0, 1, 100, parallelSortMin - 1, parallelSortMin, 3*parallelSortMin + 7} {
+		for _, cores := range []int{1, 2, 3, 4} {
+			es := make([]*entry, n)
+			for i := range es {
+				e := &entry{}
+				e.sum.Key = fmt.Sprintf("k%06d", (i*7919)%max(n, 1))
+				e.sum.Date = time.Unix(int64(i*31%97), 0)
+				e.sum.Received = time.Unix(int64(i%5), 0)
+				es[i] = e
+			}
+			want := slices.Clone(es)
+			sort.Slice(want, func(i, j int) bool { return newer(want[i], want[j]) })
+			sortEntries(es, cores)
+			if !slices.Equal(es, want) {
+				t.Errorf("%d entries on %d cores: not in the order of one sort", n, cores)
+			}
 		}
 	}
 }
