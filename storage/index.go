@@ -425,42 +425,33 @@ func ingest(path string, buf []byte) (*entry, error) {
 	return ingestWith(path, buf, &mailview.Summarizer{})
 }
 
-// ingestWith is ingest with z's buffers for the summary: a reader of many files keeps one z.
-func ingestWith(path string, buf []byte, z *mailview.Summarizer) (*entry, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	return ingestFileWith(fh, filepath.Base(path), buf, z)
-}
-
 // ingestFile reads the summary of the message file fh, whose name (which says when it was
 // received) is name, through buf.
 func ingestFile(fh *os.File, name string, buf []byte) (*entry, error) {
-	return ingestFileWith(fh, name, buf, &mailview.Summarizer{})
-}
-
-// ingestFileWith is ingestFile with z's buffers for the summary.
-func ingestFileWith(fh *os.File, name string, buf []byte, z *mailview.Summarizer) (*entry, error) {
 	fi, err := fh.Stat()
 	if err != nil {
 		return nil, err
 	}
+	return summarizeFile(fh, fi.Size(), fi.ModTime(), name, buf, &mailview.Summarizer{})
+}
+
+// summarizeFile reads the summary of a message file of size bytes, last modified at mod, named
+// name, from r (at its start), through buf and z.
+func summarizeFile(r io.Reader, size int64, mod time.Time, name string, buf []byte, z *mailview.Summarizer) (*entry, error) {
 	// A file that fits is read in one call, without a second one to find its end.
-	n, err := io.ReadFull(fh, buf[:min(fi.Size(), int64(len(buf)))])
+	n, err := io.ReadFull(r, buf[:min(size, int64(len(buf)))])
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return nil, err
 	}
 	head := buf[:n]
 	e := &entry{}
-	e.sum.Size = fi.Size()
-	e.sum.Received = receivedTime(name, fi.ModTime())
+	e.sum.Size = size
+	e.sum.Received = receivedTime(name, mod)
 	own := ownFields(head)
 	e.sum.UIDL, e.sum.Partial, e.sum.ServerSize = own.uidl, own.partial, own.serverSize
 	var rest io.Reader = bytes.NewReader(head)
-	if int64(n) < fi.Size() || n == len(buf) {
-		rest = io.MultiReader(bytes.NewReader(head), fh)
+	if int64(n) < size || n == len(buf) {
+		rest = io.MultiReader(bytes.NewReader(head), r)
 	}
 	s, err := z.Summarize(rest)
 	if err != nil {
