@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -55,14 +56,20 @@ var keySeq atomic.Uint64
 func newKey(t time.Time) string {
 	var rnd [4]byte
 	rand.Read(rnd[:])
+	return strconv.FormatInt(t.Unix(), 10) + ".M" + strconv.Itoa(t.Nanosecond()/1000) + "P" + strconv.Itoa(os.Getpid()) +
+		"Q" + strconv.FormatUint(keySeq.Add(1), 10) + "R" + hex.EncodeToString(rnd[:]) + "." + maildirHost()
+}
+
+// maildirHost is the host part of the names newKey makes: the host name with '/', ':' and '.'
+// replaced as the Maildir specification says. It is read once, not for every message.
+var maildirHost = sync.OnceValue(func() string {
 	host, _ := os.Hostname()
 	host = strings.NewReplacer("/", `\057`, ":", `\072`, ".", "_").Replace(host)
 	if host == "" {
 		host = "localhost"
 	}
-	return strconv.FormatInt(t.Unix(), 10) + ".M" + strconv.Itoa(t.Nanosecond()/1000) + "P" + strconv.Itoa(os.Getpid()) +
-		"Q" + strconv.FormatUint(keySeq.Add(1), 10) + "R" + hex.EncodeToString(rnd[:]) + "." + host
-}
+	return host
+})
 
 // Deliver streams r into a new file in tmp/ with Poplar's own lines in front (X-Poplar-UIDL when
 // info.UIDL is set, X-Poplar-Partial with info.ServerSize when info.Partial is), and returns the
