@@ -165,7 +165,7 @@ func (b *Batch) Commit() ([]Summary, error) {
 	// Their files are opened here, before they are renamed.
 	files := make([]*os.File, len(pend))
 	for i, p := range pend {
-		files[i], _ = os.Open(p.tmp) // nil on failure: the next listing of new/ reads it
+		files[i], _ = os.Open(p.tmp) // nil on failure (too many open files?): read in new/ below
 	}
 	summaries := make(chan []*entry, 1)
 	go func() { summaries <- summarize(pend, files) }()
@@ -173,7 +173,16 @@ func (b *Batch) Commit() ([]Summary, error) {
 		<-summaries // done reading the files before the caller may remove them
 		return nil, err
 	}
-	return b.s.addDelivered(pend, <-summaries)
+	ents := <-summaries
+	for i, e := range ents {
+		if e == nil {
+			fh, err := os.Open(filepath.Join(b.s.maildir, "new", pend[i].key))
+			if err == nil {
+				ents[i] = summarizeOne(pend[i], fh, make([]byte, ingestBytes))
+			}
+		}
+	}
+	return b.s.addDelivered(pend, ents)
 }
 
 // makeDurable syncs the pending messages' data, renames them into new/, syncs new/ and appends
@@ -203,24 +212,30 @@ func (b *Batch) makeDurable(pend []pendingMsg) error {
 }
 
 // summarize reads the summary of each pending message from its open file (nil: not opened) and
-// closes the file; an entry is nil where a summary could not be read. The file keeps its name
-// (the key) in new/, which is all a summary takes from the name.
+// closes the file; an entry is nil where a summary could not be read.
 func summarize(pend []pendingMsg, files []*os.File) []*entry {
 	out := make([]*entry, len(pend))
 	buf := make([]byte, ingestBytes)
 	for i, p := range pend {
-		if files[i] == nil {
-			continue
-		}
-		e, err := ingestFile(files[i], p.key, buf)
-		files[i].Close()
-		if err == nil {
-			e.name, e.sub = p.key, "new"
-			e.sum.Key, e.sum.Folder = p.key, Inbox
-			out[i] = e
+		if files[i] != nil {
+			out[i] = summarizeOne(p, files[i], buf)
 		}
 	}
 	return out
+}
+
+// summarizeOne reads the summary of the pending message p from its open file fh, in tmp/ or
+// new/ (the key is its name in both, and all a summary takes from the name), and closes fh. It
+// returns nil when the file cannot be read.
+func summarizeOne(p pendingMsg, fh *os.File, buf []byte) *entry {
+	defer fh.Close()
+	e, err := ingestFile(fh, p.key, buf)
+	if err != nil {
+		return nil
+	}
+	e.name, e.sub = p.key, "new"
+	e.sum.Key, e.sum.Folder = p.key, Inbox
+	return e
 }
 
 // addDelivered puts the messages of pend, just renamed into new/ with the summaries ents (nil
@@ -229,7 +244,7 @@ func summarize(pend []pendingMsg, files []*os.File) []*entry {
 // folder's stamp of new/ is cleared: other programs may have changed new/ too since it was last
 // listed, so the next refresh other than a commit's (a reader's, or Close's) lists new/ once and
 // finds anything else, and an index file saved meanwhile is not in step with the folder. A
-// message whose summary could not be read is found by that listing too.
+// message whose summary could not be read (ents[i] nil) is found by that listing too.
 func (s *Store) addDelivered(pend []pendingMsg, ents []*entry) ([]Summary, error) {
 	s.mu.Lock()
 	f := s.folders[Inbox]
