@@ -304,7 +304,12 @@ func (w *walker) top(r io.Reader) ([]segment, error) {
 	if dropped > 0 {
 		w.warn("%d malformed header lines were skipped", dropped)
 	}
-	e, err := z.readEntity(clean, br)
+	var e *message.Entity
+	if w.summary {
+		e, err = z.summaryEntity(clean, br)
+	} else {
+		e, err = z.readEntity(clean, br)
+	}
 	if rec.err != nil {
 		return nil, fmt.Errorf("mailview: %w", rec.err)
 	}
@@ -340,6 +345,40 @@ func (z *Summarizer) readEntity(clean []byte, br *bufio.Reader) (*message.Entity
 		return nil, err
 	}
 	return message.New(message.Header{Header: h}, br)
+}
+
+// summaryEntity is readEntity for Summarize, which reads the header only while it summarizes:
+// the header is made from clean a field at a time with textproto.Header.AddRaw, which takes a
+// field's name and value from its lines as ReadHeader does, without ReadHeader's copy of every
+// line. ReadHeader never fails on a clean block (sanitizeHeader keeps only well-formed fields and
+// ends it with a blank line), so neither does this. The header's raw fields point into clean.
+func (z *Summarizer) summaryEntity(clean []byte, br *bufio.Reader) (*message.Entity, error) {
+	z.fields = z.fields[:0]
+	for rest := clean; ; {
+		end := lineEnd(rest, 0)
+		if end <= 2 {
+			break // the blank line that ends the block
+		}
+		for end < len(rest) && (rest[end] == ' ' || rest[end] == '\t') {
+			end = lineEnd(rest, end) // a continuation line
+		}
+		z.fields = append(z.fields, rest[:end])
+		rest = rest[end:]
+	}
+	var h textproto.Header
+	for i := len(z.fields) - 1; i >= 0; i-- {
+		h.AddRaw(z.fields[i]) // AddRaw puts a field before the others, as ReadHeader keeps them
+	}
+	return message.New(message.Header{Header: h}, br)
+}
+
+// lineEnd returns the end of the line of b that starts at i, after its line break (the end of b
+// when it has none).
+func lineEnd(b []byte, i int) int {
+	if j := bytes.IndexByte(b[i:], '\n'); j >= 0 {
+		return i + j + 1
+	}
+	return len(b)
 }
 
 // countingReader counts the bytes read and remembers the first error other than io.EOF.

@@ -54,6 +54,7 @@ type Summarizer struct {
 	cleanReader bytes.Reader  // clean, read by hr
 	hr          *bufio.Reader // clean, for the header parser (readEntity)
 	raw         []byte        // the start of a text part (walker.previewText)
+	fields      [][]byte      // the fields of clean (summaryEntity)
 }
 
 // headerReaderSize is the buffer of the header parser's reader: any size works (it reads a line
