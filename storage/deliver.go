@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/poplar-mail/poplar/storage/mailview"
 )
 
 // DeliverInfo describes a message being delivered.
@@ -178,7 +180,7 @@ func (b *Batch) Commit() ([]Summary, error) {
 		if e == nil {
 			fh, err := os.Open(filepath.Join(b.s.maildir, "new", pend[i].key))
 			if err == nil {
-				ents[i] = summarizeOne(pend[i], fh, make([]byte, ingestBytes))
+				ents[i] = summarizeOne(pend[i], fh, make([]byte, ingestBytes), &mailview.Summarizer{})
 			}
 		}
 	}
@@ -216,9 +218,10 @@ func (b *Batch) makeDurable(pend []pendingMsg) error {
 func summarize(pend []pendingMsg, files []*os.File) []*entry {
 	out := make([]*entry, len(pend))
 	buf := make([]byte, ingestBytes)
+	var z mailview.Summarizer
 	for i, p := range pend {
 		if files[i] != nil {
-			out[i] = summarizeOne(p, files[i], buf)
+			out[i] = summarizeOne(p, files[i], buf, &z)
 		}
 	}
 	return out
@@ -227,9 +230,9 @@ func summarize(pend []pendingMsg, files []*os.File) []*entry {
 // summarizeOne reads the summary of the pending message p from its open file fh, in tmp/ or
 // new/ (the key is its name in both, and all a summary takes from the name), and closes fh. It
 // returns nil when the file cannot be read.
-func summarizeOne(p pendingMsg, fh *os.File, buf []byte) *entry {
+func summarizeOne(p pendingMsg, fh *os.File, buf []byte, z *mailview.Summarizer) *entry {
 	defer fh.Close()
-	e, err := ingestFile(fh, p.key, buf)
+	e, err := ingestFile(fh, p.key, buf, z)
 	if err != nil {
 		return nil
 	}
@@ -279,6 +282,7 @@ func (f *folder) add(pend []pendingMsg, ents []*entry) (out []Summary, ok bool) 
 		}
 	}
 	f.merge(added)
+	f.unread += len(added) // in new/: no flags
 	f.stampNew = 0
 	f.dirty = true
 	if time.Since(f.written) > indexWriteInterval {

@@ -245,7 +245,8 @@ func (f *folder) refresh() error {
 	f.stampNew, f.stampCur = sn, sc
 	f.loaded = true
 	if wasLoaded && !removed {
-		f.merge(added) // the usual case while mail arrives: no full sort per commit
+		f.merge(added)  // the usual case while mail arrives: no full sort per commit
+		f.countUnread() // flags may have changed under new names
 	} else {
 		f.resort()
 	}
@@ -426,13 +427,13 @@ func ingest(path string, buf []byte) (*entry, error) {
 }
 
 // ingestFile reads the summary of the message file fh, whose name (which says when it was
-// received) is name, through buf.
-func ingestFile(fh *os.File, name string, buf []byte) (*entry, error) {
+// received) is name, through buf and z's buffers.
+func ingestFile(fh *os.File, name string, buf []byte, z *mailview.Summarizer) (*entry, error) {
 	fi, err := fh.Stat()
 	if err != nil {
 		return nil, err
 	}
-	return summarizeFile(fh, fi.Size(), fi.ModTime(), name, buf, &mailview.Summarizer{})
+	return summarizeFile(fh, fi.Size(), fi.ModTime(), name, buf, z)
 }
 
 // summarizeFile reads the summary of a message file of size bytes, last modified at mod, named
@@ -525,7 +526,8 @@ func newer(x, y *entry) bool {
 }
 
 // merge puts added entries (already in byKey) into the sorted list, which holds every other
-// entry of byKey in order: a sort of the few new ones and one linear merge.
+// entry of byKey in order: a sort of the few new ones and one linear merge. It leaves the
+// unread count to the caller.
 func (f *folder) merge(added []*entry) {
 	if len(added) > 0 {
 		sort.Slice(added, func(i, j int) bool { return newer(added[i], added[j]) })
@@ -543,7 +545,6 @@ func (f *folder) merge(added []*entry) {
 		out = append(append(out, f.sorted[i:]...), added[j:]...)
 		f.sorted = out
 	}
-	f.countUnread() // flags may have changed under new names
 }
 
 func (f *folder) countUnread() {
