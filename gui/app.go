@@ -401,7 +401,7 @@ func (u *UI) loadFolder(name, folder string) {
 				u.setStatus(fmt.Sprintf("Cannot read %s/%s: %v", name, folder, err))
 				return
 			}
-			u.list.model.set(sums)
+			u.setList(sums)
 			u.env.Logf("listed %d messages in %s/%s", len(sums), name, folder)
 			if u.restoring != "" {
 				key := u.restoring

@@ -48,9 +48,11 @@ func parseSortOrder(s string) sortOrder {
 // selection. It is plain data with no Fyne in it, so it is tested and benchmarked at 100,000
 // messages. Items never move in the items slice (indices are stable); order and view hold indices.
 type listModel struct {
-	items  []storage.Summary
-	search []string // lower-cased "from subject" per item
-	gone   []bool   // removed items (tombstones until the next set)
+	items []storage.Summary
+	// search is the lower-cased "from subject" of each item, made when a filter first needs it
+	// (nil until then: at 100,000 messages it is some 8 MB the app does not otherwise use).
+	search []string
+	gone   []bool // removed items (tombstones until the next set)
 	byKey  map[string]int
 	order  []int // live items in sort order
 	view   []int // the rows shown: order filtered by query
@@ -71,12 +73,11 @@ type listModel struct {
 // the keys that are still there.
 func (m *listModel) set(sums []storage.Summary) {
 	m.items = sums
-	m.search = make([]string, len(sums))
+	m.search = nil
 	m.gone = make([]bool, len(sums))
 	m.byKey = make(map[string]int, len(sums))
 	m.order = make([]int, len(sums))
 	for i := range sums {
-		m.search[i] = searchText(&sums[i])
 		m.byKey[sums[i].Key] = i
 		m.order[i] = i
 	}
@@ -230,6 +231,12 @@ func (m *listModel) filter(q string) {
 		m.view = append(m.view[:0], m.order...)
 		return
 	}
+	if m.search == nil {
+		m.search = make([]string, len(m.items))
+		for i := range m.items {
+			m.search[i] = searchText(&m.items[i])
+		}
+	}
 	if cap(m.view) < len(m.order) {
 		m.view = make([]int, 0, len(m.order))
 	}
@@ -259,12 +266,16 @@ func (m *listModel) insert(sums ...storage.Summary) {
 	for _, s := range sums {
 		if i, ok := m.byKey[s.Key]; ok && !m.gone[i] {
 			m.items[i] = s
-			m.search[i] = searchText(&m.items[i])
+			if m.search != nil {
+				m.search[i] = searchText(&m.items[i])
+			}
 			continue
 		}
 		i := len(m.items)
 		m.items = append(m.items, s)
-		m.search = append(m.search, searchText(&m.items[i]))
+		if m.search != nil {
+			m.search = append(m.search, searchText(&m.items[i]))
+		}
 		m.gone = append(m.gone, false)
 		m.byKey[s.Key] = i
 		if m.threaded {

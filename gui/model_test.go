@@ -49,6 +49,31 @@ func TestListModelFilter(t *testing.T) {
 	}
 }
 
+// TestListModelFilterSeesChanges: the filter's text is made when it is first needed, and then
+// follows messages that arrive or change, whichever comes first.
+func TestListModelFilterSeesChanges(t *testing.T) {
+	changed := dated("k1", "Sender 1", "Renamed subject", 2, 1)
+	for _, filterFirst := range []bool{false, true} {
+		var m listModel
+		m.set(sums(10))
+		if filterFirst {
+			m.filter("arrived")
+		}
+		m.insert(dated("new", "Someone", "Arrived today", 3, 1), changed)
+		m.filter("arrived")
+		if m.len() != 1 || m.at(0).Key != "new" {
+			t.Errorf("filter first %v: filter(arrived) after insert shows %d rows", filterFirst, m.len())
+		}
+		m.filter("renamed")
+		if m.len() != 1 || m.at(0).Key != "k1" {
+			t.Errorf("filter first %v: filter(renamed) after an update in place shows %d rows", filterFirst, m.len())
+		}
+		if m.filter("number"); m.len() != 9 {
+			t.Errorf("filter first %v: filter(number) shows %d rows, want the 9 unchanged", filterFirst, m.len())
+		}
+	}
+}
+
 // BenchmarkListModelOpen100k measures loading a 100,000-message folder into the list model.
 func BenchmarkListModelOpen100k(b *testing.B) {
 	s := sums(100000)
