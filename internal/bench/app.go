@@ -19,56 +19,72 @@ import (
 // appReps is how many times the app is started for the app measurement.
 const appReps = 3
 
+// appQuery is what the app measurement types into the window's search box once the list is
+// shown: a word in every message, so that the search lists its most hits (searchLimit in gui).
+const appQuery = "the"
+
+// appSettle is how long after showing the search results the app's memory is read (it gives the
+// memory of a big list back 2 s after the list goes: setList in gui).
+const appSettle = 3 * time.Second
+
 // appOpen measures the desktop app as a user starts it (the real binary, under Xvfb when there is
 // no display, in a D-Bus session of its own): from the start of the process to the moment its
 // message list holds the n messages of the account's Inbox (the app logs "listed N messages"),
 // that is startup to a usable window with that folder open, the Inbox's index already written.
 // Each run has fresh preferences, so the app opens the first account's Inbox. The usage of a run
 // is the wall time to that moment and the process's CPU time and resident set size then.
-func appOpen(bin, dataDir, name string, n int) ([]usage, error) {
+//
+// Then it types appQuery into the window's search box (xdotool: Ctrl+F and the keys) and waits
+// for the app to show the results (it logs `search "the": N of M shown`): the full-text index,
+// which must have been built, is open then. The second usage of a run is the time from the first
+// key to that line (the typing pause the app waits for included), and the process's CPU time and
+// resident set size appSettle later: the app with the folder listed and the search index open,
+// once it has given back what the folder's list no longer needs.
+func appOpen(bin, dataDir, name string, n int) (listed, searched []usage, err error) {
 	// bin, the command line, hands over to the window program beside it (in the same process).
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(bin), "poplar-gui"), "./gui/cmd/poplar-gui").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./gui/cmd/poplar-gui: %v: %s", err, out)
+		return nil, nil, fmt.Errorf("go build ./gui/cmd/poplar-gui: %v: %s", err, out)
 	}
 	tmp, err := os.MkdirTemp("", "poplar-bench-app-")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer os.RemoveAll(tmp)
 	a := account.New(name, "127.0.0.1", "bench")
 	a.Enabled, a.CheckAtStartup = false, false // nothing but the open: no check, no keyring
 	cfgDir := filepath.Join(tmp, "config")
 	if err := (&account.Config{Accounts: []account.Account{a}}).Save(cfgDir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	runtimeDir := filepath.Join(tmp, "xdg-runtime")
 	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env := append(os.Environ(), "XDG_RUNTIME_DIR="+runtimeDir)
 	if os.Getenv("DISPLAY") == "" {
 		display, stop, err := startXvfb()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer stop()
 		env = append(env, "DISPLAY="+display)
 	}
-	var runs []usage
 	for i := range appReps {
 		home := filepath.Join(tmp, fmt.Sprintf("home%d", i)) // fresh preferences: no last folder
-		u, err := appRun(bin, append(env, "XDG_CONFIG_HOME="+home), cfgDir, dataDir, fmt.Sprintf("listed %d messages in %s/Inbox", n, name))
+		l, s, err := appRun(bin, append(env, "XDG_CONFIG_HOME="+home), cfgDir, dataDir, fmt.Sprintf("listed %d messages in %s/Inbox", n, name))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		fmt.Printf("%-52s %8.3f s   %6.1f MiB RSS, %.2f s CPU\n", fmt.Sprintf("app: start to the list shown (run %d)", i+1), u.wall.Seconds(), u.mib, u.cpu.Seconds())
-		runs = append(runs, u)
+		fmt.Printf("%-52s %8.3f s   %6.1f MiB RSS, %.2f s CPU\n", fmt.Sprintf("app: start to the list shown (run %d)", i+1), l.wall.Seconds(), l.mib, l.cpu.Seconds())
+		fmt.Printf("%-52s %8.3f s   %6.1f MiB RSS, %.2f s CPU\n", fmt.Sprintf("app: then a search, results shown (run %d)", i+1), s.wall.Seconds(), s.mib, s.cpu.Seconds())
+		listed, searched = append(listed, l), append(searched, s)
 	}
-	return runs, nil
+	return listed, searched, nil
 }
 
-// appRun starts the app once and waits, at most a minute, for the line want in its log.
-func appRun(bin string, env []string, cfgDir, dataDir, want string) (usage, error) {
+// appRun starts the app once and waits, at most a minute, for the line want in its log, then
+// searches for appQuery in its window and waits for the results (see appOpen).
+func appRun(bin string, env []string, cfgDir, dataDir, want string) (listed, searched usage, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// The shell says its process ID and becomes the app: that is the process to read.
@@ -79,11 +95,11 @@ func appRun(bin string, env []string, cfgDir, dataDir, want string) (usage, erro
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return usage{}, err
+		return usage{}, usage{}, err
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return usage{}, fmt.Errorf("starting the app: %w", err)
+		return usage{}, usage{}, fmt.Errorf("starting the app: %w", err)
 	}
 	defer func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -92,22 +108,43 @@ func appRun(bin string, env []string, cfgDir, dataDir, want string) (usage, erro
 	pid := 0
 	var log strings.Builder
 	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		line := sc.Text()
-		log.WriteString(line + "\n")
-		if _, p, ok := strings.Cut(line, "poplar-bench-pid "); ok && pid == 0 {
-			pid, _ = strconv.Atoi(strings.Fields(p + " x")[0])
-		}
-		if strings.Contains(line, want) {
-			u := usage{wall: time.Since(start)}
-			if pid == 0 {
-				return u, fmt.Errorf("the app's process ID was not in its log: %s", log.String())
+	// wait reads the log until a line holding text; ok is false at its end.
+	wait := func(text string) bool {
+		for sc.Scan() {
+			line := sc.Text()
+			log.WriteString(line + "\n")
+			if _, p, ok := strings.Cut(line, "poplar-bench-pid "); ok && pid == 0 {
+				pid, _ = strconv.Atoi(strings.Fields(p + " x")[0])
 			}
-			u.mib, u.cpu = procUsage(pid)
-			return u, nil
+			if strings.Contains(line, text) {
+				return true
+			}
+		}
+		return false
+	}
+	if !wait(want) {
+		return usage{}, usage{}, fmt.Errorf("the app never logged %q: %s", want, log.String())
+	}
+	listed.wall = time.Since(start)
+	if pid == 0 {
+		return usage{}, usage{}, fmt.Errorf("the app's process ID was not in its log: %s", log.String())
+	}
+	listed.mib, listed.cpu = procUsage(pid)
+	typed := time.Now()
+	for _, keys := range [][]string{{"key", "ctrl+f"}, {"type", "--delay", "20", appQuery}} {
+		x := exec.CommandContext(ctx, "xdotool", keys...)
+		x.Env = env
+		if out, err := x.CombinedOutput(); err != nil {
+			return usage{}, usage{}, fmt.Errorf("xdotool %s: %v: %s", strings.Join(keys, " "), err, out)
 		}
 	}
-	return usage{}, fmt.Errorf("the app never logged %q: %s", want, log.String())
+	if !wait(fmt.Sprintf("search %q: ", appQuery)) {
+		return usage{}, usage{}, fmt.Errorf("the app never showed the results of a search: %s", log.String())
+	}
+	searched.wall = time.Since(typed)
+	time.Sleep(appSettle)
+	searched.mib, searched.cpu = procUsage(pid)
+	return listed, searched, nil
 }
 
 // procUsage reads a running process's resident set size (MiB) and CPU time from /proc.
