@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Summary is what the message list shows of one message, taken once at ingest.
@@ -153,7 +154,7 @@ func displayName(a Address) string {
 // when there is more.
 func preview(text string) string {
 	var b strings.Builder
-	n := 0
+	n := 0 // runes written
 	for text != "" {
 		line := text
 		if i := strings.IndexByte(text, '\n'); i >= 0 {
@@ -166,15 +167,17 @@ func preview(text string) string {
 			continue
 		}
 		for t != "" {
-			f := t
-			if i := strings.IndexFunc(t, unicode.IsSpace); i >= 0 {
-				f, t = t[:i], strings.TrimLeftFunc(t[i:], unicode.IsSpace)
-			} else {
-				t = ""
-			}
+			end, ascii := wordEnd(t)
+			f := t[:end]
+			t = strings.TrimLeftFunc(t[end:], unicode.IsSpace)
 			if b.Len() > 0 {
 				b.WriteByte(' ')
 				n++
+			}
+			if ascii && n+len(f) <= PreviewLength {
+				b.WriteString(f) // every rune fits: the same as a rune at a time, at once
+				n += len(f)
+				continue
 			}
 			for _, r := range f {
 				if n >= PreviewLength {
@@ -186,4 +189,26 @@ func preview(text string) string {
 		}
 	}
 	return b.String()
+}
+
+// wordEnd returns the index of the first white space (unicode.IsSpace) in t, len(t) when there
+// is none, and whether t up to it is ASCII. An ASCII byte is tested without decoding it.
+func wordEnd(t string) (end int, ascii bool) {
+	ascii = true
+	for i := 0; i < len(t); {
+		if c := t[i]; c < utf8.RuneSelf {
+			if c == ' ' || c >= '\t' && c <= '\r' {
+				return i, ascii
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(t[i:])
+		if unicode.IsSpace(r) {
+			return i, ascii
+		}
+		ascii = false
+		i += size
+	}
+	return len(t), ascii
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -225,6 +226,60 @@ func FuzzSummarize(f *testing.F) {
 		got, err := z.Summarize(bytes.NewReader(raw))
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("reused Summarizer gave\n%#v, %v\nwant\n%#v", got, err, want)
+		}
+	})
+}
+
+// previewByRune is preview as it was written first, a rune at a time: the reference FuzzPreview
+// holds preview to.
+func previewByRune(text string) string {
+	var b strings.Builder
+	n := 0
+	for text != "" {
+		line := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		t := strings.TrimSpace(line)
+		if t == "" || t[0] == '>' {
+			continue
+		}
+		for t != "" {
+			f := t
+			if i := strings.IndexFunc(t, unicode.IsSpace); i >= 0 {
+				f, t = t[:i], strings.TrimLeftFunc(t[i:], unicode.IsSpace)
+			} else {
+				t = ""
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+				n++
+			}
+			for _, r := range f {
+				if n >= PreviewLength {
+					return b.String() + "…"
+				}
+				b.WriteRune(r)
+				n++
+			}
+		}
+	}
+	return b.String()
+}
+
+// FuzzPreview: preview, which copies a word of ASCII that fits at once, gives what the preview of
+// a rune at a time gives, for any text (spaces of every kind, invalid UTF-8, cuts inside words).
+func FuzzPreview(f *testing.F) {
+	word := strings.Repeat("x", PreviewLength-1)
+	for _, s := range []string{"", "Hello   there,\n\n  see you.", "> quoted\nanswer", word + " yz", word + "é more", "a\u00a0b\u0085c\u2003d\x0be\ff",
+		strings.Repeat("word ", 40), "\xff\xfe bad", "x " + strings.Repeat("é", 200), strings.Repeat("ab\t", 80)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := preview(s), previewByRune(s); got != want {
+			t.Errorf("preview(%q) = %q, want %q", s, got, want)
 		}
 	})
 }
