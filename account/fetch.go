@@ -327,11 +327,13 @@ func (f *fetcher) session(ctx context.Context) error {
 	po.MaxMessageSize = f.opts.MaxMessageSize
 	// Read the ledger and the folders' indexes while the server is dialled and lists its
 	// messages: on a check with nothing new, that local work takes about as long as the network's.
-	// The lookup below repeats it cheaply and reports its errors.
+	// The fetch lock is held, so nothing but this session records a UIDL meanwhile.
+	var lookup func([]string) []storage.LedgerEntry
+	var lookupErr error
 	warm := make(chan struct{})
 	go func() {
 		defer close(warm)
-		f.store.LedgerLookup(nil)
+		lookup, lookupErr = f.store.LedgerSnapshot()
 	}()
 	defer func() { <-warm }()
 	c, err := dialSignIn(ctx, f.a, f.opts.Secrets, po)
@@ -346,10 +348,11 @@ func (f *fetcher) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	known, err := f.store.LedgerLookup(uidsOf(msgs))
-	if err != nil {
-		return err
+	<-warm
+	if lookupErr != nil {
+		return lookupErr
 	}
+	known := lookup(uidsOf(msgs))
 	var todo []message
 	var totalBytes int64
 	for i, m := range msgs {
