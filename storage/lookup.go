@@ -3,6 +3,7 @@ package storage
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"os"
@@ -19,7 +20,9 @@ import (
 // When this Store has not loaded the folder and its index file is in step with it (neither new/
 // nor cur/ changed since the file was written, as Newest checks), SummariesOf reads the index file
 // from its start only until it has found every key, decoding only their records: a search's
-// newest hits are near the start. Otherwise it loads the folder, as Summaries does.
+// newest hits are near the start. Otherwise, and when it is given a quarter of the folder's keys
+// or more (their records are all over the file, and the next such call would read it all again),
+// it loads the folder, as Summaries does.
 func (s *Store) SummariesOf(folderName string, keys []string) ([]Summary, error) {
 	if folderName == "" {
 		folderName = Inbox
@@ -96,6 +99,10 @@ func (f *folder) find(key string, next *int) *entry {
 // lookupRead is the buffer through which summariesFromIndex reads an index file.
 const lookupRead = 256 << 10
 
+// errManyKeys: readIndexKeys was asked for so many of the folder's keys (1/walkShare or more)
+// that loading the folder is the better way.
+var errManyKeys = errors.New("storage: many keys: load the folder")
+
 // summariesFromIndex is SummariesOf from the index file; ok is false when that cannot be trusted
 // or does not apply (the folder is loaded here; the file is missing, damaged or behind the
 // folder), and SummariesOf takes the long way.
@@ -156,6 +163,9 @@ func readIndexKeys(r io.Reader, folderName string, keys []string) (indexHeader, 
 	h, err := decodeIndexHeader(head)
 	if err != nil {
 		return indexHeader{}, nil, err
+	}
+	if len(want) > 1 && len(want) >= h.count/walkShare {
+		return indexHeader{}, nil, errManyKeys
 	}
 	br.Discard(h.size)
 	var (
