@@ -30,7 +30,8 @@ type Env struct {
 	Getenv func(string) string
 	// Secrets stores passwords; nil means the OS keyring.
 	Secrets account.SecretStore
-	// RunGUI starts the desktop app; nil means "no GUI in this build" and `poplar` prints usage.
+	// RunGUI starts the desktop app: gui.Run in poplar-gui, Window.Run (the hand-over to poplar-gui)
+	// in poplar; nil means "no GUI in this build" and `poplar` prints usage.
 	RunGUI func(ctx context.Context, g Globals, args []string) error
 }
 

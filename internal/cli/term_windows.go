@@ -17,10 +17,11 @@ func isTerminal(w io.Writer) bool {
 	return windows.GetConsoleMode(windows.Handle(f.Fd()), &mode) == nil
 }
 
-// AttachConsole lets poplar.exe, a GUI-subsystem program (no console window of its own when
-// started from Explorer), be a command-line program too: when one of its standard handles is
-// missing and the program that started it (cmd.exe, PowerShell) has a console, it attaches to that
-// console (AttachConsole(ATTACH_PARENT_PROCESS)) and writes to and reads from it. Handles that were
+// AttachConsole lets poplar-gui.exe, a GUI-subsystem program (no console window of its own when
+// started from Explorer), be a command-line program too (poplar.exe, a console program, needs it
+// not): when one of its standard handles is missing and the program that started it (cmd.exe,
+// PowerShell) has a console, it attaches to that console (AttachConsole(ATTACH_PARENT_PROCESS))
+// and writes to and reads from it. Handles that were
 // redirected (to a file or a pipe) are kept as they are. Started from Explorer it changes nothing.
 func AttachConsole() {
 	std := []struct {
