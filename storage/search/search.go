@@ -23,6 +23,7 @@
 package search
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -590,9 +591,13 @@ type docAnalyzer struct {
 	prevPos    int
 	prevCommon bool
 	gram       []byte // a pair's term
+
+	br *bufio.Reader // what extract reads a message through
 }
 
-func newDocAnalyzer() *docAnalyzer { return &docAnalyzer{a: newAnalyzer(), idx: map[string]int{}} }
+func newDocAnalyzer() *docAnalyzer {
+	return &docAnalyzer{a: newAnalyzer(), idx: map[string]int{}, br: newExtractReader()}
+}
 
 // field adds the terms of one field's text, and each pair of neighbouring words whose first is
 // common (isCommon), as a term of gramField(f) at the first word's position.
@@ -668,7 +673,7 @@ func appendUvarint(b []byte, v uint32) []byte {
 
 // analyzeMessage reads one message and returns its postings.
 func (x *Index) analyzeMessage(da *docAnalyzer, w *want) (*docTerms, error) {
-	m, err := extract(func() (io.ReadCloser, error) { return x.store.OpenMessage(w.folder, w.key) })
+	m, err := extract(func() (io.ReadCloser, error) { return x.store.OpenMessage(w.folder, w.key) }, da.br)
 	if err != nil {
 		return nil, err
 	}
