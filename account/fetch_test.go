@@ -461,3 +461,54 @@ func TestStoreDirPerAccount(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestFetchIndexIsAScans: after a fetch in several commit groups, during which another program
+// drops a message into new/, the Inbox index the store saves at Close holds every fetched message
+// and the other program's, each as a fresh scan of the Maildir summarises it.
+func TestFetchIndexIsAScans(t *testing.T) {
+	msgs := testMail(40, 5)
+	rig := startPopserver(t, popserver.Config{}, msgs)
+	s := openTestStore(t)
+	foreign := "1600000000.M1P1.other"
+	dropped := false
+	mustFetch(t, rig.acct, s, FetchOptions{CommitEvery: 6, Events: func(e Event) {
+		if e.Kind == MessageStored && !dropped {
+			dropped = true
+			m := "From: other@example.org\nSubject: dropped in meanwhile\nDate: Mon, 2 Jan 2006 15:04:05 +0000\n\nhello\n"
+			if err := os.WriteFile(filepath.Join(s.Dir(), "Maildir", "new", foreign), []byte(m), 0o600); err != nil {
+				t.Error(err)
+			}
+		}
+	}})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []string {
+		t.Helper()
+		fresh, err := storage.Open(s.Dir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums, err := fresh.Newest(storage.Inbox, 1000) // from the index file when it is in step
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]string, len(sums))
+		for i, m := range sums {
+			m.Date = m.Date.UTC() // a Date from the index file has a zone of its own
+			out[i] = fmt.Sprintf("%+v", m)
+		}
+		return out
+	}
+	saved := read()
+	if err := os.Remove(filepath.Join(s.Dir(), "poplar", "index", "Inbox.idx")); err != nil {
+		t.Fatal(err)
+	}
+	scanned := read()
+	if len(scanned) != len(msgs)+1 || !strings.Contains(strings.Join(scanned, "\n"), "Key:"+foreign+" ") {
+		t.Fatalf("a scan finds %d messages (want %d, %s among them)", len(scanned), len(msgs)+1, foreign)
+	}
+	if strings.Join(saved, "\n") != strings.Join(scanned, "\n") {
+		t.Errorf("index saved after the fetch:\n%s\na fresh scan:\n%s", strings.Join(saved, "\n"), strings.Join(scanned, "\n"))
+	}
+}
