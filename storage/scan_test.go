@@ -55,15 +55,7 @@ func TestScanManyFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(md, "cur", ".hidden"), msgs[2], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	sums, err := s.Summaries(Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sums := summariesOf(t, dir)
 	if len(sums) != len(msgs) {
 		t.Errorf("%d summaries of %d messages", len(sums), len(msgs))
 	}
