@@ -283,6 +283,7 @@ func (f *folder) saveIndex() {
 func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err error) {
 	seen := make(map[string]bool, len(f.byKey))
 	listed := map[string]bool{"new": listNew, "cur": listCur}
+	replaced := false // an entry was replaced by one with new flags
 	todo := make(chan *scanBatch, 64)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -313,7 +314,16 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 		}
 		seen[key] = true
 		if e, ok := f.byKey[key]; ok {
-			e.name, e.sub, e.sum.Flags = name, sub, flags
+			if e.sum.Flags != flags {
+				// A summary handed out by SummaryRefs never changes: a new entry takes the
+				// new flags, and the folder's order is pointed to it below.
+				c := *e
+				c.sum.Flags = flags
+				e = &c
+				f.byKey[key] = e
+				replaced = true
+			}
+			e.name, e.sub = name, sub
 			return
 		}
 		b.jobs = append(b.jobs, scanJob{key, name, sub})
@@ -326,6 +336,13 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 	wg.Wait()
 	if err != nil {
 		return nil, false, err
+	}
+	if replaced {
+		for i, e := range f.sorted {
+			if n, ok := f.byKey[e.sum.Key]; ok {
+				f.sorted[i] = n
+			}
+		}
 	}
 	for k, e := range f.byKey {
 		if !seen[k] && listed[e.sub] {

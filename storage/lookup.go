@@ -96,6 +96,24 @@ func (f *folder) find(key string, next *int) *entry {
 	return e
 }
 
+// SummaryRefs returns the summaries of a folder, newest first, as Summaries does, without copying
+// them: they are the Store's own, shared with every caller, and must not be changed. A summary
+// handed out never changes (a message whose flags change gets a new one), so it may be read
+// without a lock while the Store works on; call SummaryRefs again to see changes.
+func (s *Store) SummaryRefs(folderName string) ([]*Summary, error) {
+	f, err := s.folder(folderName)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*Summary, len(f.sorted))
+	for i, e := range f.sorted {
+		out[i] = &e.sum
+	}
+	return out, nil
+}
+
 // lookupRead is the buffer through which summariesFromIndex reads an index file.
 const lookupRead = 256 << 10
 

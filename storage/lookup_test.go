@@ -180,3 +180,50 @@ func changedStore(t *testing.T, n int, change func(t *testing.T, dir string)) *S
 	}
 	return s
 }
+
+// TestSummaryRefsNeverChange: the summaries SummaryRefs hands out are those Summaries copies, and
+// one handed out keeps its flags while they change (the message gets a new one), read meanwhile
+// on another goroutine (go test -race finds a change in place).
+func TestSummaryRefsNeverChange(t *testing.T) {
+	s := changedStore(t, 50, func(*testing.T, string) {})
+	defer s.Close()
+	refs, err := s.SummaryRefs(Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.Summaries(Inbox)
+	if len(refs) != len(all) {
+		t.Fatalf("SummaryRefs gave %d summaries, Summaries %d", len(refs), len(all))
+	}
+	for i := range refs {
+		if !reflect.DeepEqual(*refs[i], all[i]) {
+			t.Fatalf("SummaryRefs[%d] = %+v, Summaries %+v", i, *refs[i], all[i])
+		}
+	}
+	old := *refs[0]
+	done := make(chan Flags)
+	go func() {
+		var f Flags
+		for range 1000 {
+			f |= refs[0].Flags
+		}
+		done <- f
+	}()
+	if err := s.SetFlags(Inbox, []string{old.Key}, FlagFlagged|FlagSeen, 0); err != nil {
+		t.Fatal(err)
+	}
+	now, err := s.SummaryRefs(Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if !reflect.DeepEqual(*refs[0], old) {
+		t.Errorf("the summary handed out changed: %+v, was %+v", *refs[0], old)
+	}
+	if now[0].Key != old.Key || now[0].Flags != FlagFlagged|FlagSeen {
+		t.Errorf("after SetFlags, SummaryRefs[0] = %s %v, want %s FS", now[0].Key, now[0].Flags, old.Key)
+	}
+	if all, _ := s.Summaries(Inbox); !reflect.DeepEqual(*now[0], all[0]) {
+		t.Errorf("after SetFlags, SummaryRefs[0] = %+v, Summaries %+v", *now[0], all[0])
+	}
+}
