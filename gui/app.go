@@ -389,9 +389,9 @@ func (u *UI) openFolder(name, folder string) {
 func (u *UI) loadFolder(name, folder string) {
 	u.bg(func() {
 		s, err := u.store(name)
-		var sums []storage.Summary
+		var sums []*storage.Summary
 		if err == nil {
-			sums, err = s.Summaries(folder)
+			sums, err = s.SummaryRefs(folder)
 		}
 		u.do(func() {
 			if u.acct != name || u.folder != folder {

@@ -74,6 +74,30 @@ func TestListModelFilterSeesChanges(t *testing.T) {
 	}
 }
 
+// TestListModelSharesSummaries: the model keeps the summaries it is given (the store's own) and
+// never changes them: new flags and an updated message take a copy's place.
+func TestListModelSharesSummaries(t *testing.T) {
+	shared := sums(3)
+	var m listModel
+	m.setRefs(refsOf(shared))
+	if m.get("k1") != &shared[1] {
+		t.Fatal("setRefs copied the summaries")
+	}
+	m.setFlags("k1", storage.FlagSeen|storage.FlagFlagged)
+	changed := shared[2]
+	changed.Subject = "Changed"
+	m.insert(changed)
+	if shared[1].Flags != 0 || shared[2].Subject == "Changed" {
+		t.Errorf("the model changed a summary it was given: %+v, %+v", shared[1], shared[2])
+	}
+	if f := m.get("k1").Flags; f != storage.FlagSeen|storage.FlagFlagged {
+		t.Errorf("after setFlags the model shows flags %v", f)
+	}
+	if s := m.get("k2").Subject; s != "Changed" {
+		t.Errorf("after insert of a changed message the model shows %q", s)
+	}
+}
+
 // BenchmarkListModelOpen100k measures loading a 100,000-message folder into the list model.
 func BenchmarkListModelOpen100k(b *testing.B) {
 	s := sums(100000)

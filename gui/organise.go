@@ -407,7 +407,9 @@ func (u *UI) emptyTrash(acct string) {
 func (u *UI) markFolderRead(acct, folder string) {
 	if u.acct == acct && u.folder == folder {
 		for _, i := range u.list.model.order {
-			u.list.model.items[i].Flags |= storage.FlagSeen
+			if m := u.list.model.items[i]; m.Unread() {
+				u.list.model.setFlags(m.Key, m.Flags|storage.FlagSeen)
+			}
 		}
 		u.list.list.Refresh()
 	}

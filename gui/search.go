@@ -117,7 +117,7 @@ func (u *UI) runSearch(q string) {
 				return
 			}
 			st.query = q
-			u.setList(res)
+			u.setList(refsOf(res))
 			u.list.model.keepSelection()
 			u.list.changed()
 			u.reader.highlight = searchWords(q)
@@ -144,9 +144,9 @@ const freeDelay = 2 * time.Second
 // in use, so after search results replaced a 100,000-message folder the app held some 60 MB it
 // no longer used (docs/benchmarks.md, "List and first open"). It costs one collection, once per
 // such change: 0.1-0.35 s of CPU at 100,000 messages, most of it on an idle core.
-func (u *UI) setList(sums []storage.Summary) {
+func (u *UI) setList(sums []*storage.Summary) {
 	dropped := len(u.list.model.items)
-	u.list.model.set(sums)
+	u.list.model.setRefs(sums)
 	if max(dropped, len(sums)) >= bigList {
 		time.AfterFunc(freeDelay, debug.FreeOSMemory)
 	}
