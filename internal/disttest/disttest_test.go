@@ -1,15 +1,19 @@
 package disttest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +87,144 @@ func TestLinuxPackage(t *testing.T) {
 	check(t, program{path: bin}, []string{"--config-dir", config, "--data-dir", data}, "", data, config)
 }
 
+// guiLibraries are the shared libraries of the window (linked, or loaded by GLFW at run time):
+// the command line must need none of them.
+var guiLibraries = []string{"libGL.so.1", "libEGL.so.1", "libX11.so.6", "libXrandr.so.2", "libXcursor.so.1",
+	"libxkbcommon.so.0", "libwayland-client.so.0", "libwayland-egl.so.1"}
+
+// linuxBinaries runs f on poplar from the .deb (POPLAR_DIST_LINUX) and from the tar.xz installed
+// by its Makefile (POPLAR_DIST_TAR), each with its poplar-gui in ../lib/poplar.
+func linuxBinaries(t *testing.T, f func(t *testing.T, poplar, gui string)) {
+	for _, v := range []string{"POPLAR_DIST_LINUX", "POPLAR_DIST_TAR"} {
+		t.Run(v, func(t *testing.T) {
+			bin := artifact(t, v)
+			gui := filepath.Join(filepath.Dir(bin), "..", "lib", "poplar", "poplar-gui")
+			if _, err := os.Stat(gui); err != nil {
+				t.Fatalf("the window program is not where poplar looks: %v", err)
+			}
+			f(t, bin, gui)
+		})
+	}
+}
+
+// TestLinuxNoGUILibraries: poplar, the command line, needs none of the window's libraries (its
+// ELF DT_NEEDED list) and does not even name those GLFW loads at run time; poplar-gui does both,
+// so the check can fail.
+func TestLinuxNoGUILibraries(t *testing.T) {
+	linuxBinaries(t, func(t *testing.T, poplar, gui string) {
+		for _, b := range []struct {
+			path string
+			gui  bool
+		}{{poplar, false}, {gui, true}} {
+			f, err := elf.Open(b.path)
+			if err != nil {
+				t.Fatalf("%s: %v", b.path, err)
+			}
+			needed, err := f.ImportedLibraries()
+			f.Close()
+			if err != nil {
+				t.Fatalf("%s: %v", b.path, err)
+			}
+			content, err := os.ReadFile(b.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, lib := range guiLibraries {
+				linked := slices.Contains(needed, lib)
+				named := bytes.Contains(content, []byte(lib+"\x00"))
+				if !b.gui && (linked || named) {
+					t.Errorf("%s: needs %s (DT_NEEDED %v, named %v); the command line must load no GUI library", b.path, lib, linked, named)
+				}
+				if b.gui && !linked && !named {
+					t.Errorf("%s neither needs nor names %s: is it the window program?", b.path, lib)
+				}
+			}
+			t.Logf("%s: DT_NEEDED %v", filepath.Base(b.path), needed)
+		}
+	})
+}
+
+// copyAlone copies the program at path into a new folder of its own and returns the copy's path.
+func copyAlone(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(alone, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return alone
+}
+
+// TestLinuxHandOver: with no command poplar opens the window by handing over to poplar-gui in
+// ../lib/poplar: the same process (its /proc/PID/exe becomes poplar-gui) shows the demo mailbox on
+// the display .ci/session provides. A poplar without its poplar-gui says the window program is not
+// installed and where it looked, and exits 1.
+func TestLinuxHandOver(t *testing.T) {
+	linuxBinaries(t, func(t *testing.T, poplar, gui string) {
+		if os.Getenv("DISPLAY") == "" {
+			t.Fatal("no DISPLAY: run under .ci/session, which starts Xvfb")
+		}
+		alone := copyAlone(t, poplar)
+		code, out, errs := program{path: alone}.run(t, "", "--demo")
+		if want := "poplar: the window program (poplar-gui) is not installed: looked for " + filepath.Join(filepath.Dir(alone), "poplar-gui"); code != 1 || !strings.HasPrefix(errs, want) {
+			t.Errorf("poplar --demo without poplar-gui: exit %d, stdout %q, stderr %q; want 1 and %q", code, out, errs, want)
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		defer cancel()
+		dir := t.TempDir()
+		cmd := exec.CommandContext(ctx, poplar, "--demo")
+		cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+		// At the end (cancel) the app is asked to quit, as by Ctrl-C, and killed 10 s later.
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		cmd.WaitDelay = 10 * time.Second
+		pr, pw := io.Pipe()
+		cmd.Stderr = pw
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			cancel()
+			cmd.Wait()
+			pw.Close()
+		}()
+		// The log is read to its end (so the app never blocks writing it); ended gets the log so
+		// far if it ends before want, found is closed when want is there.
+		const want = "the list shows " // … messages in demo/Inbox: the window is up, its first check done
+		found, ended := make(chan struct{}), make(chan string, 1)
+		go func() {
+			var log strings.Builder
+			sc := bufio.NewScanner(pr)
+			for sc.Scan() {
+				if strings.Contains(sc.Text(), want) {
+					close(found)
+					io.Copy(io.Discard, pr)
+					return
+				}
+				log.WriteString(sc.Text() + "\n")
+			}
+			io.Copy(io.Discard, pr)
+			ended <- log.String()
+		}()
+		select {
+		case <-found:
+		case log := <-ended:
+			t.Fatalf("poplar --demo ended without logging %q:\n%s", want, log)
+		case <-ctx.Done():
+			t.Fatalf("poplar --demo did not log %q within %v", want, runTimeout)
+		}
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", cmd.Process.Pid))
+		realGUI, err2 := filepath.EvalSymlinks(gui)
+		if err != nil || err2 != nil || exe != realGUI {
+			t.Fatalf("poplar --demo's process runs %q (%v, %v), want poplar-gui %q", exe, err, err2, realGUI)
+		}
+		t.Logf("poplar --demo: process %d is %s, showing the demo mailbox", cmd.Process.Pid, exe)
+	})
+}
+
 // TestWindowsZip: poplar.exe from the zip, under wine64, prints its version, adds an account with
 // its password in the Credential Manager (wine's advapi32 implements it), settings under
 // %APPDATA% and mail under %LOCALAPPDATA% (no --config-dir or --data-dir), and fetches every
@@ -127,6 +269,21 @@ func TestWindowsZip(t *testing.T) {
 	config := filepath.Join(users, "AppData", "Roaming", "poplar")
 	data := filepath.Join(users, "AppData", "Local", "poplar")
 	check(t, program{path: exe, wine: env}, nil, `Z:`, data, config)
+
+	// poplar-gui.exe, the window program, runs the command line too.
+	version := os.Getenv("POPLAR_DIST_VERSION")
+	gui := program{path: filepath.Join(filepath.Dir(exe), "poplar-gui.exe"), wine: env}
+	if code, out, errs := gui.run(t, "", "--version"); code != 0 || !strings.HasPrefix(out, "poplar "+version+" ") {
+		t.Errorf("poplar-gui.exe --version: exit %d, stdout %q, stderr %q; want \"poplar %s …\"", code, out, errs, version)
+	}
+	// poplar.exe hands the window over to poplar-gui.exe beside it (started detached: poplar.exe
+	// returns 0 at once); without it, it says the window program is not installed.
+	if code, out, errs := (program{path: exe, wine: env}).run(t, "", "--demo"); code != 0 || errs != "" {
+		t.Errorf("poplar.exe --demo: exit %d, stdout %q, stderr %q; want 0 and nothing on stderr", code, out, errs)
+	}
+	if code, out, errs := (program{path: copyAlone(t, exe), wine: env}).run(t, "", "--demo"); code != 1 || !strings.Contains(errs, "window program (poplar-gui.exe) is not installed") {
+		t.Errorf("poplar.exe --demo without poplar-gui.exe: exit %d, stdout %q, stderr %q; want 1 and \"not installed\"", code, out, errs)
+	}
 }
 
 // check runs p through --version, account add and two fetches against a new Dovecot, then reads
