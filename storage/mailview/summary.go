@@ -180,8 +180,8 @@ func preview(text string) string {
 				continue
 			}
 			for _, r := range f {
-				if n >= PreviewLength {
-					return b.String() + "…"
+				if n >= PreviewLength { // full, maybe after a space: none before the ellipsis
+					return strings.TrimSuffix(b.String(), " ") + "…"
 				}
 				b.WriteRune(r)
 				n++

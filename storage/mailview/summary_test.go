@@ -258,8 +258,8 @@ func previewByRune(text string) string {
 				n++
 			}
 			for _, r := range f {
-				if n >= PreviewLength {
-					return b.String() + "…"
+				if n >= PreviewLength { // full, maybe after a space: none before the ellipsis
+					return strings.TrimSuffix(b.String(), " ") + "…"
 				}
 				b.WriteRune(r)
 				n++
@@ -273,13 +273,17 @@ func previewByRune(text string) string {
 // a rune at a time gives, for any text (spaces of every kind, invalid UTF-8, cuts inside words).
 func FuzzPreview(f *testing.F) {
 	word := strings.Repeat("x", PreviewLength-1)
-	for _, s := range []string{"", "Hello   there,\n\n  see you.", "> quoted\nanswer", word + " yz", word + "é more", "a\u00a0b\u0085c\u2003d\x0be\ff",
+	for _, s := range []string{"", "Hello   there,\n\n  see you.", "> quoted\nanswer", word + " yz", word + "x yz", word + "é more", "a\u00a0b\u0085c\u2003d\x0be\ff",
 		strings.Repeat("word ", 40), "\xff\xfe bad", "x " + strings.Repeat("é", 200), strings.Repeat("ab\t", 80)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := preview(s), previewByRune(s); got != want {
+		got, want := preview(s), previewByRune(s)
+		if got != want {
 			t.Errorf("preview(%q) = %q, want %q", s, got, want)
+		}
+		if n := utf8.RuneCountInString(strings.TrimSuffix(got, "…")); n > PreviewLength || strings.HasSuffix(got, " …") {
+			t.Errorf("preview(%q) = %q: %d runes before the ellipsis (at most %d), or a space before it", s, got, n, PreviewLength)
 		}
 	})
 }
