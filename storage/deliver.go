@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,27 +166,41 @@ func (b *Batch) Commit() ([]Summary, error) {
 	b.pending = nil
 	// The messages are summarised while their data is synced: the CPU's work beside the disk's.
 	// Their files are opened here, before they are renamed.
-	files := make([]*os.File, len(pend))
-	for i, p := range pend {
-		files[i], _ = os.Open(p.tmp) // nil on failure (too many open files?): read in new/ below
-	}
 	summaries := make(chan []*entry, 1)
-	go func() { summaries <- summarize(pend, files) }()
+	if summarizeWhileSyncing {
+		files := make([]*os.File, len(pend))
+		for i, p := range pend {
+			files[i], _ = os.Open(p.tmp) // nil on failure (too many open files?): read in new/ below
+		}
+		go func() { summaries <- summarize(pend, files) }()
+	} else {
+		summaries <- make([]*entry, len(pend))
+	}
 	if err := b.makeDurable(pend); err != nil {
 		<-summaries // done reading the files before the caller may remove them
 		return nil, err
 	}
 	ents := <-summaries
+	var buf []byte
+	var z mailview.Summarizer
 	for i, e := range ents {
-		if e == nil {
-			fh, err := os.Open(filepath.Join(b.s.maildir, "new", pend[i].key))
-			if err == nil {
-				ents[i] = summarizeOne(pend[i], fh, make([]byte, ingestBytes), &mailview.Summarizer{})
+		if e != nil {
+			continue
+		}
+		if fh, err := os.Open(filepath.Join(b.s.maildir, "new", pend[i].key)); err == nil {
+			if buf == nil {
+				buf = make([]byte, ingestBytes)
 			}
+			ents[i] = summarizeOne(pend[i], fh, buf, &z)
 		}
 	}
 	return b.s.addDelivered(pend, ents)
 }
+
+// summarizeWhileSyncing says whether Commit reads the summaries of its messages from their open
+// files while it makes them durable. Not on Windows, where a file that is open (os.Open does not
+// share deletion) cannot be renamed: there they are read in new/ after the rename.
+const summarizeWhileSyncing = runtime.GOOS != "windows"
 
 // makeDurable syncs the pending messages' data, renames them into new/, syncs new/ and appends
 // their ledger records; on failure it removes those not yet renamed.
