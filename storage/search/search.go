@@ -425,12 +425,15 @@ func (x *Index) index(ctx context.Context, t *table, todo []want, progress func(
 	defer cancel()
 	jobs := make(chan *want)
 	results := make(chan result, 64)
+	// The builder hands the documents it has added back to the analyzers, to be used again.
+	spare := make(chan *docTerms, cap(results)+2*runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			da := newDocAnalyzer()
+			da.spare = spare
 			for w := range jobs {
 				d, err := x.analyzeMessage(da, w)
 				if err != nil {
@@ -483,6 +486,10 @@ func (x *Index) index(ctx context.Context, t *table, todo []want, progress func(
 			t.docs = append(t.docs, docInfo{key: r.w.key, folder: t.folderIndex(r.w.folder), flags: r.w.flags,
 				size: r.w.size, date: r.w.date, attach: r.w.attach, live: true})
 			b.add(doc, r.d)
+			select {
+			case spare <- r.d: // b keeps nothing of it
+			default:
+			}
 		}
 		if b.bytes >= segmentBytes {
 			if werr = flush(); werr != nil {
@@ -572,9 +579,10 @@ func (x *Index) merge(t *table) error {
 // docTerms is the postings of one document: its distinct term keys (which share one array: keep
 // a copy of one, not the key), and for each the encoded positions pos[ends[i]:ends[i+1]].
 type docTerms struct {
-	keys []string
-	ends []int
-	pos  []byte
+	keys  []string
+	ends  []int
+	pos   []byte
+	arena []byte // the bytes of keys
 }
 
 // docAnalyzer turns a message's fields into docTerms; one per goroutine.
@@ -593,6 +601,12 @@ type docAnalyzer struct {
 	gram       []byte // a pair's term
 
 	br *bufio.Reader // what extract reads a message through
+
+	// cur is the docTerms the document's terms go into: one the builder is done with, from
+	// spare, when one came back (its slices are used again: a document's keys, positions and
+	// key bytes were a quarter of the bytes an index build allocated), else a new one.
+	cur   *docTerms
+	spare <-chan *docTerms
 }
 
 func newDocAnalyzer() *docAnalyzer {
@@ -621,7 +635,7 @@ func (da *docAnalyzer) add(f byte, term []byte, p int) {
 	if !ok {
 		i = len(da.keys)
 		if da.arena == nil {
-			da.arena = make([]byte, 0, arenaBytes)
+			da.start()
 		}
 		// Appending never changes the bytes already in the arena (a full one is copied), so
 		// the keys made from them stay as they are.
@@ -641,14 +655,29 @@ func (da *docAnalyzer) add(f byte, term []byte, p int) {
 // arenaBytes is the size of a document's first key arena: the keys of most messages.
 const arenaBytes = 8 << 10
 
+// start takes the docTerms of a new document: a used one from spare, else a new one.
+func (da *docAnalyzer) start() {
+	select {
+	case da.cur = <-da.spare:
+	default:
+		da.cur = &docTerms{arena: make([]byte, 0, arenaBytes)}
+	}
+	da.keys, da.arena = da.cur.keys[:0], da.cur.arena[:0]
+}
+
 // finish returns the document's postings and readies da for the next one.
 func (da *docAnalyzer) finish() *docTerms {
-	d := &docTerms{keys: da.keys, ends: make([]int, len(da.keys)+1)}
+	if da.cur == nil { // no terms
+		da.start()
+	}
+	d := da.cur
+	d.keys, d.arena = da.keys, da.arena
+	d.ends = append(d.ends[:0], make([]int, len(da.keys)+1)...)
 	n := 0
 	for i := range da.keys {
 		n += len(da.lists[i]) + 1
 	}
-	d.pos = make([]byte, 0, n*2)
+	d.pos = slices.Grow(d.pos[:0], n*2)
 	for i := range da.keys {
 		prev := uint32(0)
 		for _, p := range da.lists[i] {
@@ -657,7 +686,7 @@ func (da *docAnalyzer) finish() *docTerms {
 		}
 		d.ends[i+1] = len(d.pos)
 	}
-	da.keys, da.arena = nil, nil // d keeps them
+	da.keys, da.arena, da.cur = nil, nil, nil // d keeps them
 	clear(da.idx)
 	return d
 }
