@@ -104,7 +104,7 @@ func (u *UI) runSearch(q string) {
 			u.do(func() { u.showSearchError(err) })
 			return
 		}
-		res, total, err := idx.Search(q, search.Options{Limit: searchLimit})
+		res, total, err := idx.SearchRefs(q, search.Options{Limit: searchLimit})
 		u.do(func() {
 			if update && err == nil {
 				st.updated[acct] = time.Now()
@@ -117,7 +117,7 @@ func (u *UI) runSearch(q string) {
 				return
 			}
 			st.query = q
-			u.setList(refsOf(res))
+			u.setList(res)
 			u.list.model.keepSelection()
 			u.list.changed()
 			u.reader.highlight = searchWords(q)

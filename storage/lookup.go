@@ -24,37 +24,69 @@ import (
 // or more (their records are all over the file, and the next such call would read it all again),
 // it loads the folder, as Summaries does.
 func (s *Store) SummariesOf(folderName string, keys []string) ([]Summary, error) {
+	sums, refs, err := s.summariesOf(folderName, keys)
+	if refs == nil {
+		return sums, err
+	}
+	out := make([]Summary, len(refs))
+	for i, r := range refs {
+		if r != nil {
+			out[i] = *r
+		}
+	}
+	return out, nil
+}
+
+// SummaryRefsOf is SummariesOf without copies where it can: the summaries of a folder this Store
+// has loaded are its own, as SummaryRefs hands them out (shared, never changed: do not change
+// them). A key the folder does not hold gives nil.
+func (s *Store) SummaryRefsOf(folderName string, keys []string) ([]*Summary, error) {
+	sums, refs, err := s.summariesOf(folderName, keys)
+	if sums != nil {
+		refs = make([]*Summary, len(sums))
+		for i := range sums {
+			if sums[i].Key != "" {
+				refs[i] = &sums[i]
+			}
+		}
+	}
+	return refs, err
+}
+
+// summariesOf is SummariesOf and SummaryRefsOf: new summaries read from the index file (sums), or
+// the loaded folder's own (refs, nil for a key it lacks).
+func (s *Store) summariesOf(folderName string, keys []string) (sums []Summary, refs []*Summary, err error) {
 	if folderName == "" {
 		folderName = Inbox
 	}
 	if len(keys) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if sums, ok := s.summariesFromIndex(folderName, keys); ok {
-		return sums, nil
+		return sums, nil, nil
 	}
 	f, err := s.folder(folderName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]Summary, len(keys))
+	refs = make([]*Summary, len(keys))
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(keys) < len(f.sorted)/walkShare {
 		for i, k := range keys {
 			if e, ok := f.byKey[k]; ok {
-				out[i] = e.sum
+				refs[i] = &e.sum
 			}
 		}
-		return out, nil
+		return nil, refs, nil
 	}
 	next := 0 // where in f.sorted the next key is looked for first
 	for i, k := range keys {
 		if e := f.find(k, &next); e != nil {
-			out[i] = e.sum
+			refs[i] = &e.sum
 		}
 	}
-	return out, nil
+	return nil, refs, nil
 }
 
 // walkShare: SummariesOf walks along the folder's order (find) when it is given at least

@@ -761,6 +761,22 @@ type Options struct {
 //
 // A field name is matched case-insensitively; other text containing ':' ("re:", a URL) is a word.
 func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, error) {
+	refs, total, err := x.SearchRefs(query, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]storage.Summary, len(refs))
+	for i, r := range refs {
+		out[i] = *r
+	}
+	return out, total, nil
+}
+
+// SearchRefs is Search without copies where it can: the summaries of the hits in a folder the
+// store has loaded are the store's own (storage.Store.SummaryRefsOf: shared, never changed; do not
+// change them). Listing all of 100,000 hits that way allocates 1 MB of pointers, not 25 MB of
+// summaries.
+func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int, error) {
 	q, err := parse(query)
 	if err != nil {
 		return nil, 0, err
@@ -815,9 +831,9 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 }
 
 // summaries returns the store's summaries of hits, in their order, leaving out those gone since
-// the last Update: one SummariesOf a folder, which in a process that has not loaded the folder
+// the last Update: one SummaryRefsOf a folder, which in a process that has not loaded the folder
 // reads its index file only as far as the hits (the newest are near its start).
-func (x *Index) summaries(hits []hit) []storage.Summary {
+func (x *Index) summaries(hits []hit) []*storage.Summary {
 	if len(hits) == 0 {
 		return nil
 	}
@@ -827,11 +843,11 @@ func (x *Index) summaries(hits []hit) []storage.Summary {
 		for i, h := range hits {
 			keys[i] = h.key
 		}
-		sums, err := x.store.SummariesOf(one, keys)
+		sums, err := x.store.SummaryRefsOf(one, keys)
 		if err != nil {
 			return nil // the folder is gone since the last Update
 		}
-		return dropGone(sums)
+		return slices.DeleteFunc(sums, isNil)
 	}
 	type group struct {
 		keys []string
@@ -849,10 +865,10 @@ func (x *Index) summaries(hits []hit) []storage.Summary {
 		g.keys = append(g.keys, h.key)
 		g.at = append(g.at, i)
 	}
-	all := make([]storage.Summary, len(hits))
+	all := make([]*storage.Summary, len(hits))
 	for _, f := range order {
 		g := groups[f]
-		sums, err := x.store.SummariesOf(f, g.keys)
+		sums, err := x.store.SummaryRefsOf(f, g.keys)
 		if err != nil {
 			continue // the folder is gone since the last Update
 		}
@@ -860,26 +876,11 @@ func (x *Index) summaries(hits []hit) []storage.Summary {
 			all[g.at[j]] = sums[j]
 		}
 	}
-	return dropGone(all)
+	return slices.DeleteFunc(all, isNil)
 }
 
-// dropGone removes the zero summaries (messages gone from the store) from sums, in place. It
-// moves only what follows a gap: a Summary is about 250 bytes, and slices.DeleteFunc's callback
-// would take each by value.
-func dropGone(sums []storage.Summary) []storage.Summary {
-	n := 0
-	for i := range sums {
-		if sums[i].Key == "" {
-			continue
-		}
-		if n != i {
-			sums[n] = sums[i]
-		}
-		n++
-	}
-	clear(sums[n:])
-	return sums[:n]
-}
+// isNil reports a message gone from the store (SummaryRefsOf gave no summary).
+func isNil(s *storage.Summary) bool { return s == nil }
 
 // hit is a message found.
 type hit struct{ folder, key string }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -457,4 +458,35 @@ func TestUnchangedMaildir(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("is:flagged", []int{9})
+}
+
+// TestSearchRefsIsSearch: SearchRefs finds what Search finds, read from the index file or, once the
+// store has loaded the folder, the store's own summaries (no copies).
+func TestSearchRefsIsSearch(t *testing.T) {
+	s := newStore(t)
+	x := openIndex(t, s)
+	same := func(when string) {
+		for _, q := range []string{"engine", "ada@example.org", "is:unread", "zeppelin"} {
+			sums, total, err := x.Search(q, Options{})
+			refs, rtotal, rerr := x.SearchRefs(q, Options{})
+			if err != nil || rerr != nil || total != rtotal || len(sums) != len(refs) {
+				t.Fatalf("%s: Search(%q) = %d of %d, %v; SearchRefs %d of %d, %v", when, q, len(sums), total, err, len(refs), rtotal, rerr)
+			}
+			for i := range sums {
+				if !reflect.DeepEqual(sums[i], *refs[i]) {
+					t.Errorf("%s: Search(%q)[%d] = %+v, SearchRefs %+v", when, q, i, sums[i], *refs[i])
+				}
+			}
+		}
+	}
+	same("folder not loaded")
+	own, err := s.SummaryRefs(storage.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("folder loaded")
+	refs, _, _ := x.SearchRefs("engine", Options{Folder: storage.Inbox})
+	if len(refs) == 0 || !slices.Contains(own, refs[0]) {
+		t.Errorf("SearchRefs in a loaded folder gave a copy, not the store's summary")
+	}
 }
