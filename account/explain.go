@@ -30,6 +30,7 @@ func Explain(err error, name string) (what, remedy string) {
 	var de *DetectError
 	var ne net.Error
 	var dnsErr *net.DNSError
+	var storeErr *StoreError
 	var le *LoginDelayError
 	var re *pop.MethodRefusedError
 	var prov *ProviderError
@@ -83,12 +84,12 @@ func Explain(err error, name string) (what, remedy string) {
 	case errors.Is(err, pop.ErrMessageTooLarge):
 		return fmt.Sprintf("A message on %s is larger than Poplar accepts (%v)", name, err),
 			"It stays on the server; read it in webmail or with another program"
-	case errors.As(err, new(*StoreError)):
+	case errors.As(err, &storeErr):
 		if errors.Is(err, ErrNoSpace) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
 			return fmt.Sprintf("No room left on the disk to store mail for %s", name),
 				"Free some disk space, then get mail again; nothing was deleted from the server that is not stored here"
 		}
-		return fmt.Sprintf("Mail for %s could not be stored (%v)", name, errors.Unwrap(err)),
+		return fmt.Sprintf("Mail for %s could not be stored (%v)", name, storeErr.Err),
 			"Check that Poplar's data folder exists and is writable, then get mail again; nothing was deleted from the server that is not stored here"
 	case errors.Is(err, ErrNoKeyring):
 		return "No keyring service is running to hold the password",
@@ -135,6 +136,7 @@ func explainSend(err error, name string) (what, remedy string) {
 	var ce *pop.CertificateError
 	var dnsErr *net.DNSError
 	var ne net.Error
+	var storeErr *StoreError
 	const queued = "The message stays in the Outbox and is sent when you try again"
 	maybe := errors.As(err, &se) && se.Status == storage.OutboxMaybeSent
 	switch {
@@ -184,8 +186,8 @@ func explainSend(err error, name string) (what, remedy string) {
 			"Check the outgoing server's host and port (465 for TLS, 587 for STARTTLS). " + queued
 	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return fmt.Sprintf("The outgoing server of %s did not answer in time", name), "Check your internet connection; " + strings.ToLower(queued[:1]) + queued[1:]
-	case errors.As(err, new(*StoreError)):
-		return fmt.Sprintf("The message to send could not be kept on this computer (%v)", errors.Unwrap(err)),
+	case errors.As(err, &storeErr):
+		return fmt.Sprintf("The message to send could not be kept on this computer (%v)", storeErr.Err),
 			"Check that Poplar's data folder exists, is writable and has room"
 	case se != nil && (errors.Is(err, ErrNoKeyring) || errors.Is(err, ErrNoSecret)):
 		return Explain(se.Err, name)

@@ -63,6 +63,8 @@ func TestExplain(t *testing.T) {
 		{"cut", fmt.Errorf("pop: RETR: %w", io.ErrUnexpectedEOF), "connection to work was cut", "nothing was lost"},
 		{"disk full", &StoreError{Err: &os.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}}, "No room left on the disk to store mail for work", "Free some disk space"},
 		{"read-only store", &StoreError{Err: &os.PathError{Op: "open", Path: "/x", Err: syscall.EROFS}}, "could not be stored", "writable"},
+		{"store error among others", errors.Join(errors.New("quit: cut"), fmt.Errorf("fetch: %w", &StoreError{Err: &os.PathError{Op: "open", Path: "/x", Err: syscall.EROFS}})),
+			"Mail for work could not be stored (open /x: read-only file system)", "writable"},
 		{"cancelled", context.Canceled, "Cancelled", ""},
 		{"method refused", &pop.MethodRefusedError{Method: pop.AuthUser, Offered: []string{"APOP", "SCRAM-SHA-256"}, Err: &pop.Error{Command: "USER", Text: "not allowed"}},
 			"does not accept the sign-in method password (USER/PASS); it offers APOP, SCRAM-SHA-256", "login method"},
