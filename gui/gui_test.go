@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/poplar-mail/poplar/account"
@@ -344,6 +345,16 @@ func TestSortRememberedPerFolder(t *testing.T) {
 	if got := order(); got != "Engines,Compilers,Unix" {
 		t.Fatalf("by sender: %s", got)
 	}
+	// The sort bar marks the current column, and only it, with its direction.
+	u.ui(func() {
+		for _, o := range u.sortBar.Objects {
+			if b, ok := o.(*widget.Button); ok {
+				if want := map[string]fyne.Resource{"Sender": theme.MoveUpIcon()}[b.Text]; b.Icon != want {
+					t.Errorf("sort button %q shows icon %v, want %v", b.Text, b.Icon, want)
+				}
+			}
+		}
+	})
 	u.ui(func() { u.openFolder("work", "Archive") })
 	u.wait()
 	if u.list.model.sortBy.key != byDate {
