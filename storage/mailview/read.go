@@ -657,19 +657,20 @@ func (w *walker) previewText(e *message.Entity, err error, label string, index i
 			text = trimPartialRune(raw[:limit])
 		}
 		s := segment{text: w.partText(e, text, err, label, index), html: html, previewed: true}
+		var full bool
 		if html {
 			blocks, _ := htmlBlocks(s.text)
-			s.preview = preview((&Message{Body: blocks}).Text())
+			s.preview, full = preview((&Message{Body: blocks}).Text())
 		} else {
-			s.preview = preview(s.text)
+			s.preview, full = preview(s.text)
 		}
 		uu := !html && strings.Contains(s.text, "begin ") && uuBegin.MatchString(s.text)
-		if cut && limit < int(w.opts.MaxTextBytes) && (utf8.RuneCountInString(s.preview) <= PreviewLength || uu) {
+		if cut && limit < int(w.opts.MaxTextBytes) && (!full || uu) {
 			continue // a uuencoded file is listed as an attachment only when read to its end
 		}
 		if uu {
 			s.text = w.uuAttachments(s.text, index)
-			s.preview = preview(s.text)
+			s.preview, _ = preview(s.text)
 		}
 		return s
 	}

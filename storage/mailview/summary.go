@@ -110,7 +110,7 @@ func (z *Summarizer) Summarize(r io.Reader) (Summary, error) {
 	for i := range segs {
 		s.Preview = segs[i].preview
 		if !segs[i].previewed {
-			s.Preview = preview(segs[i].text) // a body shown as raw text
+			s.Preview, _ = preview(segs[i].text) // a body shown as raw text
 		}
 		if s.Preview != "" {
 			break
@@ -151,8 +151,9 @@ func displayName(a Address) string {
 }
 
 // preview collapses whitespace, skips quoted lines, and cuts at PreviewLength runes, adding "…"
-// when there is more.
-func preview(text string) string {
+// when there is more; full reports that cut (the text had more than a preview holds), so a
+// caller reading a prefix of a part knows it need not read further.
+func preview(text string) (p string, full bool) {
 	var b strings.Builder
 	n := 0 // runes written
 	for text != "" {
@@ -181,14 +182,14 @@ func preview(text string) string {
 			}
 			for _, r := range f {
 				if n >= PreviewLength { // full, maybe after a space: none before the ellipsis
-					return strings.TrimSuffix(b.String(), " ") + "…"
+					return strings.TrimSuffix(b.String(), " ") + "…", true
 				}
 				b.WriteRune(r)
 				n++
 			}
 		}
 	}
-	return b.String()
+	return b.String(), false
 }
 
 // wordEnd returns the index of the first white space (unicode.IsSpace) in t, len(t) when there

@@ -44,8 +44,8 @@ func TestSummarizePreview(t *testing.T) {
 		{"cut inside a character", "Content-Type: text/plain; charset=utf-8\n\n" + cjk, strings.Repeat("会議", PreviewLength/2) + "…", false},
 		{"attachment", mixed("Text.", pdf), "Text.", true},
 		{"inline image is no attachment", mixed("Text.", cidImage), "Text.", false},
-		{"attachment after a long text", mixed(long, pdf), preview(long), true},
-		{"uuencoded file across the first read", "Subject: x\n\n" + uu, preview(strings.Repeat("filler text before the file\n", 30)), true},
+		{"attachment after a long text", mixed(long, pdf), previewText(long), true},
+		{"uuencoded file across the first read", "Subject: x\n\n" + uu, previewText(strings.Repeat("filler text before the file\n", 30)), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,6 +74,9 @@ func TestSummarizeReadsOnlyWhatItNeeds(t *testing.T) {
 		wantAttach bool
 	}{
 		{"long plain text", "Subject: x\n\n" + text, false},
+		// The preview is cut right after a word, so the space before "…" is dropped: the preview
+		// is still whole (it read 40 % more CPU on the first open when it was not taken so).
+		{"long plain text, cut after a word", "Subject: x\n\n" + strings.Repeat("x", PreviewLength-1) + " " + text, false},
 		{"attachment", mixed("Short text.", pdf+blob, pdf+blob), true},
 	}
 	for _, tt := range tests {
@@ -88,6 +91,12 @@ func TestSummarizeReadsOnlyWhatItNeeds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// previewText is the preview of text.
+func previewText(text string) string {
+	p, _ := preview(text)
+	return p
 }
 
 // maxRead is the most TestSummarizeReadsOnlyWhatItNeeds lets Summarize read: the first read of a
@@ -157,7 +166,7 @@ func TestSummarizeHeaderAmongOtherFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := Summary{Subject: m.Subject, Date: m.Date, MessageID: m.MessageID, References: m.References,
-				HasAttachments: hasRealAttachment(m.Attachments), Preview: preview(m.Text())}
+				HasAttachments: hasRealAttachment(m.Attachments), Preview: previewText(m.Text())}
 			if len(m.From) > 0 {
 				want.From = displayName(m.From[0])
 			}
@@ -232,7 +241,7 @@ func FuzzSummarize(f *testing.F) {
 
 // previewByRune is preview as it was written first, a rune at a time: the reference FuzzPreview
 // holds preview to.
-func previewByRune(text string) string {
+func previewByRune(text string) (string, bool) {
 	var b strings.Builder
 	n := 0
 	for text != "" {
@@ -259,14 +268,14 @@ func previewByRune(text string) string {
 			}
 			for _, r := range f {
 				if n >= PreviewLength { // full, maybe after a space: none before the ellipsis
-					return strings.TrimSuffix(b.String(), " ") + "…"
+					return strings.TrimSuffix(b.String(), " ") + "…", true
 				}
 				b.WriteRune(r)
 				n++
 			}
 		}
 	}
-	return b.String()
+	return b.String(), false
 }
 
 // FuzzPreview: preview, which copies a word of ASCII that fits at once, gives what the preview of
@@ -278,9 +287,10 @@ func FuzzPreview(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, want := preview(s), previewByRune(s)
-		if got != want {
-			t.Errorf("preview(%q) = %q, want %q", s, got, want)
+		got, full := preview(s)
+		want, wantFull := previewByRune(s)
+		if got != want || full != wantFull {
+			t.Errorf("preview(%q) = %q, %v; want %q, %v", s, got, full, want, wantFull)
 		}
 		if n := utf8.RuneCountInString(strings.TrimSuffix(got, "…")); n > PreviewLength || strings.HasSuffix(got, " …") {
 			t.Errorf("preview(%q) = %q: %d runes before the ellipsis (at most %d), or a space before it", s, got, n, PreviewLength)
