@@ -253,6 +253,12 @@ func TestSearchFindsEverything(t *testing.T) {
 	u.ui(func() { u.win.Canvas().Focus(u.search) })
 	key(u, fyne.KeyEscape)
 	waitFor(t, u, "the folder back", func() bool { return u.list.model.len() == 2 && !u.searchSt.count.Visible() })
+	// Esc also leaves a search from the list, after a result was clicked.
+	typeSearch(t, u, "garcia")
+	click(u, 0, 0)
+	u.ui(func() { u.win.Canvas().Focus(u.list) })
+	key(u, fyne.KeyEscape)
+	waitFor(t, u, "the folder back after Esc in the list", func() bool { return u.list.model.len() == 2 && u.search.Text == "" })
 }
 
 // TestDeleteSelectsNext: Delete moves the message to the Trash and selects the one below it, or

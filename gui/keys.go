@@ -62,6 +62,10 @@ func (u *UI) typedKey(e *fyne.KeyEvent) bool {
 			d.Hide()
 			return true
 		}
+		if u.search.Text != "" { // "Esc returns to the folder" from the list or reader too
+			u.search.onEscape()
+			return true
+		}
 		return false
 	}
 	if u.topDialog() != nil {
