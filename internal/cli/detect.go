@@ -26,24 +26,14 @@ func accountDetect(ctx context.Context, e *Env, g Globals, args []string) int {
 	asJSON := fs.Bool("json", false, "print the result as JSON (with every step) instead of text")
 	caFile := fs.String("ca-file", "", "extra trusted CA certificates (PEM) for checking the servers")
 	// The address may come before, between or after the flags.
-	var email string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if email != "" {
-			email = ""
-			break
-		}
-		email, rest = fs.Arg(0), fs.Args()[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return 2
 	}
-	if email == "" {
+	if fs.NArg() != 1 {
 		fmt.Fprintln(e.Stderr, "poplar account detect: give one EMAIL address")
 		return 2
 	}
+	email := fs.Arg(0)
 	f, err := finder(e, *caFile)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "poplar account detect: %v\n", err)
