@@ -180,18 +180,18 @@ func (b *Batch) Commit() ([]Summary, error) {
 		<-summaries // done reading the files before the caller may remove them
 		return nil, err
 	}
+	// What was not read while syncing (all of it on Windows; elsewhere a file that could not be
+	// opened) is read in new/ now.
 	ents := <-summaries
-	var buf []byte
-	var z mailview.Summarizer
+	late := make([]*os.File, len(pend))
 	for i, e := range ents {
-		if e != nil {
-			continue
+		if e == nil {
+			late[i], _ = os.Open(filepath.Join(b.s.maildir, "new", pend[i].key)) // nil: the next listing finds it
 		}
-		if fh, err := os.Open(filepath.Join(b.s.maildir, "new", pend[i].key)); err == nil {
-			if buf == nil {
-				buf = make([]byte, ingestBytes)
-			}
-			ents[i] = summarizeOne(pend[i], fh, buf, &z)
+	}
+	for i, e := range summarize(pend, late) {
+		if e != nil {
+			ents[i] = e
 		}
 	}
 	return b.s.addDelivered(pend, ents)
@@ -232,12 +232,16 @@ func (b *Batch) makeDurable(pend []pendingMsg) error {
 // closes the file; an entry is nil where a summary could not be read.
 func summarize(pend []pendingMsg, files []*os.File) []*entry {
 	out := make([]*entry, len(pend))
-	buf := make([]byte, ingestBytes)
+	var buf []byte
 	var z mailview.Summarizer
 	for i, p := range pend {
-		if files[i] != nil {
-			out[i] = summarizeOne(p, files[i], buf, &z)
+		if files[i] == nil {
+			continue
 		}
+		if buf == nil {
+			buf = make([]byte, ingestBytes)
+		}
+		out[i] = summarizeOne(p, files[i], buf, &z)
 	}
 	return out
 }

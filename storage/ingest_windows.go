@@ -14,9 +14,5 @@ func ingestWith(path string, buf []byte, z *mailview.Summarizer) (*entry, error)
 		return nil, err
 	}
 	defer fh.Close()
-	fi, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return summarizeFile(fh, fi.Size(), fi.ModTime(), filepath.Base(path), buf, z)
+	return ingestFile(fh, filepath.Base(path), buf, z)
 }
