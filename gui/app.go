@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -74,6 +75,7 @@ type UI struct {
 	book         *addressBook             // addresses for completion, filled in the background (send.go)
 	composers    []*composer              // the open composer windows (their drafts are saved when Poplar quits)
 	searchSt     searchState              // the search box's search (search.go)
+	freeMem      *time.Timer              // gives memory back after a big list changed (setList; UI goroutine)
 	arriving     arrivals                 // new messages waiting for the next insert into the list (fetch.go)
 	indexes      map[string]*search.Index // full-text indexes by account, under mu (search.go)
 	tray         *fyne.Menu               // nil without a system tray

@@ -143,12 +143,18 @@ const freeDelay = 2 * time.Second
 // soon after, on another goroutine: Go's collector keeps freed memory for reuse up to twice what is
 // in use, so after search results replaced a 100,000-message folder the app held some 60 MB it
 // no longer used (docs/benchmarks.md, "List and first open"). It costs one collection, once per
-// such change: 0.1-0.35 s of CPU at 100,000 messages, most of it on an idle core.
+// such change: 0.1-0.35 s of CPU at 100,000 messages, most of it on an idle core. Changes in quick
+// succession (typing in the search box) put it off again, so they share one collection.
 func (u *UI) setList(sums []*storage.Summary) {
 	dropped := len(u.list.model.items)
 	u.list.model.setRefs(sums)
-	if max(dropped, len(sums)) >= bigList {
-		time.AfterFunc(freeDelay, debug.FreeOSMemory)
+	if max(dropped, len(sums)) < bigList {
+		return
+	}
+	if u.freeMem == nil {
+		u.freeMem = time.AfterFunc(freeDelay, debug.FreeOSMemory)
+	} else {
+		u.freeMem.Reset(freeDelay)
 	}
 }
 
