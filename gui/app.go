@@ -69,7 +69,7 @@ type UI struct {
 	vsplit       *container.Split
 	main         fyne.CanvasObject
 	undo         *undoAction // the last delete or move, for Ctrl+Z
-	restoring    string      // the message to select when the folder loads (after a restart)
+	restoring    string      // the message to select and scroll to when the folder loads (after a restart, an undo, a search)
 	dialogs      []dialogCloser
 	prompted     map[string]bool          // accounts whose failure already offered a remedy (trust.go)
 	book         *addressBook             // addresses for completion, filled in the background (send.go)

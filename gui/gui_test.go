@@ -259,6 +259,9 @@ func TestSearchFindsEverything(t *testing.T) {
 	u.ui(func() { u.win.Canvas().Focus(u.list) })
 	key(u, fyne.KeyEscape)
 	waitFor(t, u, "the folder back after Esc in the list", func() bool { return u.list.model.len() == 2 && u.search.Text == "" })
+	if shown(u) != "Café" || u.list.model.row(u.list.model.cursor) < 0 {
+		t.Errorf("after the search the reader shows %q and the list's cursor is %q: want the result read, selected", shown(u), u.list.model.cursor)
+	}
 }
 
 // TestDeleteSelectsNext: Delete moves the message to the Trash and selects the one below it, or

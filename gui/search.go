@@ -72,6 +72,7 @@ func (u *UI) endSearch() {
 	st.count.Hide()
 	u.reader.highlight = nil
 	if u.acct != "" {
+		u.restoring = u.list.model.cursor // the message read stays selected and comes into view
 		u.loadFolder(u.acct, u.folder)
 	}
 }
