@@ -153,9 +153,33 @@ func (u *UI) setList(sums []*storage.Summary) {
 		return
 	}
 	if u.freeMem == nil {
-		u.freeMem = time.AfterFunc(freeDelay, debug.FreeOSMemory)
+		u.freeMem = time.AfterFunc(freeDelay, u.releaseMemory)
 	} else {
 		u.freeMem.Reset(freeDelay)
+	}
+}
+
+// releaseMemory gives back to the system what a big list no longer holds (setList): the Go heap
+// it left, the pages of the stores' index files that reading every summary brought in
+// (storage.Store.ReleaseMemory) and those of the search indexes' segments a search read
+// (search.Index.ReleaseMemory). Safe from any goroutine.
+func (u *UI) releaseMemory() {
+	debug.FreeOSMemory()
+	u.mu.Lock()
+	stores := make([]*storage.Store, 0, len(u.stores))
+	for _, s := range u.stores {
+		stores = append(stores, s)
+	}
+	indexes := make([]*search.Index, 0, len(u.indexes))
+	for _, x := range u.indexes {
+		indexes = append(indexes, x)
+	}
+	u.mu.Unlock()
+	for _, s := range stores {
+		s.ReleaseMemory()
+	}
+	for _, x := range indexes {
+		x.ReleaseMemory()
 	}
 }
 

@@ -172,15 +172,24 @@ func appendRecord(b []byte, e *entry) []byte {
 	return b
 }
 
-// readIndex loads the folder's index file into f (f.mu held).
+// readIndex loads the folder's index file into f (f.mu held). The file is mapped into memory where
+// the system allows (readIndexFile), and the pages its decoding read are given back at once: a
+// 100,000-message folder's strings, about 29 MB, then take memory only for the messages in use.
 func (f *folder) readIndex() error {
-	data, err := os.ReadFile(f.idx)
+	data, mapped, err := readIndexFile(f.idx)
 	if err != nil {
 		return err
 	}
 	entries, sn, sc, err := decodeIndex(data, f.name)
 	if err != nil {
+		if mapped {
+			unmapIndexFile(data)
+		}
 		return err
+	}
+	if mapped {
+		f.s.addMapping(data)
+		defer releasePages(data) // after the map below has read every key
 	}
 	f.stampNew, f.stampCur = sn, sc
 	f.byKey = make(map[string]*entry, len(entries))

@@ -72,6 +72,28 @@ type Store struct {
 	ledger  *ledger
 
 	fetchHeld atomic.Int32 // fetch locks held through this Store (LockFetch)
+
+	mappedMu sync.Mutex
+	mapped   [][]byte // index files mapped into memory (readIndexFile), for ReleaseMemory
+}
+
+// addMapping records an index file's mapping for ReleaseMemory.
+func (s *Store) addMapping(data []byte) {
+	s.mappedMu.Lock()
+	s.mapped = append(s.mapped, data)
+	s.mappedMu.Unlock()
+}
+
+// ReleaseMemory gives back to the system the pages of the index files this Store read that are
+// resident: after a whole folder's summaries were read (sorting by sender, threading, a search
+// index brought up to date), they are no longer counted against the process, and any summary
+// read again comes back from the page cache. It does not change what any summary holds.
+func (s *Store) ReleaseMemory() {
+	s.mappedMu.Lock()
+	defer s.mappedMu.Unlock()
+	for _, data := range s.mapped {
+		releasePages(data)
+	}
 }
 
 // Open opens (creating when needed) the account store in dir: the Maildir at dir/Maildir with an

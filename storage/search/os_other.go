@@ -34,3 +34,7 @@ func mapFile(f *os.File, size int64) ([]byte, error) {
 
 // unmapFile releases a mapping made by mapFile.
 func unmapFile(b []byte) { unix.Munmap(b) }
+
+// releasePages gives the resident pages of a mapping of mapFile back to the system; they are read
+// again from the page cache when next used.
+func releasePages(b []byte) { unix.Madvise(b, unix.MADV_DONTNEED) }

@@ -46,3 +46,8 @@ func mapFile(f *os.File, size int64) ([]byte, error) {
 
 // unmapFile releases a mapping made by mapFile.
 func unmapFile(b []byte) { windows.UnmapViewOfFile(uintptr(unsafe.Pointer(&b[0]))) }
+
+// releasePages takes the pages of a mapping of mapFile out of the process's working set:
+// VirtualUnlock of pages that are not locked does that (and reports ERROR_NOT_LOCKED); they are
+// read again from the file cache when next used.
+func releasePages(b []byte) { windows.VirtualUnlock(uintptr(unsafe.Pointer(&b[0])), uintptr(len(b))) }

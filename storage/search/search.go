@@ -82,6 +82,19 @@ type Index struct {
 
 }
 
+// ReleaseMemory gives back to the system the resident pages of the index's segment files, which
+// are mapped into memory: a search reads parts of every segment, and they stay counted against
+// the process until then. The next search reads them again from the page cache.
+func (x *Index) ReleaseMemory() {
+	x.smu.RLock()
+	defer x.smu.RUnlock()
+	for _, s := range x.segs {
+		if s.data != nil {
+			releasePages(s.data)
+		}
+	}
+}
+
 // fileStamp tells whether the document table was replaced (by any process).
 type fileStamp struct {
 	ino, size uint64
