@@ -1,6 +1,7 @@
 //go:build ignore
 
-// icon_gen draws Poplar's icon (a poplar tree over an envelope) into assets/icon.png:
+// icon_gen draws Poplar's icon (a poplar tree over an envelope) into assets/icon.png (512 pixels)
+// and assets/tray.png (64 pixels, for the system tray):
 // go run assets/icon_gen.go
 package main
 
@@ -56,7 +57,34 @@ func main() {
 			img.Set(x, y, c)
 		}
 	}
-	f, err := os.Create("assets/icon.png")
+	write("assets/icon.png", img)
+	write("assets/tray.png", shrink(img, 8))
+}
+
+// shrink makes an image k times smaller, each pixel the mean of a k×k block (colours weighted by
+// their alpha, so the transparent corners do not darken the edges).
+func shrink(src *image.RGBA, k int) *image.RGBA {
+	b := src.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx()/k, b.Dy()/k))
+	for y := 0; y < dst.Bounds().Dy(); y++ {
+		for x := 0; x < dst.Bounds().Dx(); x++ {
+			var r, g, bl, a float64
+			for dy := 0; dy < k; dy++ {
+				for dx := 0; dx < k; dx++ {
+					c := src.RGBAAt(x*k+dx, y*k+dy) // premultiplied
+					r, g, bl, a = r+float64(c.R), g+float64(c.G), bl+float64(c.B), a+float64(c.A)
+				}
+			}
+			n := float64(k * k)
+			dst.SetRGBA(x, y, color.RGBA{uint8(r/n + 0.5), uint8(g/n + 0.5), uint8(bl/n + 0.5), uint8(a/n + 0.5)})
+		}
+	}
+	return dst
+}
+
+// write saves img as a PNG file at path.
+func write(path string, img image.Image) {
+	f, err := os.Create(path)
 	if err != nil {
 		log.Fatal(err)
 	}

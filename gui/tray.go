@@ -5,6 +5,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/poplar-mail/poplar/assets"
 )
 
 // The tray icon (Fyne's system tray, where the desktop has one): the unread count, Get Mail,
@@ -34,9 +36,7 @@ func (u *UI) setupTray() {
 	u.tray = u.trayMenu()
 	u.tray.Items[0].Disabled = true
 	desk.SetSystemTrayMenu(u.tray)
-	if icon := u.app.Icon(); icon != nil {
-		desk.SetSystemTrayIcon(icon)
-	}
+	desk.SetSystemTrayIcon(assets.TrayIcon)
 }
 
 // updateTray shows the unread count in the tray menu.
