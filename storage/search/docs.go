@@ -21,13 +21,15 @@ const docsMagic = "poplar-search 4\n"
 // the segments in use; a segment not named is left over and removed by the next Update.
 const docsFile = "docs"
 
-// docInfo is what the index knows of a document besides its words.
+// docInfo is what the index knows of a document besides its words. Its fields are in the order
+// that packs it into 40 bytes (48 in declaration order by meaning): the table holds one per
+// message, 4 MB at 100,000 (TestDocInfoSize).
 type docInfo struct {
 	key    string
+	size   int64
+	date   int64  // Unix seconds: Date, else arrival
 	folder uint32 // index into table.folders
 	flags  storage.Flags
-	size   int64
-	date   int64 // Unix seconds: Date, else arrival
 	attach bool
 	live   bool
 }

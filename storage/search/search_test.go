@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/poplar-mail/poplar/storage"
 )
@@ -488,5 +489,13 @@ func TestSearchRefsIsSearch(t *testing.T) {
 	refs, _, _ := x.SearchRefs("engine", Options{Folder: storage.Inbox})
 	if len(refs) == 0 || !slices.Contains(own, refs[0]) {
 		t.Errorf("SearchRefs in a loaded folder gave a copy, not the store's summary")
+	}
+}
+
+// TestDocInfoSize keeps the document table's record packed: one per message stays in memory while
+// the index is open.
+func TestDocInfoSize(t *testing.T) {
+	if n := unsafe.Sizeof(docInfo{}); n > 40 {
+		t.Errorf("docInfo takes %d bytes; reorder its fields to pack it into 40", n)
 	}
 }
