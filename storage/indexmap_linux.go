@@ -30,7 +30,9 @@ var localFileSystems = map[int64]bool{
 //
 // A mapping is never removed: the decoded summaries, and every string copied from them, point
 // into it for as long as the process may hold them. The index file is only ever replaced by a
-// rename, never changed in place, so the mapped bytes never change.
+// rename, never changed in place, so the mapped bytes never change; the space of a file replaced
+// while mapped is freed on disk when the process exits. A folder's file is mapped once per Store
+// (readIndex runs when the Store first loads the folder), so the mappings stay few.
 func readIndexFile(path string) (data []byte, mapped bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
