@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 
@@ -45,7 +46,8 @@ func readIndexFile(path string) (data []byte, mapped bool, err error) {
 	}
 	var fs unix.Statfs_t
 	if fi.Size() == 0 || fi.Size() > math.MaxInt32 || unix.Fstatfs(int(f.Fd()), &fs) != nil || !localFileSystems[int64(fs.Type)] {
-		data, err := os.ReadFile(path)
+		data := make([]byte, fi.Size())
+		_, err := io.ReadFull(f, data)
 		return data, false, err
 	}
 	data, err = unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
