@@ -48,9 +48,10 @@ func parseSortOrder(s string) sortOrder {
 // selection. It is plain data with no Fyne in it, so it is tested and benchmarked at 100,000
 // messages. Items never move in the items slice (indices are stable); order and view hold indices.
 //
-// The summaries are shared, not copied: a folder's come from storage.Store.SummaryRefs (the
-// store's own, 24 MB at 100,000 messages that are not held twice), so the model never changes
-// one in place: setFlags and insert put a changed copy in its item's place.
+// The summaries are the model's own (storage.Store.SummaryRefs decodes them for it: the store
+// keeps only where each record is), 25 MB at 100,000 messages. The model never changes one in
+// place: setFlags and insert put a changed copy in its item's place, so a summary handed to the
+// reader stays as it was.
 type listModel struct {
 	items []*storage.Summary
 	// search is the lower-cased "from subject" of each item, made when a filter first needs it

@@ -74,7 +74,7 @@ func TestListModelFilterSeesChanges(t *testing.T) {
 	}
 }
 
-// TestListModelSharesSummaries: the model keeps the summaries it is given (the store's own) and
+// TestListModelSharesSummaries: the model keeps the summaries it is given (not copies) and
 // never changes them: new flags and an updated message take a copy's place.
 func TestListModelSharesSummaries(t *testing.T) {
 	shared := sums(3)

@@ -256,7 +256,6 @@ func summarizeOne(p pendingMsg, fh *os.File, buf []byte, z *mailview.Summarizer)
 		return nil
 	}
 	e.name, e.sub = p.key, "new"
-	e.sum.Key, e.sum.Folder = p.key, Inbox
 	return e
 }
 
@@ -291,13 +290,13 @@ func (f *folder) add(pend []pendingMsg, ents []*entry) (out []Summary, ok bool) 
 	var added []*entry
 	for i, e := range ents {
 		if cur, ok := f.byKey[pend[i].key]; ok {
-			out = append(out, cur.sum) // listed meanwhile by a reader's refresh
+			out = append(out, f.summary(cur)) // listed meanwhile by a reader's refresh
 			continue
 		}
 		if e != nil {
-			f.byKey[e.sum.Key] = e
+			f.byKey[e.key()] = e
 			added = append(added, e)
-			out = append(out, e.sum)
+			out = append(out, f.summary(e))
 		}
 	}
 	f.merge(added)
@@ -319,7 +318,7 @@ func (s *Store) lookupDelivered(pend []pendingMsg) ([]Summary, error) {
 	out := make([]Summary, 0, len(pend))
 	for _, p := range pend {
 		if e, ok := f.lookup(p.key); ok {
-			out = append(out, e.sum)
+			out = append(out, f.summary(e))
 		}
 	}
 	return out, nil
@@ -448,14 +447,15 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 		return Summary{}, fmt.Errorf("storage: %w", err)
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if cur, ok := f.byKey[m.Key]; ok {
-		e.name, e.sub = cur.name, cur.sub
-		e.sum.Key, e.sum.Folder, e.sum.Flags = cur.sum.Key, cur.sum.Folder, cur.sum.Flags
+		e.name, e.sub, e.flags = cur.name, cur.sub, cur.flags
 		f.byKey[m.Key] = e
 		f.resort()
 		f.dirty = true
 		f.saveIndex()
+	} else {
+		e.name, e.sub, e.flags = old.name, old.sub, old.flags
 	}
-	f.mu.Unlock()
-	return e.sum, nil
+	return f.summary(e), nil
 }

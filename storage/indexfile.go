@@ -61,7 +61,7 @@ func (f *folder) writeIndex() error {
 	}
 	defer os.Remove(tf.Name())
 	w := bufio.NewWriterSize(tf, indexHeadRead)
-	err = encodeIndex(w, f.stampNew, f.stampCur, f.sorted)
+	err = encodeIndex(w, f.stampNew, f.stampCur, f.sorted, f.data)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -74,8 +74,9 @@ func (f *folder) writeIndex() error {
 	return os.Rename(tf.Name(), f.idx)
 }
 
-// encodeIndex writes to w the index file (see indexMagic) of the entries sorted, newest first.
-func encodeIndex(w io.Writer, stampNew, stampCur int64, sorted []*entry) error {
+// encodeIndex writes to w the index file (see indexMagic) of the entries sorted, newest first;
+// data is the index file the records of entries without a summary of their own are in.
+func encodeIndex(w io.Writer, stampNew, stampCur int64, sorted []*entry, data []byte) error {
 	b := []byte(indexMagic)
 	b = binary.AppendVarint(b, stampNew)
 	b = binary.AppendVarint(b, stampCur)
@@ -89,7 +90,7 @@ func encodeIndex(w io.Writer, stampNew, stampCur int64, sorted []*entry) error {
 		blk := sorted[i:min(i+indexBlockRecords, len(sorted))]
 		recs = recs[:0]
 		for _, e := range blk {
-			recs = appendRecord(recs, e)
+			recs = appendRecord(recs, e, data)
 		}
 		b = binary.AppendUvarint(b[:0], uint64(len(blk)))
 		b = binary.AppendUvarint(b, uint64(len(recs)))
@@ -107,15 +108,25 @@ func encodeIndex(w io.Writer, stampNew, stampCur int64, sorted []*entry) error {
 	return nil
 }
 
-// appendRecord appends e's record (see indexMagic) to b.
-func appendRecord(b []byte, e *entry) []byte {
+// appendRecord appends e's record (see indexMagic) to b; data is the index file its record is in
+// when it has no summary of its own.
+func appendRecord(b []byte, e *entry, data []byte) []byte {
 	putS := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
-	s := &e.sum
 	putS(e.name)
 	var bits uint64
 	if e.sub == "cur" {
 		bits |= 1
 	}
+	if e.full == nil {
+		// The record as it was read, under the name the message has now: its name and bit 1
+		// are the only fields that change without the message being read again.
+		d := recordDecoder{data: data, str: unsafe.String(unsafe.SliceData(data), len(data)), p: int(e.off), end: int(e.off) + int(e.n)}
+		d.string()
+		old := d.uint()
+		b = binary.AppendUvarint(b, old&^1|bits)
+		return append(b, data[d.p:d.end]...)
+	}
+	s := e.full
 	if s.HasAttachments {
 		bits |= 2
 	}
@@ -191,12 +202,13 @@ func (f *folder) readIndex() error {
 		f.s.addMapping(data)
 		defer releasePages(data) // after the map below has read every key
 	}
+	f.data = data
 	f.stampNew, f.stampCur = sn, sc
 	f.byKey = make(map[string]*entry, len(entries))
 	f.unread = 0
 	for _, e := range entries {
-		f.byKey[e.sum.Key] = e
-		if e.sum.Flags&FlagSeen == 0 {
+		f.byKey[e.key()] = e
+		if e.flags&FlagSeen == 0 {
 			f.unread++
 		}
 	}
@@ -293,7 +305,7 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := recordDecoder{data: data, str: str, folder: folderName}
+			d := recordDecoder{data: data, str: str, folder: folderName, refChunk: 4096}
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(blocks) || failed.Load() {
@@ -327,6 +339,9 @@ type recordDecoder struct {
 	folder  string
 	zones   map[int64]*time.Location
 	refPool []string // References of many records share one allocation
+	// refChunk is how many References refPool is made room for at once (0: a record's own).
+	refChunk int
+	scratch  Summary // what entry decodes a record into
 }
 
 func (d *recordDecoder) limit() int {
@@ -371,32 +386,48 @@ func (d *recordDecoder) string() string {
 func (d *recordDecoder) block(blk indexBlock, all []entry) bool {
 	d.p, d.end = blk.start, blk.end
 	for i := range blk.n {
-		if !d.record(&all[blk.first+i]) {
+		if !d.entry(&all[blk.first+i]) {
 			return false
 		}
 	}
 	return d.p == d.end
 }
 
-// record decodes one record into e and reports whether it was whole and consistent.
-func (d *recordDecoder) record(e *entry) bool {
-	e.name = d.string()
-	bits := d.uint()
-	e.sub = "new"
-	if bits&1 != 0 {
-		e.sub = "cur"
+// entry decodes one record, checking all of it, into e, which keeps the record's place instead of
+// its summary, and reports whether it was whole and consistent.
+func (d *recordDecoder) entry(e *entry) bool {
+	start := d.p
+	d.refPool = d.refPool[:0] // the summary is dropped: the next one reuses its References' room
+	name, sub, ok := d.record(&d.scratch)
+	if !ok {
+		return false
 	}
-	s := &e.sum
+	s := &d.scratch
+	*e = entry{name: name, sub: sub, uidl: s.UIDL, date: s.Date.Unix(), recv: s.Received.Unix(),
+		off: int64(start), n: uint32(d.p - start), flags: s.Flags}
+	return true
+}
+
+// record decodes one record into s, Key, Flags and Folder included, and returns the message's
+// file name and subfolder; ok reports whether the record was whole and consistent.
+func (d *recordDecoder) record(s *Summary) (name, sub string, ok bool) {
+	*s = Summary{}
+	name = d.string()
+	bits := d.uint()
+	sub = "new"
+	if bits&1 != 0 {
+		sub = "cur"
+	}
 	s.HasAttachments = bits&2 != 0
 	s.Partial = bits&4 != 0
 	s.From, s.To, s.Subject, s.MessageID, s.Preview, s.UIDL = d.string(), d.string(), d.string(), d.string(), d.string(), d.string()
 	if bits&32 != 0 {
 		n := d.uint()
 		if n == 0 || n > mailview.MaxReferences {
-			return false
+			return "", "", false
 		}
 		if cap(d.refPool)-len(d.refPool) < int(n) {
-			d.refPool = make([]string, 0, 4096)
+			d.refPool = make([]string, 0, max(int(n), d.refChunk))
 		}
 		start := len(d.refPool)
 		for range n {
@@ -409,11 +440,11 @@ func (d *recordDecoder) record(e *entry) bool {
 		s.InReplyTo = d.string()
 	case 128:
 		if len(s.References) == 0 {
-			return false
+			return "", "", false
 		}
 		s.InReplyTo = s.References[len(s.References)-1]
 	case 64 | 128:
-		return false
+		return "", "", false
 	}
 	if bits&8 != 0 {
 		sec, off := d.int(), d.int()
@@ -432,19 +463,19 @@ func (d *recordDecoder) record(e *entry) bool {
 	if bits&16 != 0 {
 		n := d.uint()
 		if !s.Partial || n == 0 || n > maxServerSize {
-			return false // written only for a partial message, with a size the files can say
+			return "", "", false // written only for a partial message, with a size the files can say
 		}
 		s.ServerSize = int64(n)
 	}
-	if d.bad || e.name == "" || strings.ContainsAny(e.name, "/\x00") {
-		return false
+	if d.bad || name == "" || strings.ContainsAny(name, "/\x00") {
+		return "", "", false
 	}
-	s.Key, s.Flags = parseName(e.name)
-	if e.sub == "new" {
+	s.Key, s.Flags = parseName(name)
+	if sub == "new" {
 		s.Flags = 0
 	}
 	s.Folder = d.folder
-	return true
+	return name, sub, true
 }
 
 // Newest returns the n newest summaries of a folder, in the order of Summaries (all of them when
@@ -508,7 +539,7 @@ func readIndexHead(r io.ReaderAt, folderName string, n int) (indexHeader, []Summ
 		return indexHeader{}, nil, err
 	}
 	want := min(max(n, 0), h.count)
-	all := make([]entry, want)
+	all := make([]Summary, want)
 	pos := h.size
 	for first := 0; first < want; {
 		blk, next, whole, err := nextBlock(data, pos, first, h.count)
@@ -524,16 +555,63 @@ func readIndexHead(r io.ReaderAt, folderName string, n int) (indexHeader, []Summ
 		d := recordDecoder{data: data, str: unsafe.String(unsafe.SliceData(data), len(data)), folder: folderName}
 		d.p, d.end = blk.start, blk.end
 		for i := range min(blk.n, want-first) {
-			if !d.record(&all[first+i]) {
+			if _, _, ok := d.record(&all[first+i]); !ok {
 				return indexHeader{}, nil, errCorruptIndex
 			}
 		}
 		first += blk.n
 		pos = next
 	}
-	sums := make([]Summary, want)
-	for i := range all {
-		sums[i] = all[i].sum
+	return h, all, nil
+}
+
+// summary returns the summary of e, one of f's entries: its own, or its record decoded from the
+// folder's index file, with its key, flags and folder now. It reads e, so f.mu is held.
+func (f *folder) summary(e *entry) Summary {
+	return decodeSummary(&recordDecoder{}, f.data, f.name, e)
+}
+
+// summaries returns the summaries of es, entries of f, in their order (a zero Summary for nil),
+// decoding them on every core when they are many. f.mu is held.
+func (f *folder) summaries(es []*entry) []Summary {
+	out := make([]Summary, len(es))
+	parts := 1
+	if len(es) >= parallelSortMin {
+		parts = runtime.GOMAXPROCS(0)
 	}
-	return h, sums, nil
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			d := recordDecoder{refChunk: 4096}
+			for i := p * len(es) / parts; i < (p+1)*len(es)/parts; i++ {
+				if es[i] != nil {
+					out[i] = decodeSummary(&d, f.data, f.name, es[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// decodeSummary is folder.summary for a folder called folderName whose index file was data,
+// decoding through d (whose References room and time zones it reuses).
+func decodeSummary(d *recordDecoder, data []byte, folderName string, e *entry) Summary {
+	var s Summary
+	if e.full != nil {
+		s = *e.full
+	} else {
+		d.data, d.str, d.folder = data, unsafe.String(unsafe.SliceData(data), len(data)), folderName
+		d.p, d.end, d.bad = int(e.off), int(e.off)+int(e.n), false
+		if _, _, ok := d.record(&s); !ok {
+			// Checked when the file was read, and the file is never written in place: only
+			// another program writing into it could do this. Keep what the entry knows.
+			s = Summary{UIDL: e.uidl, Received: e.received()}
+			if e.date != (time.Time{}).Unix() {
+				s.Date = time.Unix(e.date, 0)
+			}
+		}
+	}
+	s.Key, s.Flags, s.Folder = e.key(), e.flags, folderName
+	return s
 }

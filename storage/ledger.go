@@ -229,8 +229,8 @@ func (l *ledger) adopt(found []*entry) {
 	l.catchUp()
 	var recs []string
 	for _, e := range found {
-		if le, ok := l.entries[e.sum.UIDL]; !ok || le.Expunged {
-			recs = append(recs, fetchedRecord(e.sum.UIDL, e.sum.Key, keyTime(e.sum.Key, e.sum.Received)))
+		if le, ok := l.entries[e.uidl]; !ok || le.Expunged {
+			recs = append(recs, fetchedRecord(e.uidl, e.key(), keyTime(e.key(), e.received())))
 		}
 	}
 	l.mu.Unlock()
@@ -307,10 +307,10 @@ func (s *Store) reconcile() error {
 		f.mu.Lock()
 		l.mu.Lock()
 		for _, e := range f.byKey {
-			if e.sum.UIDL == "" {
+			if e.uidl == "" {
 				continue
 			}
-			if le, ok := l.entries[e.sum.UIDL]; !ok || le.Expunged {
+			if le, ok := l.entries[e.uidl]; !ok || le.Expunged {
 				c := *e
 				missing = append(missing, &c)
 			}
@@ -319,7 +319,7 @@ func (s *Store) reconcile() error {
 			if le.Key == "" || le.Expunged || le.ServerDeleted {
 				continue
 			}
-			if e, ok := f.byKey[le.Key]; ok && e.sum.UIDL != u {
+			if e, ok := f.byKey[le.Key]; ok && e.uidl != u {
 				bogus = true
 			}
 		}

@@ -45,8 +45,8 @@ func (s *Store) MarkFolderRead(name string) (changed int, err error) {
 	var keys []string
 	f.mu.Lock()
 	for _, e := range f.sorted {
-		if e.sum.Flags&FlagSeen == 0 {
-			keys = append(keys, e.sum.Key)
+		if e.flags&FlagSeen == 0 {
+			keys = append(keys, e.key())
 		}
 	}
 	f.mu.Unlock()
@@ -63,7 +63,7 @@ func (f *folder) setFlags(keys []string, add, remove Flags) (changed int, err er
 			errs = append(errs, fmt.Errorf("%w: %s/%s", ErrNotFound, f.name, k))
 			continue
 		}
-		flags := (e.sum.Flags | add) &^ remove
+		flags := (e.flags | add) &^ remove
 		dst := fileName(k, flags)
 		if e.sub == "cur" && e.name == dst {
 			continue
@@ -225,8 +225,8 @@ func (s *Store) Expunge(folderName string, keys []string) error {
 			errs = append(errs, fmt.Errorf("storage: deleting %s: %w", k, err))
 			continue
 		}
-		if e.sum.UIDL != "" {
-			gone[e.sum.UIDL] = true
+		if e.uidl != "" {
+			gone[e.uidl] = true
 		}
 	}
 	for _, sub := range []string{"new", "cur"} {

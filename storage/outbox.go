@@ -219,8 +219,8 @@ func (s *Store) compactOutbox(size int64) error {
 	var b bytes.Buffer
 	f.mu.Lock()
 	for _, e := range f.sorted {
-		if st, ok := states[e.sum.Key]; ok {
-			line, _ := json.Marshal(outboxRecord{Key: e.sum.Key, OutboxState: st})
+		if st, ok := states[e.key()]; ok {
+			line, _ := json.Marshal(outboxRecord{Key: e.key(), OutboxState: st})
 			b.Write(line)
 			b.WriteByte('\n')
 		}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/poplar-mail/poplar/internal/mailgen"
 )
@@ -45,8 +44,8 @@ func TestScanManyFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.sum.Key, e.sum.Folder, e.sum.Flags = key, Inbox, flags
-		want[key] = e.sum
+		e.name, e.flags = name, flags
+		want[key] = decodeSummary(&recordDecoder{}, nil, Inbox, e)
 	}
 	// A crash between link and unlink left message 1 in new/ too; a dot file is no message.
 	if err := os.WriteFile(filepath.Join(md, "new", "1700000001.M1P1.scan"), msgs[1], 0o600); err != nil {
@@ -77,11 +76,7 @@ func TestSortEntries(t *testing.T) {
 		for _, cores := range []int{1, 2, 3, 4} {
 			es := make([]*entry, n)
 			for i := range es {
-				e := &entry{}
-				e.sum.Key = fmt.Sprintf("k%06d", (i*7919)%max(n, 1))
-				e.sum.Date = time.Unix(int64(i*31%97), 0)
-				e.sum.Received = time.Unix(int64(i%5), 0)
-				es[i] = e
+				es[i] = &entry{name: fmt.Sprintf("k%06d", (i*7919)%max(n, 1)), date: int64(i * 31 % 97), recv: int64(i % 5)}
 			}
 			want := slices.Clone(es)
 			sort.Slice(want, func(i, j int) bool { return newer(want[i], want[j]) })

@@ -49,7 +49,7 @@ func checkServerSize(t *testing.T, s *Store, key string, wantPartial bool, wantS
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("decodeIndex of the index file: %d entries, %v", len(entries), err)
 	}
-	check("in the index file", entries[0].sum, nil)
+	check("in the index file", decodeSummary(&recordDecoder{}, data, Inbox, entries[0]), nil)
 	s, err = Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -213,9 +213,10 @@ func TestOldIndexRebuilt(t *testing.T) {
 			// no server size (versions 1 and 2), no threading fields (versions 1 to 3). With
 			// none of those a record has their layout.
 			f.mu.Lock()
-			f.byKey[key].sum.UIDL = "u2"
-			f.byKey[key].sum.ServerSize = 0
-			f.byKey[key].sum.InReplyTo, f.byKey[key].sum.References = "", nil
+			e := f.byKey[key]
+			e.full.UIDL, e.uidl = "u2", "u2"
+			e.full.ServerSize = 0
+			e.full.InReplyTo, e.full.References = "", nil
 			err = f.writeIndex()
 			f.mu.Unlock()
 			if err != nil {

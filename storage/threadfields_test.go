@@ -64,7 +64,7 @@ func TestIndexThreadFields(t *testing.T) {
 			if err != nil || len(entries) != 1 {
 				t.Fatalf("decodeIndex: %d entries, %v", len(entries), err)
 			}
-			check("in the index file", entries[0].sum)
+			check("in the index file", decodeSummary(&recordDecoder{}, data, Inbox, entries[0]))
 			s2, err := Open(s.Dir())
 			if err != nil {
 				t.Fatal(err)

@@ -146,8 +146,8 @@ func (s *Store) compactOrigins(size int64) error {
 	var b strings.Builder
 	trash.mu.Lock()
 	for _, e := range trash.sorted {
-		if o, ok := origins[e.sum.Key]; ok {
-			b.WriteString("T " + escapeUIDL(e.sum.Key) + " " + escapeUIDL(o) + "\n")
+		if o, ok := origins[e.key()]; ok {
+			b.WriteString("T " + escapeUIDL(e.key()) + " " + escapeUIDL(o) + "\n")
 		}
 	}
 	trash.mu.Unlock()

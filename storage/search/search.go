@@ -785,10 +785,7 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 	return out, total, nil
 }
 
-// SearchRefs is Search without copies where it can: the summaries of the hits in a folder the
-// store has loaded are the store's own (storage.Store.SummaryRefsOf: shared, never changed; do not
-// change them). Listing all of 100,000 hits that way allocates 1 MB of pointers, not 25 MB of
-// summaries.
+// SearchRefs is Search as pointers, as a list holds summaries (storage.Store.SummaryRefsOf).
 func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int, error) {
 	q, err := parse(query)
 	if err != nil {
@@ -843,9 +840,9 @@ func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int,
 	return x.summaries(hits), total, nil
 }
 
-// summaries returns the store's summaries of hits, in their order, leaving out those gone since
-// the last Update: one SummaryRefsOf a folder, which in a process that has not loaded the folder
-// reads its index file only as far as the hits (the newest are near its start).
+// summaries returns the summaries of hits, in their order, leaving out those gone since the last
+// Update: one SummaryRefsOf a folder, which in a process that has not loaded the folder reads its
+// index file only as far as the hits (the newest are near its start).
 func (x *Index) summaries(hits []hit) []*storage.Summary {
 	if len(hits) == 0 {
 		return nil

@@ -462,7 +462,7 @@ func TestUnchangedMaildir(t *testing.T) {
 }
 
 // TestSearchRefsIsSearch: SearchRefs finds what Search finds, read from the index file or, once the
-// store has loaded the folder, the store's own summaries (no copies).
+// store has loaded the folder, decoded from the records it keeps.
 func TestSearchRefsIsSearch(t *testing.T) {
 	s := newStore(t)
 	x := openIndex(t, s)
@@ -481,15 +481,10 @@ func TestSearchRefsIsSearch(t *testing.T) {
 		}
 	}
 	same("folder not loaded")
-	own, err := s.SummaryRefs(storage.Inbox)
-	if err != nil {
+	if _, err := s.SummaryRefs(storage.Inbox); err != nil {
 		t.Fatal(err)
 	}
 	same("folder loaded")
-	refs, _, _ := x.SearchRefs("engine", Options{Folder: storage.Inbox})
-	if len(refs) == 0 || !slices.Contains(own, refs[0]) {
-		t.Errorf("SearchRefs in a loaded folder gave a copy, not the store's summary")
-	}
 }
 
 // TestDocInfoSize keeps the document table's record packed: one per message stays in memory while
