@@ -391,9 +391,9 @@ func (u *UI) openFolder(name, folder string) {
 func (u *UI) loadFolder(name, folder string) {
 	u.bg(func() {
 		s, err := u.store(name)
-		var sums []*storage.Summary
+		var l *storage.Listing
 		if err == nil {
-			sums, err = s.SummaryRefs(folder)
+			l, err = s.Listing(folder)
 		}
 		u.do(func() {
 			if u.acct != name || u.folder != folder {
@@ -403,8 +403,8 @@ func (u *UI) loadFolder(name, folder string) {
 				u.setStatus(fmt.Sprintf("Cannot read %s/%s: %v", name, folder, err))
 				return
 			}
-			u.setList(sums)
-			u.env.Logf("listed %d messages in %s/%s", len(sums), name, folder)
+			u.setList(listingSource{l})
+			u.env.Logf("listed %d messages in %s/%s", l.Len(), name, folder)
 			if u.restoring != "" {
 				key := u.restoring
 				u.restoring = ""

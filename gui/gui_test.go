@@ -572,7 +572,7 @@ func TestConversationView(t *testing.T) {
 		u.list.model.setThreaded(true)
 		u.list.changed()
 	})
-	r := u.list.model.row(u.list.model.items[0].Key)
+	r := u.list.model.row(u.list.model.key(0))
 	for i := 0; i < u.list.model.len(); i++ {
 		if u.list.model.at(i).Subject == "Re: Plans" {
 			r = i

@@ -44,23 +44,27 @@ func parseSortOrder(s string) sortOrder {
 	return sortOrder{key: byDate}
 }
 
-// listModel holds one folder's summaries, their order, the rows the search box leaves and the
+// listModel holds one folder's messages, their order, the rows the filter leaves and the
 // selection. It is plain data with no Fyne in it, so it is tested and benchmarked at 100,000
-// messages. Items never move in the items slice (indices are stable); order and view hold indices.
+// messages. Items never move (indices are stable); order and view hold indices.
 //
-// The summaries are the model's own (storage.Store.SummaryRefs decodes them for it: the store
-// keeps only where each record is), 25 MB at 100,000 messages. The model never changes one in
-// place: setFlags and insert put a changed copy in its item's place, so a summary handed to the
-// reader stays as it was.
+// The messages come from a source: for a folder its storage.Listing, which holds where each
+// summary is and decodes one when asked, so a 100,000-message folder costs the list its order,
+// view and key map (about 5 MB) instead of 25 MB of summaries, and a row on screen is decoded
+// when it is drawn. A sort by another column, a grouping by conversation and the filter read
+// every summary for the moment they take. The model never changes a summary it was given:
+// setFlags and insert put a changed copy in its item's place (own).
 type listModel struct {
-	items []*storage.Summary
+	src source
+	own map[int]*storage.Summary // items changed or added here; added ones follow src's
+	n   int                      // items: src's and those added
 	// search is the lower-cased "from subject" of each item, made when a filter first needs it
 	// (nil until then: at 100,000 messages it is some 8 MB the app does not otherwise use).
 	search []string
-	gone   []bool // removed items (tombstones until the next set)
-	byKey  map[string]int
-	order  []int // live items in sort order
-	view   []int // the rows shown: order filtered by query
+	gone   []bool         // removed items (tombstones until the next set)
+	added  map[string]int // the items added after src's, by key (src finds its own: index)
+	order  []int          // live items in sort order
+	view   []int          // the rows shown: order filtered by query
 	query  string
 	words  []string
 	sortBy sortOrder
@@ -74,8 +78,66 @@ type listModel struct {
 	anchor   string          // where a Shift range starts
 }
 
-// set replaces the folder's messages with sums (search results; tests), as setRefs does.
+// source is where a list's messages come from: a folder's storage.Listing (listingSource) or
+// summaries in memory (refSource: search results, tests).
+type source interface {
+	Len() int
+	Key(i int) string
+	// Index returns the number of the message key, and whether the source holds it.
+	Index(key string) (int, bool)
+	Flags(i int) storage.Flags
+	// Ref returns message i's summary, which the caller must not change.
+	Ref(i int) *storage.Summary
+	// All returns every message's summary, in order.
+	All() []storage.Summary
+	// Newest reports whether the messages come newest first, in the list's default order.
+	Newest() bool
+}
+
+// listingSource is a folder's Listing as a list's source: each summary is decoded when asked for.
+type listingSource struct{ *storage.Listing }
+
+func (l listingSource) Ref(i int) *storage.Summary { s := l.Summary(i); return &s }
+func (l listingSource) All() []storage.Summary     { return l.Summaries() }
+func (l listingSource) Newest() bool               { return true }
+
+// refSource is summaries in memory as a list's source.
+type refSource struct {
+	sums  []*storage.Summary
+	byKey map[string]int
+}
+
+// newRefSource makes sums a list's source.
+func newRefSource(sums []*storage.Summary) refSource {
+	r := refSource{sums: sums, byKey: make(map[string]int, len(sums))}
+	for i, s := range sums {
+		r.byKey[s.Key] = i
+	}
+	return r
+}
+
+func (r refSource) Len() int                   { return len(r.sums) }
+func (r refSource) Key(i int) string           { return r.sums[i].Key }
+func (r refSource) Flags(i int) storage.Flags  { return r.sums[i].Flags }
+func (r refSource) Ref(i int) *storage.Summary { return r.sums[i] }
+func (r refSource) Newest() bool               { return false }
+func (r refSource) Index(key string) (int, bool) {
+	i, ok := r.byKey[key]
+	return i, ok
+}
+func (r refSource) All() []storage.Summary {
+	out := make([]storage.Summary, len(r.sums))
+	for i, s := range r.sums {
+		out[i] = *s
+	}
+	return out
+}
+
+// set replaces the folder's messages with sums (search results; tests), as setSource does.
 func (m *listModel) set(sums []storage.Summary) { m.setRefs(refsOf(sums)) }
+
+// setRefs replaces the folder's messages with sums, as setSource does.
+func (m *listModel) setRefs(sums []*storage.Summary) { m.setSource(newRefSource(sums)) }
 
 // refsOf points to each of sums.
 func refsOf(sums []storage.Summary) []*storage.Summary {
@@ -86,16 +148,15 @@ func refsOf(sums []storage.Summary) []*storage.Summary {
 	return refs
 }
 
-// setRefs replaces the folder's messages, keeping the query and the sort order; the selection
-// keeps the keys that are still there. The model never changes the summaries of sums.
-func (m *listModel) setRefs(sums []*storage.Summary) {
-	m.items = sums
+// setSource replaces the folder's messages, keeping the query and the sort order; the selection
+// keeps the keys that are still there.
+func (m *listModel) setSource(src source) {
+	m.src, m.own, m.n = src, nil, src.Len()
 	m.search = nil
-	m.gone = make([]bool, len(sums))
-	m.byKey = make(map[string]int, len(sums))
-	m.order = make([]int, len(sums))
-	for i, s := range sums {
-		m.byKey[s.Key] = i
+	m.gone = make([]bool, m.n)
+	m.added = nil
+	m.order = make([]int, m.n)
+	for i := range m.n {
 		m.order[i] = i
 	}
 	m.sortOrder()
@@ -103,14 +164,77 @@ func (m *listModel) setRefs(sums []*storage.Summary) {
 	m.keepSelection()
 }
 
+// index returns the number of the live item key, and whether there is one.
+func (m *listModel) index(key string) (int, bool) {
+	if i, ok := m.added[key]; ok && !m.gone[i] {
+		return i, true
+	}
+	if m.src == nil {
+		return -1, false
+	}
+	if i, ok := m.src.Index(key); ok && !m.gone[i] {
+		return i, true
+	}
+	return -1, false
+}
+
+// item returns item i's summary, which the caller must not change.
+func (m *listModel) item(i int) *storage.Summary {
+	if s, ok := m.own[i]; ok {
+		return s
+	}
+	return m.src.Ref(i)
+}
+
+// key returns item i's key.
+func (m *listModel) key(i int) string {
+	if s, ok := m.own[i]; ok {
+		return s.Key
+	}
+	return m.src.Key(i)
+}
+
+// flags returns item i's flags.
+func (m *listModel) flags(i int) storage.Flags {
+	if s, ok := m.own[i]; ok {
+		return s.Flags
+	}
+	return m.src.Flags(i)
+}
+
+// setOwn puts s in item i's place.
+func (m *listModel) setOwn(i int, s *storage.Summary) {
+	if m.own == nil {
+		m.own = map[int]*storage.Summary{}
+	}
+	m.own[i] = s
+}
+
+// all returns every item's summary, by item number: the source's, read at once, with the model's
+// own in their places.
+func (m *listModel) all() []storage.Summary {
+	var out []storage.Summary
+	if m.src != nil {
+		out = m.src.All()
+	}
+	out = slices.Grow(out, m.n-len(out))[:m.n]
+	for i, s := range m.own {
+		out[i] = *s
+	}
+	return out
+}
+
 func searchText(s *storage.Summary) string {
 	return strings.ToLower(s.From + "\x00" + s.Subject)
 }
 
-// less orders items i and j by the sort order; ties go newest first, then by key, so the order
-// is total and stable whatever the input order.
-func (m *listModel) less(i, j int) int {
-	a, b := m.items[i], m.items[j]
+// less orders items i and j by the sort order (see compare).
+func (m *listModel) less(i, j int) int { return m.compare(m.item(i), m.item(j)) }
+
+// compare orders a and b by the sort order; ties go newest first, then by arrival and key, so
+// the order is total and stable whatever the input order. Newest first by date is the order of a
+// folder's Listing.
+func (m *listModel) compare(a, b *storage.Summary) int {
 	c := 0
 	switch m.sortBy.key {
 	case bySender:
@@ -122,6 +246,9 @@ func (m *listModel) less(i, j int) int {
 	}
 	if c == 0 {
 		c = a.Date.Compare(b.Date)
+		if c == 0 {
+			c = a.Received.Compare(b.Received)
+		}
 		if c == 0 {
 			c = strings.Compare(a.Key, b.Key)
 		}
@@ -171,18 +298,25 @@ func subjectKey(s string) string {
 }
 
 func (m *listModel) sortOrder() {
+	if !m.threaded && m.sortBy == (sortOrder{key: byDate}) && m.src != nil && m.src.Newest() && m.n == m.src.Len() {
+		// The source's order, which order still has unless a sort changed it.
+		slices.Sort(m.order)
+		return
+	}
+	all := m.all()
 	if !m.threaded {
-		slices.SortFunc(m.order, m.less)
+		slices.SortFunc(m.order, func(i, j int) int { return m.compare(&all[i], &all[j]) })
 		return
 	}
 	live := make([]storage.Summary, len(m.order))
 	for i, it := range m.order {
-		live[i] = *m.items[it]
+		live[i] = all[it]
 	}
+	all = nil
 	idx := append([]int(nil), m.order...)
-	if len(m.depth) < len(m.items) {
-		m.depth = make([]int, len(m.items))
-		m.threadOf = make([]int, len(m.items))
+	if len(m.depth) < m.n {
+		m.depth = make([]int, m.n)
+		m.threadOf = make([]int, m.n)
 	}
 	order := m.order[:0]
 	for tn, t := range thread.Build(live) {
@@ -212,14 +346,14 @@ func (m *listModel) setThreaded(on bool) {
 // conversation returns the messages of key's conversation in thread order (nil when the list is
 // not grouped).
 func (m *listModel) conversation(key string) []storage.Summary {
-	i, ok := m.byKey[key]
+	i, ok := m.index(key)
 	if !m.threaded || !ok || i >= len(m.threadOf) {
 		return nil
 	}
 	var out []storage.Summary
 	for _, it := range m.order {
 		if m.threadOf[it] == m.threadOf[i] {
-			out = append(out, *m.items[it])
+			out = append(out, *m.item(it))
 		}
 	}
 	return out
@@ -249,9 +383,10 @@ func (m *listModel) filter(q string) {
 		return
 	}
 	if m.search == nil {
-		m.search = make([]string, len(m.items))
-		for i := range m.items {
-			m.search[i] = searchText(m.items[i])
+		all := m.all()
+		m.search = make([]string, len(all))
+		for i := range all {
+			m.search[i] = searchText(&all[i])
 		}
 	}
 	if cap(m.view) < len(m.order) {
@@ -277,24 +412,25 @@ func (m *listModel) matches(i int) bool {
 // insert adds messages that arrived (a fetch) in their sorted place without disturbing the
 // others or the selection; a key already shown is updated in place.
 func (m *listModel) insert(sums ...storage.Summary) {
-	if m.byKey == nil {
-		m.byKey = map[string]int{}
+	if m.added == nil {
+		m.added = map[string]int{}
 	}
 	for _, s := range sums {
-		if i, ok := m.byKey[s.Key]; ok && !m.gone[i] {
-			m.items[i] = &s
+		if i, ok := m.index(s.Key); ok {
+			m.setOwn(i, &s)
 			if m.search != nil {
 				m.search[i] = searchText(&s)
 			}
 			continue
 		}
-		i := len(m.items)
-		m.items = append(m.items, &s)
+		i := m.n
+		m.n++
+		m.setOwn(i, &s)
 		if m.search != nil {
 			m.search = append(m.search, searchText(&s))
 		}
 		m.gone = append(m.gone, false)
-		m.byKey[s.Key] = i
+		m.added[s.Key] = i
 		if m.threaded {
 			m.order = append(m.order, i)
 			continue
@@ -317,7 +453,7 @@ func (m *listModel) insert(sums ...storage.Summary) {
 func (m *listModel) remove(keys []string) (next string) {
 	drop := map[int]bool{}
 	for _, k := range keys {
-		if i, ok := m.byKey[k]; ok && !m.gone[i] {
+		if i, ok := m.index(k); ok {
 			drop[i] = true
 		}
 	}
@@ -325,16 +461,16 @@ func (m *listModel) remove(keys []string) (next string) {
 		return m.cursor
 	}
 	cur := m.row(m.cursor)
-	if i, ok := m.byKey[m.cursor]; ok && drop[i] {
+	if i, ok := m.index(m.cursor); ok && drop[i] {
 		next = ""
 		for r := cur + 1; r < len(m.view) && next == ""; r++ {
 			if !drop[m.view[r]] {
-				next = m.items[m.view[r]].Key
+				next = m.key(m.view[r])
 			}
 		}
 		for r := cur - 1; r >= 0 && next == ""; r-- {
 			if !drop[m.view[r]] {
-				next = m.items[m.view[r]].Key
+				next = m.key(m.view[r])
 			}
 		}
 	} else {
@@ -342,8 +478,8 @@ func (m *listModel) remove(keys []string) (next string) {
 	}
 	for i := range drop {
 		m.gone[i] = true
-		delete(m.byKey, m.items[i].Key)
-		delete(m.sel, m.items[i].Key)
+		delete(m.added, m.key(i))
+		delete(m.sel, m.key(i))
 	}
 	keep := func(s []int) []int {
 		return slices.DeleteFunc(s, func(i int) bool { return drop[i] })
@@ -361,20 +497,20 @@ func (m *listModel) at(i int) *storage.Summary {
 	if i < 0 || i >= len(m.view) {
 		return nil
 	}
-	return m.items[m.view[i]]
+	return m.item(m.view[i])
 }
 
 // get returns the summary of key, shown or not.
 func (m *listModel) get(key string) *storage.Summary {
-	if i, ok := m.byKey[key]; ok {
-		return m.items[i]
+	if i, ok := m.index(key); ok {
+		return m.item(i)
 	}
 	return nil
 }
 
 // row returns the row showing key, or -1.
 func (m *listModel) row(key string) int {
-	idx, ok := m.byKey[key]
+	idx, ok := m.index(key)
 	if !ok {
 		return -1
 	}
@@ -383,10 +519,10 @@ func (m *listModel) row(key string) int {
 
 // setFlags gives a message new flags (after mark read/unread): a copy with them takes its place.
 func (m *listModel) setFlags(key string, f storage.Flags) {
-	if i, ok := m.byKey[key]; ok {
-		c := *m.items[i]
+	if i, ok := m.index(key); ok {
+		c := *m.item(i)
 		c.Flags = f
-		m.items[i] = &c
+		m.setOwn(i, &c)
 	}
 }
 
@@ -397,7 +533,7 @@ func (m *listModel) setFlags(key string, f storage.Flags) {
 func (m *listModel) selected() []string {
 	var out []string
 	for _, i := range m.view {
-		if k := m.items[i].Key; m.sel[k] {
+		if k := m.key(i); m.sel[k] {
 			out = append(out, k)
 		}
 	}
@@ -458,10 +594,10 @@ func (m *listModel) extend(r int) {
 func (m *listModel) selectAll() {
 	m.sel = make(map[string]bool, len(m.view))
 	for _, i := range m.view {
-		m.sel[m.items[i].Key] = true
+		m.sel[m.key(i)] = true
 	}
 	if m.cursor == "" && len(m.view) > 0 {
-		m.cursor = m.items[m.view[0]].Key
+		m.cursor = m.key(m.view[0])
 	}
 	if m.anchor == "" {
 		m.anchor = m.cursor
@@ -476,14 +612,14 @@ func (m *listModel) clearSelection() {
 // keepSelection drops selected keys that are no longer in the folder.
 func (m *listModel) keepSelection() {
 	for k := range m.sel {
-		if _, ok := m.byKey[k]; !ok {
+		if _, ok := m.index(k); !ok {
 			delete(m.sel, k)
 		}
 	}
-	if _, ok := m.byKey[m.cursor]; !ok {
+	if _, ok := m.index(m.cursor); !ok {
 		m.cursor = ""
 	}
-	if _, ok := m.byKey[m.anchor]; !ok {
+	if _, ok := m.index(m.anchor); !ok {
 		m.anchor = m.cursor
 	}
 }

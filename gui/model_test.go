@@ -2,6 +2,8 @@ package gui
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +276,96 @@ func TestListModelConversations(t *testing.T) {
 	m.setThreaded(false)
 	if got := keys(&m); got != "d b c a" || m.depthOf(1) != 0 {
 		t.Fatalf("ungrouped again: %s", got)
+	}
+}
+
+// TestListModelFromListing: a folder's list read through its storage.Listing (summaries decoded
+// when asked for) shows the rows, in every order, that the same summaries given in memory show,
+// and finds, selects, removes and adds messages by key the same way. Many messages share a Date,
+// so the default order's ties are decided as a full sort decides them.
+func TestListModelFromListing(t *testing.T) {
+	s, err := storage.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := s.NewBatch()
+	for i := range 120 {
+		m := fmt.Sprintf("From: Sender %d <s%d@example.org>\nSubject: Re: subject %d\nDate: Mon, 5 Jan 2026 %02d:00:00 +0000\n\nbody\n", i%9, i, i%13, i%5)
+		if _, err := b.Deliver(strings.NewReader(m), storage.DeliverInfo{UIDL: fmt.Sprint(i), Received: time.Unix(1767000000+int64(i%3), 0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Mail another program wrote, under names that do not start with the time: its arrival is
+	// the file's time, which runs against the names' order.
+	for i := range 30 {
+		p := filepath.Join(s.Dir(), "Maildir", "cur", fmt.Sprintf("other%02d:2,S", i))
+		m := fmt.Sprintf("From: Other <o@example.org>\nSubject: other %d\nDate: Mon, 5 Jan 2026 %02d:00:00 +0000\n\nbody\n", i, i%5)
+		if err := os.WriteFile(p, []byte(m), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mt := time.Unix(1767000100-int64(i), 0)
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := s.Listing(storage.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := l.Summaries()
+	shuffled := make([]storage.Summary, len(all))
+	for i := range all {
+		shuffled[(i*37)%len(all)] = all[i]
+	}
+	var lm, rm listModel
+	lm.setSource(listingSource{l})
+	rm.set(shuffled)
+	for _, o := range []sortOrder{{key: byDate}, {key: byDate, ascending: true}, {key: bySender}, {key: bySubject, ascending: true}, {key: bySize}} {
+		lm.setSort(o)
+		rm.setSort(o)
+		if got, want := keys(&lm), keys(&rm); got != want {
+			t.Errorf("sorted by %v: from the Listing\n%s\nin memory\n%s", o, got, want)
+		}
+	}
+	lm.setSort(sortOrder{key: byDate})
+	rm.setSort(sortOrder{key: byDate})
+	lm.setThreaded(true)
+	rm.setThreaded(true)
+	if got, want := keys(&lm), keys(&rm); got != want {
+		t.Errorf("grouped by conversation: from the Listing\n%s\nin memory\n%s", got, want)
+	}
+	lm.setThreaded(false)
+	rm.setThreaded(false)
+	for _, m := range []*listModel{&lm, &rm} {
+		m.selectOnly(4)
+		k := m.at(4).Key
+		if r := m.row(k); r != 4 || m.get(k) == nil || m.get(k).Key != k {
+			t.Fatalf("row of %s = %d, get %v", k, r, m.get(k))
+		}
+		next := m.remove([]string{k})
+		if m.row(k) != -1 || m.get(k) != nil || next != m.at(4).Key {
+			t.Errorf("after removing %s: row %d, next %q, at 4 %s", k, m.row(k), next, m.at(4).Key)
+		}
+		back := all[0]
+		for _, s := range all {
+			if s.Key == k {
+				back = s
+			}
+		}
+		m.insert(back) // undone: it comes back in its place
+		if m.row(k) != 4 {
+			t.Errorf("re-inserted %s at row %d, want 4", k, m.row(k))
+		}
+		m.setFlags(k, storage.FlagSeen|storage.FlagFlagged)
+		if f := m.get(k).Flags; f != storage.FlagSeen|storage.FlagFlagged {
+			t.Errorf("flags of %s after setFlags: %v", k, f)
+		}
+	}
+	if got, want := keys(&lm), keys(&rm); got != want {
+		t.Errorf("after remove and insert: from the Listing\n%s\nin memory\n%s", got, want)
 	}
 }

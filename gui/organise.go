@@ -407,9 +407,10 @@ func (u *UI) emptyTrash(acct string) {
 // markFolderRead marks every message of a folder read.
 func (u *UI) markFolderRead(acct, folder string) {
 	if u.acct == acct && u.folder == folder {
-		for _, i := range u.list.model.order {
-			if m := u.list.model.items[i]; m.Unread() {
-				u.list.model.setFlags(m.Key, m.Flags|storage.FlagSeen)
+		m := &u.list.model
+		for _, i := range m.order {
+			if f := m.flags(i); f&storage.FlagSeen == 0 {
+				m.setFlags(m.key(i), f|storage.FlagSeen)
 			}
 		}
 		u.list.list.Refresh()

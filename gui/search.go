@@ -118,7 +118,7 @@ func (u *UI) runSearch(q string) {
 				return
 			}
 			st.query = q
-			u.setList(res)
+			u.setList(newRefSource(res))
 			u.list.model.keepSelection()
 			u.list.changed()
 			u.reader.highlight = searchWords(q)
@@ -146,10 +146,10 @@ const freeDelay = 2 * time.Second
 // no longer used (docs/benchmarks.md, "List and first open"). It costs one collection, once per
 // such change: 0.1-0.35 s of CPU at 100,000 messages, most of it on an idle core. Changes in quick
 // succession (typing in the search box) put it off again, so they share one collection.
-func (u *UI) setList(sums []*storage.Summary) {
-	dropped := len(u.list.model.items)
-	u.list.model.setRefs(sums)
-	if max(dropped, len(sums)) < bigList {
+func (u *UI) setList(src source) {
+	dropped := u.list.model.n
+	u.list.model.setSource(src)
+	if max(dropped, src.Len()) < bigList {
 		return
 	}
 	if u.freeMem == nil {

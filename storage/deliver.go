@@ -255,7 +255,7 @@ func summarizeOne(p pendingMsg, fh *os.File, buf []byte, z *mailview.Summarizer)
 	if err != nil {
 		return nil
 	}
-	e.name, e.sub = p.key, "new"
+	e.name, e.cur = p.key, false
 	return e
 }
 
@@ -408,7 +408,7 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 	if !ok {
 		return Summary{}, fmt.Errorf("%w: %s", ErrNotFound, m.Key)
 	}
-	dst := filepath.Join(f.path, old.sub, old.name)
+	dst := filepath.Join(f.path, old.subdir(), old.name)
 	if _, err := os.Lstat(dst); err != nil {
 		// Changed by another program since the folder was last listed.
 		return Summary{}, fmt.Errorf("%w: %s/%s: %w", ErrNotFound, folderName, m.Key, err)
@@ -437,7 +437,7 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 		os.Remove(tmp)
 		return Summary{}, fmt.Errorf("storage: replacing partial message: %w", err)
 	}
-	if err := syncDir(filepath.Join(f.path, old.sub)); err != nil {
+	if err := syncDir(filepath.Join(f.path, old.subdir())); err != nil {
 		return Summary{}, err
 	}
 	// The folder's mtime does not change on a rename over an existing name: re-read this entry.
@@ -449,13 +449,13 @@ func (s *Store) replace(folderName string, m Summary, r io.Reader) (Summary, err
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if cur, ok := f.byKey[m.Key]; ok {
-		e.name, e.sub, e.flags = cur.name, cur.sub, cur.flags
+		e.name, e.cur, e.flags = cur.name, cur.cur, cur.flags
 		f.byKey[m.Key] = e
 		f.resort()
 		f.dirty = true
 		f.saveIndex()
 	} else {
-		e.name, e.sub, e.flags = old.name, old.sub, old.flags
+		e.name, e.cur, e.flags = old.name, old.cur, old.flags
 	}
 	return f.summary(e), nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,10 +93,10 @@ func (s Summary) Unread() bool { return s.Flags&FlagSeen == 0 }
 // ledger need, and where its summary is. A message listed since the index file was read has its
 // summary here (full); one from the index file has only the place of its record in the file's
 // bytes (folder.data), which stay mapped, and its summary is decoded from there when asked for
-// (folder.summary). At 100,000 messages that keeps 8 MB instead of 28.
+// (folder.summary). At 100,000 messages that keeps 10 MB instead of 28. An entry never changes
+// once it is in the folder (a Listing shares it): a message renamed gets a new one.
 type entry struct {
 	name  string   // file name, with info
-	sub   string   // "new" or "cur"
 	uidl  string   // the server's unique id, "" for mail not fetched by Poplar
 	full  *Summary // the summary of a message read from its file; nil when it is in data
 	date  int64    // Date in Unix seconds (the zero Date's when it has none): the folder's order
@@ -104,6 +105,15 @@ type entry struct {
 	n     uint32   // and its length
 	recN  int32    // Received's nanoseconds
 	flags Flags
+	cur   bool // in cur/, not new/
+}
+
+// subdir returns the subfolder the message is in: "cur" or "new".
+func (e *entry) subdir() string {
+	if e.cur {
+		return "cur"
+	}
+	return "new"
 }
 
 // key returns the message's key, the unique part of its file name.
@@ -315,6 +325,7 @@ func (f *folder) saveIndex() {
 func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err error) {
 	seen := make(map[string]bool, len(f.byKey))
 	listed := map[string]bool{"new": listNew, "cur": listCur}
+	replaced := false // an entry was replaced by one under its new name
 	todo := make(chan *scanBatch, 64)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -345,7 +356,14 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 		}
 		seen[key] = true
 		if e, ok := f.byKey[key]; ok {
-			e.name, e.sub, e.flags = name, sub, flags
+			if e.name != name || e.subdir() != sub {
+				// A Listing may hold e, and an entry never changes: a copy takes the new
+				// name and flags, and the folder's order is pointed to it below.
+				c := *e
+				c.name, c.cur, c.flags = name, sub == "cur", flags
+				f.byKey[key] = &c
+				replaced = true
+			}
 			return
 		}
 		b.jobs = append(b.jobs, scanJob{key, name, sub})
@@ -359,8 +377,16 @@ func (f *folder) scan(listNew, listCur bool) (added []*entry, removed bool, err 
 	if err != nil {
 		return nil, false, err
 	}
+	if replaced {
+		f.sorted = slices.Clone(f.sorted) // a Listing may share the old one
+		for i, e := range f.sorted {
+			if n := f.byKey[e.key()]; n != nil {
+				f.sorted[i] = n
+			}
+		}
+	}
 	for k, e := range f.byKey {
-		if !seen[k] && listed[e.sub] {
+		if !seen[k] && listed[e.subdir()] {
 			delete(f.byKey, k)
 			removed = true
 		}
@@ -438,7 +464,7 @@ func (b *scanBatch) read(f *folder, buf []byte, z *mailview.Summarizer) {
 		if err != nil {
 			continue // vanished while we looked: the next refresh sees its new name
 		}
-		e.name, e.sub = j.name, j.sub
+		e.name, e.cur = j.name, j.sub == "cur"
 		if j.sub == "cur" {
 			_, e.flags = parseName(j.name)
 		}
@@ -503,7 +529,7 @@ func receivedTime(name string, mod time.Time) time.Time {
 }
 
 func (f *folder) resort() {
-	f.sorted = f.sorted[:0]
+	f.sorted = make([]*entry, 0, len(f.byKey)) // a Listing may share the old one
 	for _, e := range f.byKey {
 		f.sorted = append(f.sorted, e)
 	}

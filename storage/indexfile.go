@@ -114,7 +114,7 @@ func appendRecord(b []byte, e *entry, data []byte) []byte {
 	putS := func(s string) { b = binary.AppendUvarint(b, uint64(len(s))); b = append(b, s...) }
 	putS(e.name)
 	var bits uint64
-	if e.sub == "cur" {
+	if e.cur {
 		bits |= 1
 	}
 	if e.full == nil {
@@ -403,7 +403,7 @@ func (d *recordDecoder) entry(e *entry) bool {
 		return false
 	}
 	s := &d.scratch
-	*e = entry{name: name, sub: sub, uidl: s.UIDL, date: s.Date.Unix(), recv: s.Received.Unix(),
+	*e = entry{name: name, cur: sub == "cur", uidl: s.UIDL, date: s.Date.Unix(), recv: s.Received.Unix(),
 		off: int64(start), n: uint32(d.p - start), flags: s.Flags}
 	return true
 }
@@ -573,7 +573,10 @@ func (f *folder) summary(e *entry) Summary {
 
 // summaries returns the summaries of es, entries of f, in their order (a zero Summary for nil),
 // decoding them on every core when they are many. f.mu is held.
-func (f *folder) summaries(es []*entry) []Summary {
+func (f *folder) summaries(es []*entry) []Summary { return decodeSummaries(f.data, f.name, es) }
+
+// decodeSummaries is folder.summaries for a folder called folderName whose index file was data.
+func decodeSummaries(data []byte, folderName string, es []*entry) []Summary {
 	out := make([]Summary, len(es))
 	parts := 1
 	if len(es) >= parallelSortMin {
@@ -585,7 +588,7 @@ func (f *folder) summaries(es []*entry) []Summary {
 			d := recordDecoder{refChunk: 4096}
 			for i := p * len(es) / parts; i < (p+1)*len(es)/parts; i++ {
 				if es[i] != nil {
-					out[i] = decodeSummary(&d, f.data, f.name, es[i])
+					out[i] = decodeSummary(&d, data, folderName, es[i])
 				}
 			}
 		})

@@ -65,10 +65,10 @@ func (f *folder) setFlags(keys []string, add, remove Flags) (changed int, err er
 		}
 		flags := (e.flags | add) &^ remove
 		dst := fileName(k, flags)
-		if e.sub == "cur" && e.name == dst {
+		if e.cur && e.name == dst {
 			continue
 		}
-		if err := os.Rename(filepath.Join(f.path, e.sub, e.name), filepath.Join(f.path, "cur", dst)); err != nil {
+		if err := os.Rename(filepath.Join(f.path, e.subdir(), e.name), filepath.Join(f.path, "cur", dst)); err != nil {
 			errs = append(errs, fmt.Errorf("storage: setting flags in %q: %w", f.name, err))
 			continue
 		}
@@ -120,7 +120,7 @@ func (s *Store) move(src, dst *folder, keys []string) (moved int, err error) {
 			errs = append(errs, fmt.Errorf("%w: %s/%s", ErrNotFound, src.name, k))
 			continue
 		}
-		files = append(files, msgFile{key: k, sub: e.sub, name: e.name})
+		files = append(files, msgFile{key: k, sub: e.subdir(), name: e.name})
 	}
 	moved, err = moveFiles(src, dst, files)
 	return moved, errors.Join(append(errs, err)...)
@@ -221,7 +221,7 @@ func (s *Store) Expunge(folderName string, keys []string) error {
 		if !ok {
 			continue // already gone
 		}
-		if err := os.Remove(filepath.Join(f.path, e.sub, e.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(filepath.Join(f.path, e.subdir(), e.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("storage: deleting %s: %w", k, err))
 			continue
 		}

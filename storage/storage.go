@@ -533,7 +533,7 @@ func (s *Store) MessagePath(folder, key string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: %s/%s", ErrNotFound, folder, key)
 	}
-	return filepath.Join(f.path, e.sub, e.name), nil
+	return filepath.Join(f.path, e.subdir(), e.name), nil
 }
 
 // NextLogin returns the earliest time the server allows the next login (its LOGIN-DELAY), as
