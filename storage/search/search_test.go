@@ -494,3 +494,28 @@ func TestDocInfoSize(t *testing.T) {
 		t.Errorf("docInfo takes %d bytes; reorder its fields to pack it into 40", n)
 	}
 }
+
+// TestTableRoundTripKeepsNoFileBytes: a document table decodes to what was encoded, and keeps
+// none of the file's bytes (its strings are copies: the file's buffer can go).
+func TestTableRoundTripKeepsNoFileBytes(t *testing.T) {
+	want := &table{stamp: "stamp", folders: []string{"INBOX", "Work"}, segs: []segInfo{{name: "seg-1", lo: 0, hi: 3, n: 2}}}
+	for i, k := range []string{"1767000000.M1P1.host", "", "1767000002.M3P1.host"} {
+		if k == "" {
+			want.docs = append(want.docs, docInfo{})
+			continue
+		}
+		want.docs = append(want.docs, docInfo{key: k, size: int64(100 * i), date: int64(1767000000 + i), folder: uint32(i % 2), flags: storage.FlagSeen, attach: i == 2, live: true})
+		want.order = append(want.order, uint32(i))
+	}
+	data := want.encode()
+	got, err := decodeTable(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data {
+		data[i] = 'X'
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded, then the file's bytes overwritten: %+v, want %+v", got, want)
+	}
+}
