@@ -56,18 +56,18 @@ func TestIndexMappedAndReleased(t *testing.T) {
 	if kib := rss(); kib != 0 {
 		t.Errorf("after the folder was read, %d KiB of its index file are resident; want 0 (given back)", kib)
 	}
-	refs, err := s2.SummaryRefs(Inbox) // decoded from the mapped file
+	got, err := s2.Summaries(Inbox) // decoded from the mapped file
 	if err != nil {
 		t.Fatal(err)
 	}
 	same := func(when string) {
 		t.Helper()
-		if len(refs) != len(want) {
-			t.Fatalf("%s: %d summaries, want %d", when, len(refs), len(want))
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d summaries, want %d", when, len(got), len(want))
 		}
 		for i := range want {
-			if fmt.Sprint(*refs[i]) != fmt.Sprint(want[i]) {
-				t.Fatalf("%s: summary %d is %+v, want %+v", when, i, *refs[i], want[i])
+			if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
+				t.Fatalf("%s: summary %d is %+v, want %+v", when, i, got[i], want[i])
 			}
 		}
 	}

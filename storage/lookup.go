@@ -113,15 +113,6 @@ func (f *folder) find(key string, next *int) *entry {
 	return e
 }
 
-// SummaryRefs returns the summaries of a folder, newest first, as Summaries does, as pointers,
-// as a list holds them. They are the caller's: the Store keeps no summary of a message it read
-// from the folder's index file, only where its record is (decoding 100,000 takes about as long
-// as listing the folder's index the first time, and the Store keeps 8 MB instead of 28).
-func (s *Store) SummaryRefs(folderName string) ([]*Summary, error) {
-	sums, err := s.Summaries(folderName)
-	return refsOf(sums), err
-}
-
 // lookupRead is the buffer through which summariesFromIndex reads an index file.
 const lookupRead = 256 << 10
 

@@ -38,53 +38,68 @@ const appSettle = 3 * time.Second
 // for the app to show the results (it logs `search "the": N of M shown`): the full-text index,
 // which must have been built, is open then. The second usage of a run is the time from the first
 // key to that line (the typing pause the app waits for included), and the process's CPU time and
-// resident set size appSettle later: the app with the folder listed and the search index open,
-// once it has given back what the folder's list no longer needs.
-func appOpen(bin, dataDir, name string, n int) (listed, searched []usage, err error) {
+// resident set size appSettle later: the app with the search results listed and the search index
+// open, once it has given back what the folder's list no longer needs.
+//
+// Then it presses Esc, which ends the search, and waits for the app to list the whole Inbox again:
+// the third usage is the time from the key to that line, and the usage appSettle later: the
+// folder listed with the search index still open.
+func appOpen(bin, dataDir, name string, n int) (runs appRuns, err error) {
 	// bin, the command line, hands over to the window program beside it (in the same process).
 	if out, err := exec.Command("go", "build", "-o", filepath.Join(filepath.Dir(bin), "poplar-gui"), "./gui/cmd/poplar-gui").CombinedOutput(); err != nil {
-		return nil, nil, fmt.Errorf("go build ./gui/cmd/poplar-gui: %v: %s", err, out)
+		return appRuns{}, fmt.Errorf("go build ./gui/cmd/poplar-gui: %v: %s", err, out)
 	}
 	tmp, err := os.MkdirTemp("", "poplar-bench-app-")
 	if err != nil {
-		return nil, nil, err
+		return appRuns{}, err
 	}
 	defer os.RemoveAll(tmp)
 	a := account.New(name, "127.0.0.1", "bench")
 	a.Enabled, a.CheckAtStartup = false, false // nothing but the open: no check, no keyring
 	cfgDir := filepath.Join(tmp, "config")
 	if err := (&account.Config{Accounts: []account.Account{a}}).Save(cfgDir); err != nil {
-		return nil, nil, err
+		return appRuns{}, err
 	}
 	runtimeDir := filepath.Join(tmp, "xdg-runtime")
 	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
-		return nil, nil, err
+		return appRuns{}, err
 	}
 	env := append(os.Environ(), "XDG_RUNTIME_DIR="+runtimeDir)
 	if os.Getenv("DISPLAY") == "" {
 		display, stop, err := startXvfb()
 		if err != nil {
-			return nil, nil, err
+			return appRuns{}, err
 		}
 		defer stop()
 		env = append(env, "DISPLAY="+display)
 	}
 	for i := range appReps {
 		home := filepath.Join(tmp, fmt.Sprintf("home%d", i)) // fresh preferences: no last folder
-		l, s, err := appRun(bin, append(env, "XDG_CONFIG_HOME="+home), cfgDir, dataDir, fmt.Sprintf("listed %d messages in %s/Inbox", n, name))
+		r, err := appRun(bin, append(env, "XDG_CONFIG_HOME="+home), cfgDir, dataDir, fmt.Sprintf("listed %d messages in %s/Inbox", n, name))
 		if err != nil {
-			return nil, nil, err
+			return appRuns{}, err
 		}
-		fmt.Printf("%-52s %8.3f s   %6.1f MiB RSS, %.2f s CPU\n", fmt.Sprintf("app: start to the list shown (run %d)", i+1), l.wall.Seconds(), l.mib, l.cpu.Seconds())
-		fmt.Printf("%-52s %8.3f s   %6.1f MiB RSS, %.2f s CPU\n", fmt.Sprintf("app: then a search, results shown (run %d)", i+1), s.wall.Seconds(), s.mib, s.cpu.Seconds())
-		listed, searched = append(listed, l), append(searched, s)
+		for _, u := range []struct {
+			what string
+			u    usage
+		}{{"app: start to the list shown", r.listed}, {"app: then a search, results shown", r.searched}, {"app: then Esc, the folder shown", r.back}} {
+			fmt.Printf("%-52s %8.3f s   %6.1f MiB RSS, %.2f s CPU\n", fmt.Sprintf("%s (run %d)", u.what, i+1), u.u.wall.Seconds(), u.u.mib, u.u.cpu.Seconds())
+		}
+		runs.listed, runs.searched, runs.back = append(runs.listed, r.listed), append(runs.searched, r.searched), append(runs.back, r.back)
 	}
-	return listed, searched, nil
+	return runs, nil
 }
 
+// appRuns are the usages of the app's runs at its three moments (appOpen).
+type appRuns struct{ listed, searched, back []usage }
+
+// appRunUsage is the usage of one run of the app at its three moments (appOpen).
+type appRunUsage struct{ listed, searched, back usage }
+
 // appRun starts the app once and waits, at most a minute, for the line want in its log, then
-// searches for appQuery in its window and waits for the results (see appOpen).
-func appRun(bin string, env []string, cfgDir, dataDir, want string) (listed, searched usage, err error) {
+// searches for appQuery in its window and waits for the results, then presses Esc and waits for
+// want again (see appOpen).
+func appRun(bin string, env []string, cfgDir, dataDir, want string) (r appRunUsage, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// The shell says its process ID and becomes the app: that is the process to read.
@@ -95,11 +110,11 @@ func appRun(bin string, env []string, cfgDir, dataDir, want string) (listed, sea
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		return usage{}, usage{}, err
+		return appRunUsage{}, err
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return usage{}, usage{}, fmt.Errorf("starting the app: %w", err)
+		return appRunUsage{}, fmt.Errorf("starting the app: %w", err)
 	}
 	defer func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
@@ -123,28 +138,40 @@ func appRun(bin string, env []string, cfgDir, dataDir, want string) (listed, sea
 		return false
 	}
 	if !wait(want) {
-		return usage{}, usage{}, fmt.Errorf("the app never logged %q: %s", want, log.String())
+		return appRunUsage{}, fmt.Errorf("the app never logged %q: %s", want, log.String())
 	}
-	listed.wall = time.Since(start)
+	r.listed.wall = time.Since(start)
 	if pid == 0 {
-		return usage{}, usage{}, fmt.Errorf("the app's process ID was not in its log: %s", log.String())
+		return appRunUsage{}, fmt.Errorf("the app's process ID was not in its log: %s", log.String())
 	}
-	listed.mib, listed.cpu = procUsage(pid)
+	r.listed.mib, r.listed.cpu = procUsage(pid)
 	typed := time.Now()
 	for _, keys := range [][]string{{"key", "ctrl+f"}, {"type", "--delay", "20", appQuery}} {
 		x := exec.CommandContext(ctx, "xdotool", keys...)
 		x.Env = env
 		if out, err := x.CombinedOutput(); err != nil {
-			return usage{}, usage{}, fmt.Errorf("xdotool %s: %v: %s", strings.Join(keys, " "), err, out)
+			return appRunUsage{}, fmt.Errorf("xdotool %s: %v: %s", strings.Join(keys, " "), err, out)
 		}
 	}
 	if !wait(fmt.Sprintf("search %q: ", appQuery)) {
-		return usage{}, usage{}, fmt.Errorf("the app never showed the results of a search: %s", log.String())
+		return appRunUsage{}, fmt.Errorf("the app never showed the results of a search: %s", log.String())
 	}
-	searched.wall = time.Since(typed)
+	r.searched.wall = time.Since(typed)
 	time.Sleep(appSettle)
-	searched.mib, searched.cpu = procUsage(pid)
-	return listed, searched, nil
+	r.searched.mib, r.searched.cpu = procUsage(pid)
+	pressed := time.Now()
+	x := exec.CommandContext(ctx, "xdotool", "key", "Escape")
+	x.Env = env
+	if out, err := x.CombinedOutput(); err != nil {
+		return appRunUsage{}, fmt.Errorf("xdotool key Escape: %v: %s", err, out)
+	}
+	if !wait(want) {
+		return appRunUsage{}, fmt.Errorf("the app never listed the folder again after Esc: %s", log.String())
+	}
+	r.back.wall = time.Since(pressed)
+	time.Sleep(appSettle)
+	r.back.mib, r.back.cpu = procUsage(pid)
+	return r, nil
 }
 
 // procUsage reads a running process's resident set size (MiB) and CPU time from /proc.

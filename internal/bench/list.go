@@ -93,12 +93,13 @@ func listSection(tmp string) (string, error) {
 	if _, err := measuredRunTimed(nil, bin, "--data-dir", dataDir, "search", "--account", name, "--limit", "1", "garcia"); err != nil {
 		return "", fmt.Errorf("search index: %w", err)
 	}
-	app, searched, err := appOpen(bin, dataDir, name, listMessages)
+	app, err := appOpen(bin, dataDir, name, listMessages)
 	if err != nil {
 		return "", fmt.Errorf("app: %w", err)
 	}
-	rows = append(rows, row{name: fmt.Sprintf("app: start to a window listing the %d-message Inbox (index written)", listMessages), runs: app},
-		row{name: fmt.Sprintf("app: then `%s` typed into its search box, to the newest 2,000 of its hits shown (search index open; time from the first key, the 150 ms typing pause included; RSS %.0f s after)", appQuery, appSettle.Seconds()), runs: searched})
+	rows = append(rows, row{name: fmt.Sprintf("app: start to a window listing the %d-message Inbox (index written)", listMessages), runs: app.listed},
+		row{name: fmt.Sprintf("app: then `%s` typed into its search box, to the newest 2,000 of its hits shown (search index open; time from the first key, the 150 ms typing pause included; RSS %.0f s after)", appQuery, appSettle.Seconds()), runs: app.searched},
+		row{name: fmt.Sprintf("app: then Esc, back to the whole Inbox listed with the search index still open (time from the key; RSS %.0f s after)", appSettle.Seconds()), runs: app.back})
 
 	host, _ := os.Hostname()
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
@@ -107,7 +108,7 @@ func listSection(tmp string) (string, error) {
 	fmt.Fprintf(&b, "Measured %s on %s (%s, %d cores, Linux %s, %s): `poplar list --limit 20` (the command-line binary, as a user runs it) on a generated Inbox of %d messages (%.0f MB, `internal/mailgen`'s Archive mix: years of mail, a third replies, 25 %% HTML, 30 %% with a 20-150 KB attachment, a tenth unread), as mpop or getmail and a mail reader leave it. The messages were just written, so they are in the page cache. First open: the index removed before each of %d runs. Warm and floor: median of %d runs. Peak resident set size from the kernel (`getrusage`). App: the desktop binary under Xvfb in its own D-Bus session, from its start to the moment its list holds the whole Inbox (its log line), median of %d runs; RSS and CPU of the app at that moment (/proc). Only this step: `go run ./internal/bench -only list`.\n\n",
 		time.Now().UTC().Format("2006-01-02"), host, cpuModel(), runtime.NumCPU(), strings.TrimSpace(string(kernel)), runtime.Version(), listMessages, float64(total)/1e6, firstOpenReps, listReps, appReps)
 	b.WriteString("| measurement | time (median) | fastest–slowest | CPU (of the median run) | peak RSS (max) | rate | goal |\n|---|---:|---:|---:|---:|---:|---|\n")
-	goals := []string{"≥ 20,000 msgs/s", "< 50 ms, < 40 MB", "", "< 1 s to a window + < 0.3 s for the folder", "< 200 MB"}
+	goals := []string{"≥ 20,000 msgs/s", "< 50 ms, < 40 MB", "", "< 1 s to a window + < 0.3 s for the folder", "< 200 MB", "< 200 MB"}
 	for i, r := range rows {
 		sort.Slice(r.runs, func(a, b int) bool { return r.runs[a].wall < r.runs[b].wall })
 		med := r.runs[len(r.runs)/2]

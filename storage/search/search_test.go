@@ -481,7 +481,7 @@ func TestSearchRefsIsSearch(t *testing.T) {
 		}
 	}
 	same("folder not loaded")
-	if _, err := s.SummaryRefs(storage.Inbox); err != nil {
+	if _, err := s.Summaries(storage.Inbox); err != nil {
 		t.Fatal(err)
 	}
 	same("folder loaded")
