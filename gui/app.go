@@ -403,7 +403,7 @@ func (u *UI) loadFolder(name, folder string) {
 				u.setStatus(fmt.Sprintf("Cannot read %s/%s: %v", name, folder, err))
 				return
 			}
-			u.setList(listingSource{l})
+			u.setList(listingSource{l, true})
 			u.env.Logf("listed %d messages in %s/%s", l.Len(), name, folder)
 			if u.restoring != "" {
 				key := u.restoring

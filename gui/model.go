@@ -79,7 +79,7 @@ type listModel struct {
 }
 
 // source is where a list's messages come from: a folder's storage.Listing (listingSource) or
-// summaries in memory (refSource: search results, tests).
+// summaries in memory (refSource: tests).
 type source interface {
 	Len() int
 	Key(i int) string
@@ -94,12 +94,16 @@ type source interface {
 	Newest() bool
 }
 
-// listingSource is a folder's Listing as a list's source: each summary is decoded when asked for.
-type listingSource struct{ *storage.Listing }
+// listingSource is a storage.Listing as a list's source: each summary is decoded when asked for.
+// newest says it is a folder's, newest first; a search's hits are not in the list's order.
+type listingSource struct {
+	*storage.Listing
+	newest bool
+}
 
 func (l listingSource) Ref(i int) *storage.Summary { s := l.Summary(i); return &s }
 func (l listingSource) All() []storage.Summary     { return l.Summaries() }
-func (l listingSource) Newest() bool               { return true }
+func (l listingSource) Newest() bool               { return l.newest }
 
 // refSource is summaries in memory as a list's source.
 type refSource struct {

@@ -322,7 +322,7 @@ func TestListModelFromListing(t *testing.T) {
 		shuffled[(i*37)%len(all)] = all[i]
 	}
 	var lm, rm listModel
-	lm.setSource(listingSource{l})
+	lm.setSource(listingSource{l, true})
 	rm.set(shuffled)
 	for _, o := range []sortOrder{{key: byDate}, {key: byDate, ascending: true}, {key: bySender}, {key: bySubject, ascending: true}, {key: bySize}} {
 		lm.setSort(o)

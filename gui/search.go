@@ -105,7 +105,7 @@ func (u *UI) runSearch(q string) {
 			u.do(func() { u.showSearchError(err) })
 			return
 		}
-		res, total, err := idx.SearchRefs(q, search.Options{Limit: searchLimit})
+		res, total, err := idx.SearchListing(q, search.Options{Limit: searchLimit})
 		u.do(func() {
 			if update && err == nil {
 				st.updated[acct] = time.Now()
@@ -118,12 +118,12 @@ func (u *UI) runSearch(q string) {
 				return
 			}
 			st.query = q
-			u.setList(newRefSource(res))
+			u.setList(listingSource{res, false})
 			u.list.model.keepSelection()
 			u.list.changed()
 			u.reader.highlight = searchWords(q)
-			u.showCount(len(res), total)
-			u.env.Logf("search %q: %d of %d shown", q, len(res), total)
+			u.showCount(res.Len(), total)
+			u.env.Logf("search %q: %d of %d shown", q, res.Len(), total)
 		})
 	})
 }

@@ -573,22 +573,26 @@ func (f *folder) summary(e *entry) Summary {
 
 // summaries returns the summaries of es, entries of f, in their order (a zero Summary for nil),
 // decoding them on every core when they are many. f.mu is held.
-func (f *folder) summaries(es []*entry) []Summary { return decodeSummaries(f.data, f.name, es) }
+func (f *folder) summaries(es []*entry) []Summary {
+	in := listed{f.name, f.data}
+	return decodeSummaries(len(es), func(i int) (*listed, *entry) { return &in, es[i] })
+}
 
-// decodeSummaries is folder.summaries for a folder called folderName whose index file was data.
-func decodeSummaries(data []byte, folderName string, es []*entry) []Summary {
-	out := make([]Summary, len(es))
+// decodeSummaries returns the summaries of n entries (a zero Summary for nil), each with the
+// folder it is in as at gives them, decoding them on every core when they are many.
+func decodeSummaries(n int, at func(i int) (*listed, *entry)) []Summary {
+	out := make([]Summary, n)
 	parts := 1
-	if len(es) >= parallelSortMin {
+	if n >= parallelSortMin {
 		parts = runtime.GOMAXPROCS(0)
 	}
 	var wg sync.WaitGroup
 	for p := range parts {
 		wg.Go(func() {
 			d := recordDecoder{refChunk: 4096}
-			for i := p * len(es) / parts; i < (p+1)*len(es)/parts; i++ {
-				if es[i] != nil {
-					out[i] = decodeSummary(&d, data, folderName, es[i])
+			for i := p * n / parts; i < (p+1)*n/parts; i++ {
+				if f, e := at(i); e != nil {
+					out[i] = decodeSummary(&d, f.data, f.name, e)
 				}
 			}
 		})

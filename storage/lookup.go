@@ -37,20 +37,9 @@ func (s *Store) SummariesOf(folderName string, keys []string) ([]Summary, error)
 	if err != nil {
 		return nil, err
 	}
-	es := make([]*entry, len(keys))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(keys) < len(f.sorted)/walkShare {
-		for i, k := range keys {
-			es[i] = f.byKey[k]
-		}
-	} else {
-		next := 0 // where in f.sorted the next key is looked for first
-		for i, k := range keys {
-			es[i] = f.find(k, &next)
-		}
-	}
-	return f.summaries(es), nil
+	return f.summaries(f.entriesOf(keys)), nil
 }
 
 // SummaryRefsOf is SummariesOf as pointers, as a list holds them: nil for a key the folder does

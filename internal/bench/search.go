@@ -119,7 +119,7 @@ func searchSection(tmp string, n int) (string, error) {
 			best[k] = time.Duration(1 << 62)
 			for range searchReps + 1 { // the first run warms
 				t0 := time.Now()
-				_, tot, err := x.SearchRefs(q[1], search.Options{Limit: limit}) // as the app lists hits
+				_, tot, err := x.SearchListing(q[1], search.Options{Limit: limit}) // as the app lists hits
 				if err != nil {
 					return "", fmt.Errorf("search %q: %w", q[1], err)
 				}

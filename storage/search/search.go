@@ -785,8 +785,31 @@ func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, erro
 	return out, total, nil
 }
 
-// SearchRefs is Search as pointers, as a list holds summaries (storage.Store.SummaryRefsOf).
+// SearchRefs is Search as pointers (storage.Store.SummaryRefsOf).
 func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int, error) {
+	hits, total, err := x.find(query, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	return x.summaries(hits), total, nil
+}
+
+// SearchListing is Search as a storage.Listing, as the app lists hits: it holds where each hit's
+// summary is, and decodes one when asked for it, so that listing every one of 100,000 hits costs
+// a walk along the folder, not 25 MB of summaries. The hits gone since the last Update are left
+// out.
+func (x *Index) SearchListing(query string, opts Options) (*storage.Listing, int, error) {
+	hits, total, err := x.find(query, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	l, err := x.store.ListingOf(hits)
+	return l, total, err
+}
+
+// find runs query and returns the hits (at most opts.Limit), newest first, and how many there
+// are in all.
+func (x *Index) find(query string, opts Options) ([]storage.Hit, int, error) {
 	q, err := parse(query)
 	if err != nil {
 		return nil, 0, err
@@ -797,7 +820,7 @@ func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int,
 	if err := x.refreshIfReplaced(); err != nil {
 		return nil, 0, err
 	}
-	var hits []hit
+	var hits []storage.Hit
 	total, err := func() (int, error) {
 		x.smu.RLock()
 		defer x.smu.RUnlock()
@@ -817,14 +840,14 @@ func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int,
 		if opts.Limit > 0 {
 			n = min(n, opts.Limit)
 		}
-		hits = make([]hit, 0, n)
+		hits = make([]storage.Hit, 0, n)
 		total := 0
 		for _, i := range t.order {
 			if bm.has(i) {
 				total++
 				if opts.Limit <= 0 || len(hits) < opts.Limit {
 					d := &t.docs[i]
-					hits = append(hits, hit{t.folders[d.folder], d.key})
+					hits = append(hits, storage.Hit{Folder: t.folders[d.folder], Key: d.key})
 				}
 			}
 		}
@@ -837,21 +860,21 @@ func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int,
 	if err != nil {
 		return nil, 0, err
 	}
-	return x.summaries(hits), total, nil
+	return hits, total, nil
 }
 
 // summaries returns the summaries of hits, in their order, leaving out those gone since the last
 // Update: one SummaryRefsOf a folder, which in a process that has not loaded the folder reads its
 // index file only as far as the hits (the newest are near its start).
-func (x *Index) summaries(hits []hit) []*storage.Summary {
+func (x *Index) summaries(hits []storage.Hit) []*storage.Summary {
 	if len(hits) == 0 {
 		return nil
 	}
-	if one := hits[0].folder; !slices.ContainsFunc(hits, func(h hit) bool { return h.folder != one }) {
+	if one := hits[0].Folder; !slices.ContainsFunc(hits, func(h storage.Hit) bool { return h.Folder != one }) {
 		// The usual case: one folder, whose summaries come in the hits' order.
 		keys := make([]string, len(hits))
 		for i, h := range hits {
-			keys[i] = h.key
+			keys[i] = h.Key
 		}
 		sums, err := x.store.SummaryRefsOf(one, keys)
 		if err != nil {
@@ -866,13 +889,13 @@ func (x *Index) summaries(hits []hit) []*storage.Summary {
 	var order []string
 	groups := map[string]*group{}
 	for i, h := range hits {
-		g := groups[h.folder]
+		g := groups[h.Folder]
 		if g == nil {
 			g = &group{}
-			groups[h.folder] = g
-			order = append(order, h.folder)
+			groups[h.Folder] = g
+			order = append(order, h.Folder)
 		}
-		g.keys = append(g.keys, h.key)
+		g.keys = append(g.keys, h.Key)
 		g.at = append(g.at, i)
 	}
 	all := make([]*storage.Summary, len(hits))
@@ -891,9 +914,6 @@ func (x *Index) summaries(hits []hit) []*storage.Summary {
 
 // isNil reports a message gone from the store (SummaryRefsOf gave no summary).
 func isNil(s *storage.Summary) bool { return s == nil }
-
-// hit is a message found.
-type hit struct{ folder, key string }
 
 // refreshIfReplaced reads the document table again when another process's Update replaced it.
 func (x *Index) refreshIfReplaced() error {

@@ -461,8 +461,8 @@ func TestUnchangedMaildir(t *testing.T) {
 	check("is:flagged", []int{9})
 }
 
-// TestSearchRefsIsSearch: SearchRefs finds what Search finds, read from the index file or, once the
-// store has loaded the folder, decoded from the records it keeps.
+// TestSearchRefsIsSearch: SearchRefs and SearchListing find what Search finds, read from the index
+// file or, once the store has loaded the folder, decoded from the records it keeps.
 func TestSearchRefsIsSearch(t *testing.T) {
 	s := newStore(t)
 	x := openIndex(t, s)
@@ -478,6 +478,18 @@ func TestSearchRefsIsSearch(t *testing.T) {
 					t.Errorf("%s: Search(%q)[%d] = %+v, SearchRefs %+v", when, q, i, sums[i], *refs[i])
 				}
 			}
+			l, ltotal, lerr := x.SearchListing(q, Options{})
+			if lerr != nil || ltotal != total || l.Len() != len(sums) {
+				t.Fatalf("%s: SearchListing(%q) = %d of %d, %v; Search %d of %d", when, q, l.Len(), ltotal, lerr, len(sums), total)
+			}
+			if got := l.Summaries(); len(sums) > 0 && !reflect.DeepEqual(got, sums) {
+				t.Errorf("%s: SearchListing(%q) lists %+v, Search %+v", when, q, got, sums)
+			}
+			for i := range sums {
+				if j, ok := l.Index(sums[i].Key); !ok || j != i || !reflect.DeepEqual(l.Summary(i), sums[i]) {
+					t.Errorf("%s: SearchListing(%q): Index(%s) = %d, %v", when, q, sums[i].Key, j, ok)
+				}
+			}
 		}
 	}
 	same("folder not loaded")
@@ -485,6 +497,21 @@ func TestSearchRefsIsSearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	same("folder loaded")
+	// Hits in two folders: the engine messages but one moved away.
+	sums, _, err := x.Search("engine", Options{})
+	if err != nil || len(sums) < 2 {
+		t.Fatalf("Search(engine) = %d hits, %v; want 2 or more", len(sums), err)
+	}
+	if err := s.CreateFolder("Work"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Move(storage.Inbox, "Work", []string{sums[1].Key}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Update(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	same("hits in two folders")
 }
 
 // TestDocInfoSize keeps the document table's record packed: one per message stays in memory while
