@@ -50,16 +50,21 @@ type Hit struct{ Folder, Key string }
 // there (or whose folder is gone). It loads their folders, as Summaries does; listing 100,000
 // hits of a loaded folder costs a walk along its order, not a summary each.
 func (s *Store) ListingOf(hits []Hit) (*Listing, error) {
-	l := &Listing{}
+	l := &Listing{es: make([]*entry, 0, len(hits))}
 	at := map[string]int{} // folder name -> its number in l.folders
 	var keys [][]string    // the keys asked for in each folder, in the hits' order
+	last := -1             // the folder of the hit before: hits come in runs of one folder
 	for _, h := range hits {
-		n, ok := at[h.Folder]
-		if !ok {
-			n = len(l.folders)
-			at[h.Folder] = n
-			l.folders = append(l.folders, listed{name: h.Folder})
-			keys = append(keys, nil)
+		n := last
+		if n < 0 || l.folders[n].name != h.Folder {
+			var ok bool
+			if n, ok = at[h.Folder]; !ok {
+				n = len(l.folders)
+				at[h.Folder] = n
+				l.folders = append(l.folders, listed{name: h.Folder})
+				keys = append(keys, make([]string, 0, len(hits)/max(len(at), 1)))
+			}
+			last = n
 		}
 		keys[n] = append(keys[n], h.Key)
 	}
@@ -81,8 +86,13 @@ func (s *Store) ListingOf(hits []Hit) (*Listing, error) {
 		f.mu.Unlock()
 	}
 	next := make([]int, len(l.folders)) // each folder's next found entry
+	last = -1
 	for _, h := range hits {
-		n := at[h.Folder]
+		n := last
+		if n < 0 || l.folders[n].name != h.Folder {
+			n = at[h.Folder]
+			last = n
+		}
 		if found[n] == nil {
 			continue // the folder is gone
 		}
