@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/poplar-mail/poplar/storage/internal/mmapfile"
 )
 
 // localFileSystems are the file systems readIndexFile maps index files on: local ones, where a
@@ -50,7 +52,7 @@ func readIndexFile(path string) (data []byte, mapped bool, err error) {
 		_, err := io.ReadFull(f, data)
 		return data, false, err
 	}
-	data, err = unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	data, err = mmapfile.Map(f, fi.Size())
 	if err != nil {
 		return nil, false, fmt.Errorf("storage: mapping %s: %w", path, err)
 	}
@@ -59,8 +61,8 @@ func readIndexFile(path string) (data []byte, mapped bool, err error) {
 
 // unmapIndexFile removes a mapping of readIndexFile that nothing points into (its index failed
 // to decode).
-func unmapIndexFile(data []byte) { unix.Munmap(data) }
+func unmapIndexFile(data []byte) { mmapfile.Unmap(data) }
 
 // releasePages gives the resident pages of a mapping of readIndexFile back to the system; the
 // bytes stay readable and come back from the page cache (or the file) when next read.
-func releasePages(data []byte) { unix.Madvise(data, unix.MADV_DONTNEED) }
+func releasePages(data []byte) { mmapfile.Release(data) }

@@ -26,15 +26,3 @@ func tryLock(f *os.File) (held bool, err error) {
 	}
 	return false, err
 }
-
-// mapFile maps the first size bytes of f read-only into memory; unmapFile releases them.
-func mapFile(f *os.File, size int64) ([]byte, error) {
-	return unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-}
-
-// unmapFile releases a mapping made by mapFile.
-func unmapFile(b []byte) { unix.Munmap(b) }
-
-// releasePages gives the resident pages of a mapping of mapFile back to the system; they are read
-// again from the page cache when next used.
-func releasePages(b []byte) { unix.Madvise(b, unix.MADV_DONTNEED) }

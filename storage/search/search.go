@@ -40,6 +40,7 @@ import (
 	"unsafe"
 
 	"github.com/poplar-mail/poplar/storage"
+	"github.com/poplar-mail/poplar/storage/internal/mmapfile"
 	"github.com/poplar-mail/poplar/storage/mailview"
 )
 
@@ -90,7 +91,7 @@ func (x *Index) ReleaseMemory() {
 	defer x.smu.RUnlock()
 	for _, s := range x.segs {
 		if s.data != nil {
-			releasePages(s.data)
+			mmapfile.Release(s.data)
 		}
 	}
 }

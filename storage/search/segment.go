@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/poplar-mail/poplar/storage/internal/mmapfile"
 )
 
 // A segment is an immutable file of postings: for each term (a field byte and the term's text),
@@ -203,7 +205,7 @@ func openSegment(path, name string) (*segment, error) {
 	if size < int64(len(segMagic)+footerLen) || size > 1<<40 {
 		return nil, errDamaged
 	}
-	data, err := mapFile(f, size)
+	data, err := mmapfile.Map(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("search: mapping %s: %w", name, err)
 	}
@@ -235,7 +237,7 @@ func (s *segment) check() error {
 
 func (s *segment) close() {
 	if s.data != nil {
-		unmapFile(s.data)
+		mmapfile.Unmap(s.data)
 		s.data = nil
 	}
 }
