@@ -88,8 +88,8 @@ type source interface {
 	Flags(i int) storage.Flags
 	// Ref returns message i's summary, which the caller must not change.
 	Ref(i int) *storage.Summary
-	// All returns every message's summary, in order.
-	All() []storage.Summary
+	// Refs returns every message's summary, in order, which the caller must not change.
+	Refs() []*storage.Summary
 	// Newest reports whether the messages come newest first, in the list's default order.
 	Newest() bool
 }
@@ -102,7 +102,7 @@ type listingSource struct {
 }
 
 func (l listingSource) Ref(i int) *storage.Summary { s := l.Summary(i); return &s }
-func (l listingSource) All() []storage.Summary     { return l.Summaries() }
+func (l listingSource) Refs() []*storage.Summary   { return refsOf(l.Summaries()) }
 func (l listingSource) Newest() bool               { return l.newest }
 
 // refSource is summaries in memory as a list's source.
@@ -129,13 +129,7 @@ func (r refSource) Index(key string) (int, bool) {
 	i, ok := r.byKey[key]
 	return i, ok
 }
-func (r refSource) All() []storage.Summary {
-	out := make([]storage.Summary, len(r.sums))
-	for i, s := range r.sums {
-		out[i] = *s
-	}
-	return out
-}
+func (r refSource) Refs() []*storage.Summary { return slices.Clone(r.sums) }
 
 // set replaces the folder's messages with sums (search results; tests), as setSource does.
 func (m *listModel) set(sums []storage.Summary) { m.setRefs(refsOf(sums)) }
@@ -214,16 +208,16 @@ func (m *listModel) setOwn(i int, s *storage.Summary) {
 	m.own[i] = s
 }
 
-// all returns every item's summary, by item number: the source's, read at once, with the model's
-// own in their places.
-func (m *listModel) all() []storage.Summary {
-	var out []storage.Summary
+// all returns every item's summary, by item number, which the caller must not change: the
+// source's, read at once, with the model's own in their places.
+func (m *listModel) all() []*storage.Summary {
+	var out []*storage.Summary
 	if m.src != nil {
-		out = m.src.All()
+		out = m.src.Refs()
 	}
 	out = slices.Grow(out, m.n-len(out))[:m.n]
 	for i, s := range m.own {
-		out[i] = *s
+		out[i] = s
 	}
 	return out
 }
@@ -309,12 +303,12 @@ func (m *listModel) sortOrder() {
 	}
 	all := m.all()
 	if !m.threaded {
-		slices.SortFunc(m.order, func(i, j int) int { return m.compare(&all[i], &all[j]) })
+		slices.SortFunc(m.order, func(i, j int) int { return m.compare(all[i], all[j]) })
 		return
 	}
 	live := make([]storage.Summary, len(m.order))
 	for i, it := range m.order {
-		live[i] = all[it]
+		live[i] = *all[it]
 	}
 	all = nil
 	idx := append([]int(nil), m.order...)
@@ -390,7 +384,7 @@ func (m *listModel) filter(q string) {
 		all := m.all()
 		m.search = make([]string, len(all))
 		for i := range all {
-			m.search[i] = searchText(&all[i])
+			m.search[i] = searchText(all[i])
 		}
 	}
 	if cap(m.view) < len(m.order) {
