@@ -43,27 +43,6 @@ func (s *Store) SummariesOf(folderName string, keys []string) ([]Summary, error)
 	return f.summaries(f.entriesOf(keys)), nil
 }
 
-// SummaryRefsOf is SummariesOf as pointers, as a list holds them: nil for a key the folder does
-// not hold.
-func (s *Store) SummaryRefsOf(folderName string, keys []string) ([]*Summary, error) {
-	sums, err := s.SummariesOf(folderName, keys)
-	return refsOf(sums), err
-}
-
-// refsOf points to each of sums that holds a message (a Key), and gives nil for the others.
-func refsOf(sums []Summary) []*Summary {
-	if sums == nil {
-		return nil
-	}
-	refs := make([]*Summary, len(sums))
-	for i := range sums {
-		if sums[i].Key != "" {
-			refs[i] = &sums[i]
-		}
-	}
-	return refs
-}
-
 // walkShare: SummariesOf walks along the folder's order (find) when it is given at least
 // 1/walkShare of the folder's keys; fewer keys are far apart in it, and a map lookup each is
 // cheaper than walking and finding the place again.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -408,6 +409,24 @@ func FuzzDecodeIndex(f *testing.F) {
 				}
 				if len(s.References) > mailview.MaxReferences {
 					t.Fatalf("decoded %d references, more than Summarize gives", len(s.References))
+				}
+			}
+			if err != nil {
+				continue
+			}
+			// Written again from the records kept (their bytes copied), it reads the same.
+			var again bytes.Buffer
+			if err := encodeIndex(&again, 1, 2, entries, d); err != nil {
+				t.Fatal(err)
+			}
+			reread, sn, sc, err := decodeIndex(again.Bytes(), Inbox)
+			if err != nil || sn != 1 || sc != 2 || len(reread) != len(entries) {
+				t.Fatalf("the index written again from %d records: %d, stamps %d %d, %v", len(entries), len(reread), sn, sc, err)
+			}
+			for i := range entries {
+				was, now := decodeSummary(&recordDecoder{}, d, Inbox, entries[i]), decodeSummary(&recordDecoder{}, again.Bytes(), Inbox, reread[i])
+				if !reflect.DeepEqual(was, now) {
+					t.Fatalf("record %d written again: %+v, was %+v", i, now, was)
 				}
 			}
 		}

@@ -775,19 +775,6 @@ type Options struct {
 //
 // A field name is matched case-insensitively; other text containing ':' ("re:", a URL) is a word.
 func (x *Index) Search(query string, opts Options) ([]storage.Summary, int, error) {
-	refs, total, err := x.SearchRefs(query, opts)
-	if err != nil {
-		return nil, 0, err
-	}
-	out := make([]storage.Summary, len(refs))
-	for i, r := range refs {
-		out[i] = *r
-	}
-	return out, total, nil
-}
-
-// SearchRefs is Search as pointers (storage.Store.SummaryRefsOf).
-func (x *Index) SearchRefs(query string, opts Options) ([]*storage.Summary, int, error) {
 	hits, total, err := x.find(query, opts)
 	if err != nil {
 		return nil, 0, err
@@ -865,9 +852,9 @@ func (x *Index) find(query string, opts Options) ([]storage.Hit, int, error) {
 }
 
 // summaries returns the summaries of hits, in their order, leaving out those gone since the last
-// Update: one SummaryRefsOf a folder, which in a process that has not loaded the folder reads its
+// Update: one SummariesOf a folder, which in a process that has not loaded the folder reads its
 // index file only as far as the hits (the newest are near its start).
-func (x *Index) summaries(hits []storage.Hit) []*storage.Summary {
+func (x *Index) summaries(hits []storage.Hit) []storage.Summary {
 	if len(hits) == 0 {
 		return nil
 	}
@@ -877,11 +864,11 @@ func (x *Index) summaries(hits []storage.Hit) []*storage.Summary {
 		for i, h := range hits {
 			keys[i] = h.Key
 		}
-		sums, err := x.store.SummaryRefsOf(one, keys)
+		sums, err := x.store.SummariesOf(one, keys)
 		if err != nil {
 			return nil // the folder is gone since the last Update
 		}
-		return slices.DeleteFunc(sums, isNil)
+		return slices.DeleteFunc(sums, gone)
 	}
 	type group struct {
 		keys []string
@@ -899,10 +886,10 @@ func (x *Index) summaries(hits []storage.Hit) []*storage.Summary {
 		g.keys = append(g.keys, h.Key)
 		g.at = append(g.at, i)
 	}
-	all := make([]*storage.Summary, len(hits))
+	all := make([]storage.Summary, len(hits))
 	for _, f := range order {
 		g := groups[f]
-		sums, err := x.store.SummaryRefsOf(f, g.keys)
+		sums, err := x.store.SummariesOf(f, g.keys)
 		if err != nil {
 			continue // the folder is gone since the last Update
 		}
@@ -910,11 +897,11 @@ func (x *Index) summaries(hits []storage.Hit) []*storage.Summary {
 			all[g.at[j]] = sums[j]
 		}
 	}
-	return slices.DeleteFunc(all, isNil)
+	return slices.DeleteFunc(all, gone)
 }
 
-// isNil reports a message gone from the store (SummaryRefsOf gave no summary).
-func isNil(s *storage.Summary) bool { return s == nil }
+// gone reports a message gone from the store (SummariesOf gave a zero summary).
+func gone(s storage.Summary) bool { return s.Key == "" }
 
 // refreshIfReplaced reads the document table again when another process's Update replaced it.
 func (x *Index) refreshIfReplaced() error {
