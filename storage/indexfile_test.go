@@ -331,22 +331,10 @@ func FuzzIndexFile(f *testing.F) {
 // its summary, and gives the same summaries as before; a flag changed there is written back into
 // the index file with the rest of the record as it was, and read again as changed.
 func TestRecordsKeptNotSummaries(t *testing.T) {
-	s := openStore(t)
-	msgs := map[string]string{}
-	for i := range 300 {
-		msgs[fmt.Sprintf("u%03d", i)] = msg(fmt.Sprintf("subject %d", i), fmt.Sprintf("body %d", i))
-	}
-	deliver(t, s, msgs)
-	want, err := s.Summaries(Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, want := indexedStore(t, 300, func(i int) string { return fmt.Sprintf("body %d", i) })
 	reopen := func() *Store {
 		t.Helper()
-		s, err := Open(s.Dir())
+		s, err := Open(dir)
 		if err != nil {
 			t.Fatal(err)
 		}

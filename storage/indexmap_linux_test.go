@@ -15,20 +15,8 @@ import (
 // summaries brings them back (their strings are in the file), ReleaseMemory gives them back again, and through all of it, and
 // after the file is replaced under the mapping, every summary reads as it was written.
 func TestIndexMappedAndReleased(t *testing.T) {
-	s := openStore(t)
-	msgs := map[string]string{}
-	for i := range 600 {
-		msgs[fmt.Sprintf("u%03d", i)] = msg(fmt.Sprintf("subject %d", i), strings.Repeat(fmt.Sprintf("body of message %d ", i), 20))
-	}
-	deliver(t, s, msgs)
-	want, err := s.Summaries(Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	idx := filepath.Join(s.Dir(), "poplar", "index", "Inbox.idx")
+	dir, want := indexedStore(t, 600, func(i int) string { return strings.Repeat(fmt.Sprintf("body of message %d ", i), 20) })
+	idx := filepath.Join(dir, "poplar", "index", "Inbox.idx")
 	var fs unix.Statfs_t
 	if err := unix.Statfs(idx, &fs); err != nil {
 		t.Fatal(err)
@@ -37,7 +25,7 @@ func TestIndexMappedAndReleased(t *testing.T) {
 		t.Skipf("the test folder is on file system type %#x, where index files are read, not mapped", fs.Type)
 	}
 
-	s2, err := Open(s.Dir())
+	s2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

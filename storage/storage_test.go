@@ -32,6 +32,26 @@ func openStore(t *testing.T) *Store {
 }
 
 // deliver stores messages keyed by UIDL in one batch.
+// indexedStore makes a store of n messages (subject i, body(i)), with its index file written, and
+// returns its folder and the Inbox's summaries.
+func indexedStore(t *testing.T, n int, body func(i int) string) (string, []Summary) {
+	t.Helper()
+	s := openStore(t)
+	msgs := map[string]string{}
+	for i := range n {
+		msgs[fmt.Sprintf("u%03d", i)] = msg(fmt.Sprintf("subject %d", i), body(i))
+	}
+	deliver(t, s, msgs)
+	want, err := s.Summaries(Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return s.Dir(), want
+}
+
 func deliver(t *testing.T, s *Store, msgs map[string]string) map[string]string {
 	t.Helper()
 	b := s.NewBatch()
