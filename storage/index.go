@@ -93,7 +93,7 @@ func (s Summary) Unread() bool { return s.Flags&FlagSeen == 0 }
 // ledger need, and where its summary is. A message listed since the index file was read has its
 // summary here (full); one from the index file has only the place of its record in the file's
 // bytes (folder.data), which stay mapped, and its summary is decoded from there when asked for
-// (folder.summary). At 100,000 messages that keeps 10 MB instead of 28. An entry never changes
+// (folder.summary). At 100,000 messages that keeps 8 MB instead of 28. An entry never changes
 // once it is in the folder (a Listing shares it): a message renamed gets a new one.
 type entry struct {
 	name  string   // file name, with info
@@ -101,7 +101,7 @@ type entry struct {
 	full  *Summary // the summary of a message read from its file; nil when it is in data
 	date  int64    // Date in Unix seconds (the zero Date's when it has none): the folder's order
 	recv  int64    // Received in Unix seconds
-	off   int64    // the record's place in the folder's data, when full is nil
+	off   uint32   // the record's place in the folder's data, when full is nil (decodeIndex reads no file of 4 GiB or more)
 	n     uint32   // and its length
 	recN  int32    // Received's nanoseconds
 	flags Flags

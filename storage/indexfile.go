@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -278,6 +279,9 @@ func decodeIndex(data []byte, folderName string) (entries []*entry, stampNew, st
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	if uint64(len(data)) > math.MaxUint32 { // an entry keeps its record's place in 32 bits
+		return nil, 0, 0, errCorruptIndex
+	}
 	if h.count > len(data) {
 		return nil, 0, 0, errCorruptIndex // a record takes more than a byte
 	}
@@ -404,7 +408,7 @@ func (d *recordDecoder) entry(e *entry) bool {
 	}
 	s := &d.scratch
 	*e = entry{name: name, cur: sub == "cur", uidl: s.UIDL, date: s.Date.Unix(), recv: s.Received.Unix(),
-		off: int64(start), n: uint32(d.p - start), flags: s.Flags}
+		off: uint32(start), n: uint32(d.p - start), flags: s.Flags}
 	return true
 }
 

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 	"time"
 )
 
@@ -374,5 +375,13 @@ func TestRecordsKeptNotSummaries(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after a flag change and a new index file: %+v, want %+v", got[7], want[7])
+	}
+}
+
+// TestEntrySize keeps a folder's entry small: one per message stays in memory while the folder is
+// loaded (100,000 in a large Inbox).
+func TestEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(entry{}); n > 72 {
+		t.Errorf("an entry takes %d bytes; reorder or narrow its fields to keep it within 72", n)
 	}
 }
