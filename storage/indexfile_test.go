@@ -10,8 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"unsafe"
 	"time"
+	"unsafe"
 )
 
 // foreignFolder writes n messages into the Inbox of the store at dir as another program would:
