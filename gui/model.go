@@ -518,10 +518,15 @@ func (m *listModel) row(key string) int {
 // setFlags gives a message new flags (after mark read/unread): a copy with them takes its place.
 func (m *listModel) setFlags(key string, f storage.Flags) {
 	if i, ok := m.index(key); ok {
-		c := *m.item(i)
-		c.Flags = f
-		m.setOwn(i, &c)
+		m.setFlagsAt(i, f)
 	}
+}
+
+// setFlagsAt is setFlags for item i.
+func (m *listModel) setFlagsAt(i int, f storage.Flags) {
+	c := *m.item(i)
+	c.Flags = f
+	m.setOwn(i, &c)
 }
 
 // Selection. The cursor is the message the reader shows; sel holds every selected key (the cursor

@@ -410,7 +410,7 @@ func (u *UI) markFolderRead(acct, folder string) {
 		m := &u.list.model
 		for _, i := range m.order {
 			if f := m.flags(i); f&storage.FlagSeen == 0 {
-				m.setFlags(m.key(i), f|storage.FlagSeen)
+				m.setFlagsAt(i, f|storage.FlagSeen)
 			}
 		}
 		u.list.list.Refresh()

@@ -51,31 +51,30 @@ type Hit struct{ Folder, Key string }
 // hits of a loaded folder costs a walk along its order, not a summary each.
 func (s *Store) ListingOf(hits []Hit) (*Listing, error) {
 	l := &Listing{es: make([]*entry, 0, len(hits))}
-	at := map[string]int{} // folder name -> its number in l.folders
-	var keys [][]string    // the keys asked for in each folder, in the hits' order
-	last := -1             // the folder of the hit before: hits come in runs of one folder
-	for _, h := range hits {
-		n := last
-		if n < 0 || l.folders[n].name != h.Folder {
-			var ok bool
-			if n, ok = at[h.Folder]; !ok {
-				n = len(l.folders)
-				at[h.Folder] = n
-				l.folders = append(l.folders, listed{name: h.Folder})
-				keys = append(keys, make([]string, 0, len(hits)/max(len(at), 1)))
+	in := make([]uint16, len(hits)) // each hit's folder, by its number in l.folders
+	at := map[string]uint16{}       // the same by name
+	var keys [][]string             // the keys asked for in each folder, in the hits' order
+	for i, h := range hits {
+		if i > 0 && h.Folder == hits[i-1].Folder { // hits come in runs of one folder
+			in[i] = in[i-1]
+		} else if n, ok := at[h.Folder]; ok {
+			in[i] = n
+		} else {
+			if len(l.folders) == 1<<16 {
+				return nil, errors.New("storage: a listing of more than 65,536 folders")
 			}
-			last = n
+			in[i] = uint16(len(l.folders))
+			at[h.Folder] = in[i]
+			l.folders = append(l.folders, listed{name: h.Folder})
+			keys = append(keys, nil)
 		}
-		keys[n] = append(keys[n], h.Key)
-	}
-	if len(l.folders) > 1<<16 {
-		return nil, errors.New("storage: a listing of more than 65,536 folders")
+		keys[in[i]] = append(keys[in[i]], h.Key)
 	}
 	found := make([][]*entry, len(l.folders))
 	for n := range l.folders {
 		f, err := s.folder(l.folders[n].name)
 		if errors.Is(err, ErrNoFolder) {
-			continue
+			continue // gone: so are its hits
 		}
 		if err != nil {
 			return nil, err
@@ -86,15 +85,9 @@ func (s *Store) ListingOf(hits []Hit) (*Listing, error) {
 		f.mu.Unlock()
 	}
 	next := make([]int, len(l.folders)) // each folder's next found entry
-	last = -1
-	for _, h := range hits {
-		n := last
-		if n < 0 || l.folders[n].name != h.Folder {
-			n = at[h.Folder]
-			last = n
-		}
+	for i, n := range in {
 		if found[n] == nil {
-			continue // the folder is gone
+			continue
 		}
 		e := found[n][next[n]]
 		next[n]++
@@ -103,7 +96,7 @@ func (s *Store) ListingOf(hits []Hit) (*Listing, error) {
 		}
 		l.es = append(l.es, e)
 		if len(l.folders) > 1 {
-			l.in = append(l.in, uint16(n))
+			l.in = append(l.in, in[i])
 		}
 	}
 	return l, nil

@@ -92,3 +92,35 @@ func TestListing(t *testing.T) {
 		t.Errorf("a new Listing has %d messages, want %d", len(after), len(before)+1)
 	}
 }
+
+// TestListingOf: a Listing of hits keeps their order across folders and leaves out a key no
+// longer there and the hits of a folder that is gone.
+func TestListingOf(t *testing.T) {
+	s := openStore(t)
+	keys := deliver(t, s, map[string]string{"a": msg("a", "x"), "b": msg("b", "y"), "c": msg("c", "z")})
+	if err := s.CreateFolder("Work"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Move(Inbox, "Work", []string{keys["b"]}); err != nil {
+		t.Fatal(err)
+	}
+	hits := []Hit{{Inbox, keys["c"]}, {"Work", keys["b"]}, {"Gone", "k1"}, {Inbox, "no-such-key"}, {Inbox, keys["a"]}}
+	l, err := s.ListingOf(hits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range l.Len() {
+		sum := l.Summary(i)
+		got = append(got, sum.Folder+"/"+sum.Subject)
+		if sum.Key != l.Key(i) {
+			t.Errorf("message %d: Summary has key %s, Key %s", i, sum.Key, l.Key(i))
+		}
+	}
+	if want := []string{Inbox + "/c", "Work/b", Inbox + "/a"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ListingOf lists %v, want %v", got, want)
+	}
+	if i, ok := l.Index(keys["b"]); !ok || i != 1 {
+		t.Errorf("Index of the Work hit = %d, %v; want 1", i, ok)
+	}
+}
