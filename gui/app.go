@@ -405,15 +405,33 @@ func (u *UI) loadFolder(name, folder string) {
 			}
 			u.setList(listingSource{l, true})
 			u.env.Logf("listed %d messages in %s/%s", l.Len(), name, folder)
-			if u.restoring != "" {
-				key := u.restoring
-				u.restoring = ""
-				u.list.selectKey(key)
-				return
-			}
-			u.list.changed()
+			u.listShown()
 		})
 	})
+}
+
+// reloadList reads the list again from the store: the search's results when the list shows a
+// search, else the open folder.
+func (u *UI) reloadList() {
+	if q := u.searchSt.query; q != "" {
+		delete(u.searchSt.updated, u.acct) // the index learns the change first
+		u.searchSt.pending = q
+		u.runSearch(q)
+		return
+	}
+	u.loadFolder(u.acct, u.folder)
+}
+
+// listShown follows a new list (UI goroutine): it selects the message being restored (u.restoring:
+// the one read before a search, or moved back by an undo) when there is one.
+func (u *UI) listShown() {
+	if u.restoring != "" {
+		key := u.restoring
+		u.restoring = ""
+		u.list.selectKey(key)
+		return
+	}
+	u.list.changed()
 }
 
 // cursorMoved follows the list's cursor with the reader.

@@ -292,6 +292,30 @@ func TestDeleteSelectsNext(t *testing.T) {
 	}
 }
 
+// TestUndoInSearchKeepsResults: Ctrl+Z after deleting a search result brings the message back
+// into the results, which stay shown (the folder is not listed under the search's query).
+func TestUndoInSearchKeepsResults(t *testing.T) {
+	u, _ := newTestUI(t, threeMessages)
+	typeSearch(t, u, "engine")
+	if u.list.model.len() != 1 {
+		t.Fatalf("search engine: %d rows, want 1", u.list.model.len())
+	}
+	click(u, 0, 0)
+	key(u, fyne.KeyDelete)
+	if u.list.model.len() != 0 {
+		t.Fatalf("after Delete the results show %d rows", u.list.model.len())
+	}
+	u.ui(func() { u.undoLast() })
+	waitFor(t, u, "the result back", func() bool { return u.list.model.len() == 1 })
+	if u.search.Text != "engine" || u.searchSt.query != "engine" || shown(u) != "Engines" {
+		t.Errorf("after undo: query %q (%q), reader %q; want the search kept and the message back, read", u.search.Text, u.searchSt.query, shown(u))
+	}
+	u.wait()
+	if n := u.list.model.len(); n != 1 {
+		t.Errorf("after undo the list shows %d rows, want the one result (not the folder)", n)
+	}
+}
+
 // TestMultiSelect: Shift+click selects a range, Ctrl+click adds and removes one, Ctrl+A all;
 // mark read, flag, move and delete act on the whole selection.
 func TestMultiSelect(t *testing.T) {

@@ -138,7 +138,7 @@ func (u *UI) storeAction(acct string, change func(*storage.Store) error, done st
 			if err != nil {
 				u.setStatus(fmt.Sprintf("Could not do it: %v", err))
 				if u.acct == acct {
-					u.loadFolder(u.acct, u.folder)
+					u.reloadList()
 				}
 			} else {
 				u.setStatus(done)
@@ -176,7 +176,7 @@ func (u *UI) undoLast() {
 						u.restoring = m.keys[0]
 					}
 				}
-				u.loadFolder(u.acct, u.folder)
+				u.reloadList()
 			}
 			u.refreshFolders()
 		})

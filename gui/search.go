@@ -120,7 +120,7 @@ func (u *UI) runSearch(q string) {
 			st.query = q
 			u.setList(listingSource{res, false})
 			u.list.model.keepSelection()
-			u.list.changed()
+			u.listShown()
 			u.reader.highlight = searchWords(q)
 			u.showCount(res.Len(), total)
 			u.env.Logf("search %q: %d of %d shown", q, res.Len(), total)
